@@ -1,0 +1,7 @@
+//! Wire types shared by every DeepInfluence part. Nothing here does I/O, so the
+//! SFU, the signalling service, the control plane and the generated SDK types
+//! can all depend on it without pulling in a runtime.
+
+pub mod problem;
+
+pub use problem::{FieldError, Problem};

@@ -1,6 +1,6 @@
 //! One database handle for both backends. Queries are written once in the SQL
 //! both SQLite and PostgreSQL accept (`$1` placeholders, BIGINT/TEXT/BLOB
-//! columns only) and run through sqlx's `Any` driver; only migrations differ.
+//! columns only) and run through sqlx's `Any` driver, migrations included.
 
 use std::path::Path;
 use std::str::FromStr;
@@ -35,12 +35,6 @@ pub enum DbError {
     Sqlx(#[from] sqlx::Error),
     #[error(transparent)]
     Migrate(#[from] sqlx::migrate::MigrateError),
-}
-
-/// Both migration sets of a service; the backend picks one.
-pub struct Migrations {
-    pub sqlite: &'static Migrator,
-    pub postgres: &'static Migrator,
 }
 
 #[derive(Clone, Debug)]
@@ -96,11 +90,8 @@ impl Database {
         self.backend
     }
 
-    pub async fn migrate(&self, migrations: &Migrations) -> Result<(), DbError> {
-        let migrator = match self.backend {
-            Backend::Sqlite => migrations.sqlite,
-            Backend::Postgres => migrations.postgres,
-        };
+    /// Applies pending migrations. They are written in SQL both backends accept.
+    pub async fn migrate(&self, migrator: &Migrator) -> Result<(), DbError> {
         migrator.run(&self.pool).await?;
         Ok(())
     }

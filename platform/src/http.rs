@@ -6,13 +6,17 @@ use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
 
-use axum::extract::State;
+use axum::body::Body;
+use axum::extract::{Request, State};
 use axum::http::{header, StatusCode};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{middleware, Json, Router};
 use serde_json::json;
 use tokio::net::TcpListener;
+
+use proto::problem::{Problem, CONTENT_TYPE};
 
 use crate::telemetry::{record_http, Telemetry};
 
@@ -42,7 +46,8 @@ struct Ops {
     readiness: Readiness,
 }
 
-/// Adds the operational routes and request metrics to a service's router.
+/// Adds the operational routes, request metrics and problem-document errors
+/// to a service's router.
 pub fn with_ops(router: Router, service: &'static str, telemetry: &Telemetry, readiness: Readiness) -> Router {
     let ops = Router::new()
         .route("/healthz", get(healthz))
@@ -51,7 +56,52 @@ pub fn with_ops(router: Router, service: &'static str, telemetry: &Telemetry, re
         .with_state(Ops { telemetry: telemetry.clone(), readiness });
     router
         .merge(ops)
+        .layer(middleware::from_fn(problem_for_everything))
         .layer(middleware::from_fn_with_state(telemetry.http(service), record_http))
+}
+
+/// A problem document as a response.
+pub fn problem_response(problem: &Problem) -> Response {
+    let status = StatusCode::from_u16(problem.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let body = serde_json::to_vec(problem).expect("problem serialises");
+    (status, [(header::CONTENT_TYPE, CONTENT_TYPE)], body).into_response()
+}
+
+/// Turns error responses produced outside handlers (unknown route, wrong
+/// method, body over the limit, a rejected path parameter, a caught panic)
+/// into problem documents too, so clients parse one error format.
+async fn problem_for_everything(request: Request, next: Next) -> Response {
+    let response = next.run(request).await;
+    let status = response.status();
+    let is_problem = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(CONTENT_TYPE.as_bytes()));
+    if !(status.is_client_error() || status.is_server_error()) || is_problem {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    let text = axum::body::to_bytes(body, 4096).await.unwrap_or_default();
+    let code = match status {
+        StatusCode::BAD_REQUEST => "bad_request",
+        StatusCode::NOT_FOUND => "not_found",
+        StatusCode::METHOD_NOT_ALLOWED => "method_not_allowed",
+        StatusCode::PAYLOAD_TOO_LARGE => "payload_too_large",
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
+        StatusCode::UNPROCESSABLE_ENTITY => "unprocessable",
+        s if s.is_server_error() => "internal_error",
+        _ => "http_error",
+    };
+    let mut problem = Problem::new(status.as_u16(), code, status.canonical_reason().unwrap_or("Error"));
+    let text = String::from_utf8_lossy(&text);
+    // A server error's body may carry internals (a panic message); keep it out.
+    if !text.trim().is_empty() && !status.is_server_error() {
+        problem = problem.with_detail(text.trim());
+    }
+    let body = serde_json::to_vec(&problem).expect("problem serialises");
+    parts.headers.insert(header::CONTENT_TYPE, CONTENT_TYPE.parse().expect("static header value"));
+    parts.headers.remove(header::CONTENT_LENGTH);
+    Response::from_parts(parts, Body::from(body))
 }
 
 async fn healthz() -> impl IntoResponse {

@@ -1,0 +1,97 @@
+//! Accounts: who someone is on the platform, their profile and their standing.
+
+pub mod store;
+pub mod validate;
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    User,
+    Expert,
+    Admin,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Active,
+    Deactivated,
+    /// Anonymised; the row stays so financial records keep their counterpart.
+    Deleted,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Privacy {
+    /// Anyone can see the profile.
+    Public,
+    /// Only the owner and administrators can see it.
+    Private,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Language {
+    Fr,
+    En,
+}
+
+/// Which channels a person wants notifications on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct NotificationPrefs {
+    pub email: bool,
+    pub sms: bool,
+    pub push: bool,
+}
+
+macro_rules! text_enum {
+    ($t:ty { $($v:ident = $s:literal),* $(,)? }) => {
+        impl $t {
+            pub fn as_str(self) -> &'static str {
+                match self { $(Self::$v => $s),* }
+            }
+            /// Parses the stored form; the database's CHECK constraints
+            /// guarantee one of the known values.
+            pub fn parse(s: &str) -> Option<Self> {
+                match s { $($s => Some(Self::$v),)* _ => None }
+            }
+        }
+    };
+}
+
+text_enum!(Role { User = "user", Expert = "expert", Admin = "admin" });
+text_enum!(Status { Active = "active", Deactivated = "deactivated", Deleted = "deleted" });
+text_enum!(Privacy { Public = "public", Private = "private" });
+text_enum!(Language { Fr = "fr", En = "en" });
+
+/// An account as stored.
+#[derive(Debug, Clone)]
+pub struct Account {
+    pub id: String,
+    pub email: String,
+    pub password_hash: String,
+    pub role: Role,
+    pub status: Status,
+    pub first_name: String,
+    pub last_name: String,
+    pub bio: Option<String>,
+    pub interests: Vec<String>,
+    pub privacy: Privacy,
+    pub language: Language,
+    pub notifications: NotificationPrefs,
+    pub photo_key: Option<String>,
+    pub email_verified_at: Option<i64>,
+    pub failed_logins: i64,
+    pub locked_until: Option<i64>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+impl Account {
+    pub fn full_name(&self) -> String {
+        format!("{} {}", self.first_name, self.last_name)
+    }
+}

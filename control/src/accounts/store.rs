@@ -1,0 +1,309 @@
+//! Account persistence. One SQL text per query, valid on SQLite and PostgreSQL.
+
+use sqlx::AnyPool;
+
+use super::{Account, Language, NotificationPrefs, Privacy, Role, Status};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("an account with this email already exists")]
+    EmailTaken,
+    #[error(transparent)]
+    Db(#[from] sqlx::Error),
+}
+
+const COLUMNS: &str = "id, email, password_hash, role, status, first_name, last_name, bio, interests, \
+    privacy, language, notify_email, notify_sms, notify_push, photo_key, email_verified_at, \
+    failed_logins, locked_until, created_at, updated_at";
+
+#[derive(sqlx::FromRow)]
+struct Row {
+    id: String,
+    email: String,
+    password_hash: String,
+    role: String,
+    status: String,
+    first_name: String,
+    last_name: String,
+    bio: Option<String>,
+    interests: String,
+    privacy: String,
+    language: String,
+    notify_email: i64,
+    notify_sms: i64,
+    notify_push: i64,
+    photo_key: Option<String>,
+    email_verified_at: Option<i64>,
+    failed_logins: i64,
+    locked_until: Option<i64>,
+    created_at: i64,
+    updated_at: i64,
+}
+
+impl TryFrom<Row> for Account {
+    type Error = sqlx::Error;
+
+    fn try_from(r: Row) -> Result<Self, sqlx::Error> {
+        let corrupt = |col: &str, v: &str| sqlx::Error::Decode(format!("accounts.{col}: unexpected value {v:?}").into());
+        Ok(Account {
+            role: Role::parse(&r.role).ok_or_else(|| corrupt("role", &r.role))?,
+            status: Status::parse(&r.status).ok_or_else(|| corrupt("status", &r.status))?,
+            privacy: Privacy::parse(&r.privacy).ok_or_else(|| corrupt("privacy", &r.privacy))?,
+            language: Language::parse(&r.language).ok_or_else(|| corrupt("language", &r.language))?,
+            interests: serde_json::from_str(&r.interests).map_err(|_| corrupt("interests", &r.interests))?,
+            notifications: NotificationPrefs {
+                email: r.notify_email != 0,
+                sms: r.notify_sms != 0,
+                push: r.notify_push != 0,
+            },
+            id: r.id,
+            email: r.email,
+            password_hash: r.password_hash,
+            first_name: r.first_name,
+            last_name: r.last_name,
+            bio: r.bio,
+            photo_key: r.photo_key,
+            email_verified_at: r.email_verified_at,
+            failed_logins: r.failed_logins,
+            locked_until: r.locked_until,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+        })
+    }
+}
+
+fn one(row: Option<Row>) -> Result<Option<Account>, sqlx::Error> {
+    row.map(Account::try_from).transpose()
+}
+
+pub async fn insert(db: &AnyPool, a: &Account) -> Result<(), StoreError> {
+    let result = sqlx::query(
+        "INSERT INTO accounts (id, email, email_normalized, password_hash, role, status, first_name, \
+         last_name, bio, interests, privacy, language, notify_email, notify_sms, notify_push, \
+         email_verified_at, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)",
+    )
+    .bind(&a.id)
+    .bind(&a.email)
+    .bind(super::validate::normalize_email(&a.email))
+    .bind(&a.password_hash)
+    .bind(a.role.as_str())
+    .bind(a.status.as_str())
+    .bind(&a.first_name)
+    .bind(&a.last_name)
+    .bind(&a.bio)
+    .bind(serde_json::to_string(&a.interests).expect("strings serialise"))
+    .bind(a.privacy.as_str())
+    .bind(a.language.as_str())
+    .bind(i64::from(a.notifications.email))
+    .bind(i64::from(a.notifications.sms))
+    .bind(i64::from(a.notifications.push))
+    .bind(a.email_verified_at)
+    .bind(a.created_at)
+    .bind(a.updated_at)
+    .execute(db)
+    .await;
+    match result {
+        Ok(_) => Ok(()),
+        Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Err(StoreError::EmailTaken),
+        Err(e) => Err(e.into()),
+    }
+}
+
+pub async fn by_id(db: &AnyPool, id: &str) -> Result<Option<Account>, sqlx::Error> {
+    let row: Option<Row> = sqlx::query_as(&format!("SELECT {COLUMNS} FROM accounts WHERE id = $1"))
+        .bind(id)
+        .fetch_optional(db)
+        .await?;
+    one(row)
+}
+
+pub async fn by_email(db: &AnyPool, email: &str) -> Result<Option<Account>, sqlx::Error> {
+    let row: Option<Row> = sqlx::query_as(&format!("SELECT {COLUMNS} FROM accounts WHERE email_normalized = $1"))
+        .bind(super::validate::normalize_email(email))
+        .fetch_optional(db)
+        .await?;
+    one(row)
+}
+
+/// Writes the fields a person edits on their profile.
+pub async fn save_profile(db: &AnyPool, a: &Account, now: i64) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE accounts SET first_name = $2, last_name = $3, bio = $4, interests = $5, privacy = $6, \
+         language = $7, notify_email = $8, notify_sms = $9, notify_push = $10, updated_at = $11 WHERE id = $1",
+    )
+    .bind(&a.id)
+    .bind(&a.first_name)
+    .bind(&a.last_name)
+    .bind(&a.bio)
+    .bind(serde_json::to_string(&a.interests).expect("strings serialise"))
+    .bind(a.privacy.as_str())
+    .bind(a.language.as_str())
+    .bind(i64::from(a.notifications.email))
+    .bind(i64::from(a.notifications.sms))
+    .bind(i64::from(a.notifications.push))
+    .bind(now)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// Sets the photo and returns the key it replaced, for deletion.
+pub async fn set_photo(db: &AnyPool, id: &str, key: Option<&str>, now: i64) -> Result<Option<String>, sqlx::Error> {
+    let mut tx = db.begin().await?;
+    let old: Option<(Option<String>,)> = sqlx::query_as("SELECT photo_key FROM accounts WHERE id = $1")
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await?;
+    sqlx::query("UPDATE accounts SET photo_key = $2, updated_at = $3 WHERE id = $1")
+        .bind(id)
+        .bind(key)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(old.and_then(|(k,)| k))
+}
+
+pub async fn mark_verified(db: &AnyPool, id: &str, now: i64) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE accounts SET email_verified_at = $2, updated_at = $2 WHERE id = $1 AND email_verified_at IS NULL")
+        .bind(id)
+        .bind(now)
+        .execute(db)
+        .await?;
+    Ok(())
+}
+
+/// Counts a failed login atomically and locks the account for `lock_ms` once
+/// `max` consecutive failures are reached. A lock that has run out starts the
+/// count afresh. Returns the lock's end, if the account is now locked.
+pub async fn record_login_failure(
+    db: &AnyPool,
+    id: &str,
+    now: i64,
+    max: i64,
+    lock_ms: i64,
+) -> Result<Option<i64>, sqlx::Error> {
+    let (locked_until,): (Option<i64>,) = sqlx::query_as(
+        "UPDATE accounts SET \
+           failed_logins = CASE WHEN locked_until <= $2 THEN 1 ELSE failed_logins + 1 END, \
+           locked_until = CASE \
+             WHEN (CASE WHEN locked_until <= $2 THEN 1 ELSE failed_logins + 1 END) >= $3 THEN $4 \
+             WHEN locked_until <= $2 THEN NULL \
+             ELSE locked_until END \
+         WHERE id = $1 RETURNING locked_until",
+    )
+    .bind(id)
+    .bind(now)
+    .bind(max)
+    .bind(now + lock_ms)
+    .fetch_one(db)
+    .await?;
+    Ok(locked_until.filter(|until| *until > now))
+}
+
+pub async fn clear_login_failures(db: &AnyPool, id: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE accounts SET failed_logins = 0, locked_until = NULL WHERE id = $1 AND failed_logins <> 0")
+        .bind(id)
+        .execute(db)
+        .await?;
+    Ok(())
+}
+
+pub async fn set_password(db: &AnyPool, id: &str, hash: &str, now: i64) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE accounts SET password_hash = $2, failed_logins = 0, locked_until = NULL, updated_at = $3 WHERE id = $1",
+    )
+    .bind(id)
+    .bind(hash)
+    .bind(now)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+pub async fn set_status(db: &AnyPool, id: &str, status: Status, now: i64) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE accounts SET status = $2, updated_at = $3 WHERE id = $1")
+        .bind(id)
+        .bind(status.as_str())
+        .bind(now)
+        .execute(db)
+        .await?;
+    Ok(())
+}
+
+/// Replaces every personal field with a placeholder. The row and its id stay,
+/// so ledger entries and bookings that name the account remain consistent.
+pub async fn anonymise(db: &AnyPool, id: &str, now: i64) -> Result<(), sqlx::Error> {
+    let placeholder = format!("deleted-{id}@deleted.invalid");
+    sqlx::query(
+        "UPDATE accounts SET email = $2, email_normalized = $2, password_hash = '!', status = 'deleted', \
+         first_name = 'Deleted', last_name = 'account', bio = NULL, interests = '[]', privacy = 'private', \
+         photo_key = NULL, notify_email = 0, notify_sms = 0, notify_push = 0, updated_at = $3, deleted_at = $3 \
+         WHERE id = $1",
+    )
+    .bind(id)
+    .bind(placeholder)
+    .bind(now)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// What an administrator searches accounts by. `None` matches everything.
+#[derive(Debug, Default)]
+pub struct Search {
+    /// Case-insensitive substring of the name or email.
+    pub text: Option<String>,
+    pub role: Option<Role>,
+    pub status: Option<Status>,
+    /// Keyset cursor: the (created_at, id) of the last row already seen.
+    pub after: Option<(i64, String)>,
+    pub limit: i64,
+}
+
+/// Newest first, stable under concurrent inserts thanks to the keyset cursor.
+pub async fn search(db: &AnyPool, s: &Search) -> Result<Vec<Account>, sqlx::Error> {
+    let pattern = s.text.as_deref().map(|t| {
+        let escaped = t.trim().to_lowercase().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+        format!("%{escaped}%")
+    });
+    let (after_at, after_id) = match &s.after {
+        Some((at, id)) => (Some(*at), Some(id.as_str())),
+        None => (None, None),
+    };
+    let rows: Vec<Row> = sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM accounts WHERE \
+           ($1 IS NULL OR lower(first_name || ' ' || last_name) LIKE $1 ESCAPE '\\' OR email_normalized LIKE $1 ESCAPE '\\') \
+           AND ($2 IS NULL OR role = $2) AND ($3 IS NULL OR status = $3) \
+           AND ($4 IS NULL OR created_at < $4 OR (created_at = $4 AND id < $5)) \
+         ORDER BY created_at DESC, id DESC LIMIT $6"
+    ))
+    .bind(pattern)
+    .bind(s.role.map(Role::as_str))
+    .bind(s.status.map(Status::as_str))
+    .bind(after_at)
+    .bind(after_id)
+    .bind(s.limit)
+    .fetch_all(db)
+    .await?;
+    rows.into_iter().map(Account::try_from).collect()
+}
+
+pub async fn record_admin_action(
+    db: &AnyPool,
+    admin_id: &str,
+    action: &str,
+    account_id: &str,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("INSERT INTO admin_actions (id, admin_id, action, account_id, at) VALUES ($1, $2, $3, $4, $5)")
+        .bind(uuid::Uuid::now_v7().to_string())
+        .bind(admin_id)
+        .bind(action)
+        .bind(account_id)
+        .bind(now)
+        .execute(db)
+        .await?;
+    Ok(())
+}

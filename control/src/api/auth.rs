@@ -1,0 +1,426 @@
+//! Sign-up, email verification, login, token refresh, logout and passwords.
+
+use axum::extract::State;
+use axum::http::{header, StatusCode};
+use axum::response::{Html, IntoResponse, Response};
+use proto::{FieldError, Problem};
+use serde::Deserialize;
+use utoipa::ToSchema;
+
+use super::access::Caller;
+use super::error::{ApiError, ApiResult};
+use super::extract::{ApiJson, ApiQuery, ClientIp};
+use super::views::{AccountView, StatusMessage, Tokens};
+use crate::accounts::store::{self, StoreError};
+use crate::accounts::{validate, Account, Language, NotificationPrefs, Privacy, Role, Status};
+use crate::auth::sessions::{self, RefreshError};
+use crate::auth::tokens::{random_token, AccessClaims, LinkClaims, TokenError};
+use crate::auth::password;
+use crate::mail;
+use crate::state::AppState;
+
+const VERIFY_EMAIL: &str = "verify_email";
+const RESET_PASSWORD: &str = "reset_password";
+
+/// Takes a required string field, recording `required` when it is absent or blank.
+fn required(field: &str, value: Option<String>, errors: &mut Vec<FieldError>) -> String {
+    match value {
+        Some(v) if !v.trim().is_empty() => v,
+        _ => {
+            errors.push(FieldError::new(field, "required", "is required"));
+            String::new()
+        }
+    }
+}
+
+fn fail_if_any(errors: Vec<FieldError>) -> ApiResult<()> {
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(ApiError::validation(errors))
+    }
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum SignupRole {
+    User,
+    Expert,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SignupRequest {
+    #[schema(required = true)]
+    pub first_name: Option<String>,
+    #[schema(required = true)]
+    pub last_name: Option<String>,
+    #[schema(required = true)]
+    pub email: Option<String>,
+    /// 10+ characters mixing three of: lower case, upper case, digits, symbols.
+    #[schema(required = true)]
+    pub password: Option<String>,
+    /// `user` (default) or `expert`.
+    pub role: Option<SignupRole>,
+    pub bio: Option<String>,
+    /// Language of emails: `fr` (default) or `en`.
+    pub language: Option<Language>,
+}
+
+/// Create an account. A verification link is emailed; until it is followed
+/// the account cannot book or message.
+#[utoipa::path(post, path = "/api/v1/auth/signup", tag = "auth", request_body = SignupRequest,
+    responses((status = 201, body = AccountView), (status = 409, body = Problem, description = "email_taken"),
+              (status = 422, body = Problem, description = "validation_failed"), (status = 429, body = Problem)))]
+pub async fn signup(State(state): State<AppState>, ip: ClientIp, ApiJson(req): ApiJson<SignupRequest>) -> ApiResult<Response> {
+    ip.throttle(&state)?;
+    let mut errors = Vec::new();
+    let first_name = required("first_name", req.first_name, &mut errors);
+    let last_name = required("last_name", req.last_name, &mut errors);
+    let email = required("email", req.email, &mut errors);
+    let password = required("password", req.password, &mut errors);
+    if !first_name.is_empty() {
+        validate::name("first_name", &first_name, &mut errors);
+    }
+    if !last_name.is_empty() {
+        validate::name("last_name", &last_name, &mut errors);
+    }
+    if !email.is_empty() {
+        validate::email("email", &email, &mut errors);
+    }
+    if !password.is_empty() {
+        let local = email.split('@').next().unwrap_or_default();
+        validate::password("password", &password, &[local, &first_name, &last_name], &mut errors);
+    }
+    if let Some(bio) = &req.bio {
+        validate::bio("bio", bio, &mut errors);
+    }
+    fail_if_any(errors)?;
+
+    let now = state.now();
+    let account = Account {
+        id: uuid::Uuid::now_v7().to_string(),
+        email: email.trim().to_owned(),
+        password_hash: password::hash(password).await?,
+        role: match req.role.unwrap_or(SignupRole::User) {
+            SignupRole::User => Role::User,
+            SignupRole::Expert => Role::Expert,
+        },
+        status: Status::Active,
+        first_name: first_name.trim().to_owned(),
+        last_name: last_name.trim().to_owned(),
+        bio: req.bio.map(|b| b.trim().to_owned()).filter(|b| !b.is_empty()),
+        interests: Vec::new(),
+        privacy: Privacy::Public,
+        language: req.language.unwrap_or(Language::Fr),
+        notifications: NotificationPrefs { email: true, sms: false, push: true },
+        photo_key: None,
+        email_verified_at: None,
+        failed_logins: 0,
+        locked_until: None,
+        created_at: now,
+        updated_at: now,
+    };
+    match store::insert(state.db.pool(), &account).await {
+        Ok(()) => {}
+        Err(StoreError::EmailTaken) => {
+            return Err(ApiError::conflict("email_taken", "An account with this email already exists")
+                .fields(vec![FieldError::new("email", "taken", "is already registered")]))
+        }
+        Err(StoreError::Db(e)) => return Err(e.into()),
+    }
+    tracing::info!(account = %account.id, role = account.role.as_str(), "account created");
+    send_verification(&state, &account).await;
+    let location = format!("/api/v1/accounts/{}", account.id);
+    Ok((StatusCode::CREATED, [(header::LOCATION, location)], axum::Json(AccountView::from(&account))).into_response())
+}
+
+/// Emails a verification link. A mail failure is logged, not returned: the
+/// account exists and the person can ask for the link again.
+async fn send_verification(state: &AppState, account: &Account) {
+    let ttl = state.settings.auth.verification_link_ttl;
+    let token = state.keys.sign_link(&LinkClaims {
+        purpose: VERIFY_EMAIL.to_owned(),
+        account: account.id.clone(),
+        exp: state.clock.now_secs() + ttl.as_secs() as i64,
+        nonce: random_token(),
+    });
+    let link = format!("{}/api/v1/auth/verify-email?token={token}", state.public_url);
+    let email = mail::verification(account.language, &account.first_name, &link, ttl.as_secs() / 3600);
+    if let Err(e) = state.mailer.send(&account.full_name(), &account.email, email).await {
+        tracing::warn!(account = %account.id, error = %e, "could not send the verification email");
+    }
+}
+
+fn link_error(e: TokenError) -> ApiError {
+    match e {
+        TokenError::Invalid => ApiError::new(StatusCode::BAD_REQUEST, "invalid_token", "This link is not valid"),
+        TokenError::Expired => ApiError::new(StatusCode::BAD_REQUEST, "token_expired", "This link has expired; ask for a new one"),
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema, utoipa::IntoParams)]
+pub struct TokenParam {
+    /// The token from the emailed link.
+    pub token: String,
+}
+
+/// Follow the emailed verification link (it points here).
+#[utoipa::path(get, path = "/api/v1/auth/verify-email", tag = "auth", params(TokenParam),
+    responses((status = 200, body = StatusMessage), (status = 400, body = Problem, description = "invalid_token or token_expired")))]
+pub async fn verify_email_link(State(state): State<AppState>, ApiQuery(q): ApiQuery<TokenParam>) -> ApiResult<axum::Json<StatusMessage>> {
+    verify_email(&state, &q.token).await
+}
+
+/// Verify an email address with the token of the emailed link.
+#[utoipa::path(post, path = "/api/v1/auth/verify-email", tag = "auth", request_body = TokenParam,
+    responses((status = 200, body = StatusMessage), (status = 400, body = Problem, description = "invalid_token or token_expired")))]
+pub async fn verify_email_post(State(state): State<AppState>, ApiJson(req): ApiJson<TokenParam>) -> ApiResult<axum::Json<StatusMessage>> {
+    verify_email(&state, &req.token).await
+}
+
+async fn verify_email(state: &AppState, token: &str) -> ApiResult<axum::Json<StatusMessage>> {
+    let claims = state.keys.verify_link(token, VERIFY_EMAIL, state.clock.now_secs()).map_err(link_error)?;
+    let account = store::by_id(state.db.pool(), &claims.account)
+        .await?
+        .filter(|a| a.status != Status::Deleted)
+        .ok_or_else(|| link_error(TokenError::Invalid))?;
+    store::mark_verified(state.db.pool(), &account.id, state.now()).await?;
+    Ok(axum::Json(StatusMessage { status: "verified" }))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct EmailRequest {
+    pub email: String,
+}
+
+/// Send the verification link again. Always 202, whether or not the address
+/// has an account, so the endpoint does not reveal who is registered.
+#[utoipa::path(post, path = "/api/v1/auth/resend-verification", tag = "auth", request_body = EmailRequest,
+    responses((status = 202, body = StatusMessage), (status = 429, body = Problem)))]
+pub async fn resend_verification(State(state): State<AppState>, ip: ClientIp, ApiJson(req): ApiJson<EmailRequest>) -> ApiResult<(StatusCode, axum::Json<StatusMessage>)> {
+    ip.throttle(&state)?;
+    if let Some(account) = store::by_email(state.db.pool(), &req.email).await? {
+        if account.status == Status::Active && account.email_verified_at.is_none() {
+            send_verification(&state, &account).await;
+        }
+    }
+    Ok((StatusCode::ACCEPTED, axum::Json(StatusMessage { status: "accepted" })))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct LoginRequest {
+    #[schema(required = true)]
+    pub email: Option<String>,
+    #[schema(required = true)]
+    pub password: Option<String>,
+}
+
+/// Log in with email and password. After `max_failed_logins` consecutive
+/// failures the account is locked for `lockout` (429 `account_locked` with
+/// `Retry-After`), even for the right password.
+#[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", request_body = LoginRequest,
+    responses((status = 200, body = Tokens), (status = 401, body = Problem, description = "invalid_credentials"),
+              (status = 403, body = Problem, description = "account_deactivated"),
+              (status = 429, body = Problem, description = "account_locked or rate_limited")))]
+pub async fn login(State(state): State<AppState>, ip: ClientIp, ApiJson(req): ApiJson<LoginRequest>) -> ApiResult<axum::Json<Tokens>> {
+    ip.throttle(&state)?;
+    let mut errors = Vec::new();
+    let email = required("email", req.email, &mut errors);
+    let password = required("password", req.password, &mut errors);
+    fail_if_any(errors)?;
+
+    let invalid = || ApiError::unauthorized("invalid_credentials", "Wrong email or password");
+    let now = state.now();
+    let account = store::by_email(state.db.pool(), &email).await?.filter(|a| a.status != Status::Deleted);
+    let Some(account) = account else {
+        // Same work as a real check, so timing does not reveal who has an account.
+        password::verify(password, state.decoy_hash.clone()).await?;
+        return Err(invalid());
+    };
+    if let Some(until) = account.locked_until.filter(|u| *u > now) {
+        return Err(locked(until - now));
+    }
+    if !password::verify(password, account.password_hash.clone()).await? {
+        let auth = &state.settings.auth;
+        let locked_until = store::record_login_failure(
+            state.db.pool(),
+            &account.id,
+            now,
+            i64::from(auth.max_failed_logins),
+            auth.lockout.as_millis() as i64,
+        )
+        .await?;
+        tracing::info!(account = %account.id, locked = locked_until.is_some(), "failed login");
+        return Err(match locked_until {
+            Some(until) => locked(until - now),
+            None => invalid(),
+        });
+    }
+    if account.status == Status::Deactivated {
+        return Err(ApiError::new(StatusCode::FORBIDDEN, "account_deactivated", "This account is deactivated"));
+    }
+    store::clear_login_failures(state.db.pool(), &account.id).await?;
+    let (session_id, refresh) = sessions::open(state.db.pool(), &account.id, now, refresh_ttl_ms(&state)).await?;
+    Ok(axum::Json(tokens(&state, &account, session_id, refresh)))
+}
+
+fn locked(retry_after_ms: i64) -> ApiError {
+    ApiError::too_many("account_locked", "Too many failed logins; this account is locked for a while", retry_after_ms)
+}
+
+fn refresh_ttl_ms(state: &AppState) -> i64 {
+    state.settings.auth.refresh_token_ttl.as_millis() as i64
+}
+
+fn tokens(state: &AppState, account: &Account, session_id: String, refresh_token: String) -> Tokens {
+    let ttl = state.settings.auth.access_token_ttl.as_secs();
+    let now = state.clock.now_secs();
+    let access = state.keys.issue_access(&AccessClaims {
+        sub: account.id.clone(),
+        sid: session_id,
+        role: account.role,
+        iat: now,
+        exp: now + ttl as i64,
+    });
+    Tokens { access_token: access, token_type: "Bearer", expires_in: ttl, refresh_token, account: AccountView::from(account) }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct RefreshRequest {
+    pub refresh_token: String,
+}
+
+/// Exchange a refresh token for new credentials. Each refresh token works
+/// once; presenting a spent one revokes its whole session (401 `refresh_token_reused`).
+#[utoipa::path(post, path = "/api/v1/auth/refresh", tag = "auth", request_body = RefreshRequest,
+    responses((status = 200, body = Tokens), (status = 401, body = Problem)))]
+pub async fn refresh(State(state): State<AppState>, ip: ClientIp, ApiJson(req): ApiJson<RefreshRequest>) -> ApiResult<axum::Json<Tokens>> {
+    ip.throttle(&state)?;
+    let now = state.now();
+    let rotated = sessions::rotate(state.db.pool(), &req.refresh_token, now, refresh_ttl_ms(&state))
+        .await?
+        .map_err(|e| {
+            let code = match e {
+                RefreshError::Unknown => "invalid_refresh_token",
+                RefreshError::Reused => "refresh_token_reused",
+                RefreshError::Expired => "refresh_token_expired",
+                RefreshError::Revoked => "session_revoked",
+            };
+            ApiError::unauthorized(code, &e.to_string())
+        })?;
+    let account = store::by_id(state.db.pool(), &rotated.account_id).await?.filter(|a| a.status == Status::Active);
+    let Some(account) = account else {
+        sessions::revoke_all(state.db.pool(), &rotated.account_id, "account_inactive", now).await?;
+        return Err(ApiError::unauthorized("account_deactivated", "This account is deactivated"));
+    };
+    Ok(axum::Json(tokens(&state, &account, rotated.session_id, rotated.refresh_token)))
+}
+
+/// End the session the refresh token belongs to; its access tokens stop
+/// working at once. Logging out twice is not an error.
+#[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth", request_body = RefreshRequest,
+    responses((status = 204)))]
+pub async fn logout(State(state): State<AppState>, ApiJson(req): ApiJson<RefreshRequest>) -> ApiResult<StatusCode> {
+    sessions::revoke_by_token(state.db.pool(), &req.refresh_token, state.now()).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Email a single-use password-reset link. Always 202.
+#[utoipa::path(post, path = "/api/v1/auth/password-reset/request", tag = "auth", request_body = EmailRequest,
+    responses((status = 202, body = StatusMessage), (status = 429, body = Problem)))]
+pub async fn request_reset(State(state): State<AppState>, ip: ClientIp, ApiJson(req): ApiJson<EmailRequest>) -> ApiResult<(StatusCode, axum::Json<StatusMessage>)> {
+    ip.throttle(&state)?;
+    if let Some(account) = store::by_email(state.db.pool(), &req.email).await?.filter(|a| a.status == Status::Active) {
+        let ttl = state.settings.auth.reset_link_ttl;
+        let token = state.keys.sign_link(&LinkClaims {
+            purpose: RESET_PASSWORD.to_owned(),
+            account: account.id.clone(),
+            exp: state.clock.now_secs() + ttl.as_secs() as i64,
+            nonce: random_token(),
+        });
+        let link = format!("{}/reset-password?token={token}", state.public_url);
+        let email = mail::password_reset(account.language, &account.first_name, &link, ttl.as_secs() / 60);
+        if let Err(e) = state.mailer.send(&account.full_name(), &account.email, email).await {
+            tracing::warn!(account = %account.id, error = %e, "could not send the password-reset email");
+        }
+    }
+    Ok((StatusCode::ACCEPTED, axum::Json(StatusMessage { status: "accepted" })))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct ResetRequest {
+    pub token: String,
+    pub new_password: String,
+}
+
+/// Set a new password with the token of a reset link. The link works once;
+/// every session of the account ends, and the email counts as verified.
+#[utoipa::path(post, path = "/api/v1/auth/password-reset/confirm", tag = "auth", request_body = ResetRequest,
+    responses((status = 204), (status = 400, body = Problem, description = "invalid_token, token_expired or token_used"),
+              (status = 422, body = Problem)))]
+pub async fn confirm_reset(State(state): State<AppState>, ip: ClientIp, ApiJson(req): ApiJson<ResetRequest>) -> ApiResult<StatusCode> {
+    ip.throttle(&state)?;
+    let claims = state.keys.verify_link(&req.token, RESET_PASSWORD, state.clock.now_secs()).map_err(link_error)?;
+    let account = store::by_id(state.db.pool(), &claims.account)
+        .await?
+        .filter(|a| a.status == Status::Active)
+        .ok_or_else(|| link_error(TokenError::Invalid))?;
+    let mut errors = Vec::new();
+    let local = account.email.split('@').next().unwrap_or_default();
+    validate::password("new_password", &req.new_password, &[local, &account.first_name, &account.last_name], &mut errors);
+    fail_if_any(errors)?;
+    let now = state.now();
+    let claimed = sqlx::query("INSERT INTO used_links (nonce, used_at) VALUES ($1, $2)")
+        .bind(&claims.nonce)
+        .bind(now)
+        .execute(state.db.pool())
+        .await;
+    match claimed {
+        Ok(_) => {}
+        Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
+            return Err(ApiError::new(StatusCode::BAD_REQUEST, "token_used", "This link was already used; ask for a new one"))
+        }
+        Err(e) => return Err(e.into()),
+    }
+    let hash = password::hash(req.new_password).await?;
+    store::set_password(state.db.pool(), &account.id, &hash, now).await?;
+    store::mark_verified(state.db.pool(), &account.id, now).await?;
+    sessions::revoke_all(state.db.pool(), &account.id, "password_reset", now).await?;
+    tracing::info!(account = %account.id, "password reset");
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The page a reset link opens: a form that posts the new password.
+pub async fn reset_page() -> Html<&'static str> {
+    Html(include_str!("reset-password.html"))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct ChangePasswordRequest {
+    pub current_password: String,
+    pub new_password: String,
+}
+
+/// Change one's password. Every session ends; the response carries fresh
+/// credentials for this one.
+#[utoipa::path(post, path = "/api/v1/me/password", tag = "auth", request_body = ChangePasswordRequest,
+    security(("bearer" = [])),
+    responses((status = 200, body = Tokens), (status = 403, body = Problem, description = "wrong_password"), (status = 422, body = Problem)))]
+pub async fn change_password(State(state): State<AppState>, caller: Caller, ApiJson(req): ApiJson<ChangePasswordRequest>) -> ApiResult<axum::Json<Tokens>> {
+    let account = store::by_id(state.db.pool(), &caller.account_id).await?.ok_or_else(|| ApiError::not_found("account"))?;
+    if !password::verify(req.current_password, account.password_hash.clone()).await? {
+        return Err(ApiError::new(StatusCode::FORBIDDEN, "wrong_password", "The current password is wrong")
+            .fields(vec![FieldError::new("current_password", "wrong", "does not match")]));
+    }
+    let mut errors = Vec::new();
+    let local = account.email.split('@').next().unwrap_or_default();
+    validate::password("new_password", &req.new_password, &[local, &account.first_name, &account.last_name], &mut errors);
+    fail_if_any(errors)?;
+    let now = state.now();
+    let hash = password::hash(req.new_password).await?;
+    store::set_password(state.db.pool(), &account.id, &hash, now).await?;
+    sessions::revoke_all(state.db.pool(), &account.id, "password_changed", now).await?;
+    let (session_id, refresh) = sessions::open(state.db.pool(), &account.id, now, refresh_ttl_ms(&state)).await?;
+    Ok(axum::Json(tokens(&state, &account, session_id, refresh)))
+}

@@ -1,0 +1,91 @@
+//! The REST API: routes, the OpenAPI document generated from the handlers'
+//! annotations (`/api/openapi.json`, browsable at `/api/docs`), and the layers
+//! every request passes through.
+
+pub mod access;
+mod admin;
+mod auth;
+pub mod error;
+mod extract;
+mod profile;
+pub mod views;
+
+use axum::extract::DefaultBodyLimit;
+use axum::routing::get;
+use axum::Router;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::trace::TraceLayer;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use utoipa_swagger_ui::SwaggerUi;
+
+use crate::state::AppState;
+use error::ApiError;
+
+/// JSON bodies are small; only uploads get more.
+const JSON_BODY_LIMIT: usize = 64 * 1024;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "DeepInfluence control plane",
+        description = "Accounts, experts, bookings, messaging, wallet and calls. Errors are RFC 7807 \
+                       `application/problem+json` documents with a stable `code`."
+    ),
+    modifiers(&BearerAuth),
+    tags(
+        (name = "auth", description = "Sign-up, verification, login, tokens and passwords"),
+        (name = "profile", description = "Profiles and photos"),
+        (name = "admin", description = "Administration (administrator role)")
+    )
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("JWT").build()),
+        );
+    }
+}
+
+pub fn openapi_and_routes(state: &AppState) -> (Router<AppState>, utoipa::openapi::OpenApi) {
+    let uploads = OpenApiRouter::new()
+        .routes(routes!(profile::put_photo, profile::delete_photo, profile::get_photo))
+        .layer(DefaultBodyLimit::max(state.settings.storage.max_photo_bytes));
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(auth::signup))
+        .routes(routes!(auth::verify_email_link, auth::verify_email_post))
+        .routes(routes!(auth::resend_verification))
+        .routes(routes!(auth::login))
+        .routes(routes!(auth::refresh))
+        .routes(routes!(auth::logout))
+        .routes(routes!(auth::request_reset))
+        .routes(routes!(auth::confirm_reset))
+        .routes(routes!(auth::change_password))
+        .routes(routes!(profile::me))
+        .routes(routes!(profile::public_profile, profile::update_profile))
+        .routes(routes!(admin::list))
+        .routes(routes!(admin::get, admin::delete))
+        .routes(routes!(admin::deactivate))
+        .routes(routes!(admin::activate))
+        .layer(DefaultBodyLimit::max(JSON_BODY_LIMIT))
+        .merge(uploads)
+        .split_for_parts()
+}
+
+pub fn router(state: AppState) -> Router {
+    let (api, openapi) = openapi_and_routes(&state);
+    api.route("/reset-password", get(auth::reset_page))
+        .fallback(|| async { ApiError::not_found("route") })
+        .with_state(state)
+        .merge(SwaggerUi::new("/api/docs").url("/api/openapi.json", openapi))
+        .layer(CatchPanicLayer::new())
+        .layer(TraceLayer::new_for_http())
+}

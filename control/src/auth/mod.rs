@@ -1,0 +1,6 @@
+//! Identity: passwords, tokens, sessions and brute-force throttling.
+
+pub mod password;
+pub mod sessions;
+pub mod throttle;
+pub mod tokens;

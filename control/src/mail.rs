@@ -1,0 +1,116 @@
+//! Outgoing email: SMTP through lettre when configured, otherwise each message
+//! is written as an `.eml` file to a local outbox directory and its link
+//! logged, so a developer can follow it without a mail server.
+
+use std::path::PathBuf;
+
+use lettre::message::{header::ContentType, Mailbox};
+use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+
+use crate::accounts::Language;
+
+pub enum Mailer {
+    Smtp { transport: AsyncSmtpTransport<Tokio1Executor>, from: Mailbox },
+    Outbox { dir: PathBuf, from: Mailbox },
+}
+
+/// A message ready to send; `link` is the one action it asks for.
+pub struct Email {
+    pub subject: String,
+    pub text: String,
+    pub link: String,
+}
+
+impl Mailer {
+    /// `smtp_url` as lettre reads it: `smtp://user:pass@host:587` (STARTTLS
+    /// required), `smtps://host` (TLS), or `smtp://host:25?tls=none` for a
+    /// local relay.
+    pub fn new(from: &str, smtp_url: Option<&str>, outbox: PathBuf) -> anyhow::Result<Self> {
+        let from: Mailbox = from
+            .parse()
+            .map_err(|e| anyhow::anyhow!("invalid configuration: key `control.mail.from`: {e}"))?;
+        Ok(match smtp_url {
+            Some(url) => Mailer::Smtp {
+                transport: AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
+                    .map_err(|e| anyhow::anyhow!("invalid configuration: key `control.mail.smtp_url`: {e}"))?
+                    .build(),
+                from,
+            },
+            None => Mailer::Outbox { dir: outbox, from },
+        })
+    }
+
+    pub fn describe(&self) -> String {
+        match self {
+            Mailer::Smtp { .. } => "SMTP".to_owned(),
+            Mailer::Outbox { dir, .. } => format!("outbox directory {}", dir.display()),
+        }
+    }
+
+    pub async fn send(&self, to_name: &str, to_email: &str, email: Email) -> anyhow::Result<()> {
+        let (Mailer::Smtp { from, .. } | Mailer::Outbox { from, .. }) = self;
+        let to = Mailbox::new(Some(to_name.to_owned()), to_email.parse()?);
+        let message = Message::builder()
+            .from(from.clone())
+            .to(to)
+            .subject(&email.subject)
+            .header(ContentType::TEXT_PLAIN)
+            .body(email.text)?;
+        match self {
+            Mailer::Smtp { transport, .. } => {
+                transport.send(message).await?;
+                tracing::info!(to = to_email, subject = %email.subject, "email sent");
+            }
+            Mailer::Outbox { dir, .. } => {
+                tokio::fs::create_dir_all(dir).await?;
+                let name = format!("{}-{}.eml", time_prefix(), uuid::Uuid::now_v7());
+                let path = dir.join(name);
+                tokio::fs::write(&path, message.formatted()).await?;
+                tracing::info!(to = to_email, subject = %email.subject, link = %email.link, path = %path.display(), "email written to outbox");
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Sortable file-name prefix: the outbox lists in sending order.
+fn time_prefix() -> String {
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    format!("{:020}", now.as_micros())
+}
+
+pub fn verification(lang: Language, first_name: &str, link: &str, hours: u64) -> Email {
+    let (subject, text) = match lang {
+        Language::Fr => (
+            "Confirmez votre adresse email".to_owned(),
+            format!(
+                "Bonjour {first_name},\n\nBienvenue sur DeepInfluence. Pour confirmer votre adresse email, ouvrez ce lien :\n\n{link}\n\nLe lien est valable {hours} heures. Si vous n'avez pas créé de compte, ignorez ce message.\n"
+            ),
+        ),
+        Language::En => (
+            "Confirm your email address".to_owned(),
+            format!(
+                "Hello {first_name},\n\nWelcome to DeepInfluence. To confirm your email address, open this link:\n\n{link}\n\nThe link is valid for {hours} hours. If you did not create an account, ignore this message.\n"
+            ),
+        ),
+    };
+    Email { subject, text, link: link.to_owned() }
+}
+
+pub fn password_reset(lang: Language, first_name: &str, link: &str, minutes: u64) -> Email {
+    let (subject, text) = match lang {
+        Language::Fr => (
+            "Réinitialisation de votre mot de passe".to_owned(),
+            format!(
+                "Bonjour {first_name},\n\nPour choisir un nouveau mot de passe, envoyez le jeton de ce lien avec votre nouveau mot de passe (POST /api/v1/auth/password-reset/confirm) :\n\n{link}\n\nLe lien est valable {minutes} minutes et ne sert qu'une fois. Si vous n'avez rien demandé, ignorez ce message : votre mot de passe reste inchangé.\n"
+            ),
+        ),
+        Language::En => (
+            "Reset your password".to_owned(),
+            format!(
+                "Hello {first_name},\n\nTo choose a new password, send the token of this link with your new password (POST /api/v1/auth/password-reset/confirm):\n\n{link}\n\nThe link is valid for {minutes} minutes and works once. If you did not ask for this, ignore this message: your password is unchanged.\n"
+            ),
+        ),
+    };
+    Email { subject, text, link: link.to_owned() }
+}

@@ -1,0 +1,109 @@
+//! The control plane's configuration: the `[control]` section of the config
+//! file, `DI_CONTROL__*` in the environment.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Settings {
+    /// Address the REST API listens on.
+    pub listen: String,
+    /// Base URL clients reach the API at, used in emailed links.
+    /// Default: `http://` + the listen address.
+    pub public_url: Option<String>,
+    /// Take the client address from the last `X-Forwarded-For` entry. Enable
+    /// only behind a reverse proxy that sets it, or clients can spoof it.
+    pub trust_forwarded_for: bool,
+    pub auth: AuthSettings,
+    pub mail: MailSettings,
+    pub storage: StorageSettings,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuthSettings {
+    /// Secret that signs access tokens and emailed links (32+ characters).
+    /// When unset, one is generated and kept in `<data_dir>/secret.key`;
+    /// several replicas must share one, so set it when running more than one.
+    pub secret: Option<String>,
+    #[serde(with = "humantime_serde")]
+    pub access_token_ttl: Duration,
+    #[serde(with = "humantime_serde")]
+    pub refresh_token_ttl: Duration,
+    #[serde(with = "humantime_serde")]
+    pub verification_link_ttl: Duration,
+    #[serde(with = "humantime_serde")]
+    pub reset_link_ttl: Duration,
+    /// Consecutive failed logins that lock an account.
+    pub max_failed_logins: u32,
+    #[serde(with = "humantime_serde")]
+    pub lockout: Duration,
+    /// Requests per minute one client address may make to the sign-up, login,
+    /// refresh and password-reset endpoints, with bursts of the same size.
+    pub ip_requests_per_minute: u32,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MailSettings {
+    pub from: String,
+    /// e.g. `smtp://user:pass@smtp.example.com:587`; unset writes to the outbox.
+    pub smtp_url: Option<String>,
+    /// Default: `<data_dir>/outbox`.
+    pub outbox_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StorageSettings {
+    /// Root of the local object store. Default: `<data_dir>/objects`.
+    pub dir: Option<PathBuf>,
+    pub max_photo_bytes: usize,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            listen: "127.0.0.1:8080".to_owned(),
+            public_url: None,
+            trust_forwarded_for: false,
+            auth: AuthSettings::default(),
+            mail: MailSettings::default(),
+            storage: StorageSettings::default(),
+        }
+    }
+}
+
+impl Default for AuthSettings {
+    fn default() -> Self {
+        AuthSettings {
+            secret: None,
+            access_token_ttl: Duration::from_secs(15 * 60),
+            refresh_token_ttl: Duration::from_secs(30 * 24 * 3600),
+            verification_link_ttl: Duration::from_secs(48 * 3600),
+            reset_link_ttl: Duration::from_secs(3600),
+            max_failed_logins: 5,
+            lockout: Duration::from_secs(15 * 60),
+            ip_requests_per_minute: 30,
+        }
+    }
+}
+
+impl Default for MailSettings {
+    fn default() -> Self {
+        MailSettings {
+            from: "DeepInfluence <no-reply@deepinfluence.local>".to_owned(),
+            smtp_url: None,
+            outbox_dir: None,
+        }
+    }
+}
+
+impl Default for StorageSettings {
+    fn default() -> Self {
+        StorageSettings { dir: None, max_photo_bytes: 5 * 1024 * 1024 }
+    }
+}

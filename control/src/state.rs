@@ -1,0 +1,107 @@
+//! What every request handler shares, assembled once at start-up.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use platform::{Clock, Database};
+
+use crate::auth::throttle::RateLimiter;
+use crate::auth::tokens::Keys;
+use crate::mail::Mailer;
+use crate::objects::ObjectStore;
+use crate::settings::Settings;
+
+#[derive(Clone)]
+pub struct AppState(Arc<Inner>);
+
+pub struct Inner {
+    pub db: Database,
+    pub clock: Arc<dyn Clock>,
+    pub settings: Settings,
+    pub public_url: String,
+    pub keys: Keys,
+    pub mailer: Mailer,
+    pub objects: ObjectStore,
+    pub auth_limiter: RateLimiter,
+    /// A hash to verify against when the email is unknown, so a login takes
+    /// as long whether or not the account exists.
+    pub decoy_hash: String,
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Inner;
+    fn deref(&self) -> &Inner {
+        &self.0
+    }
+}
+
+impl AppState {
+    pub async fn new(settings: Settings, data_dir: &Path, db: Database, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
+        let secret = match &settings.auth.secret {
+            Some(s) if s.len() < 32 => {
+                anyhow::bail!("invalid configuration: key `control.auth.secret`: must be at least 32 characters")
+            }
+            Some(s) => s.clone(),
+            None => load_or_create_secret(data_dir)?,
+        };
+        let public_url = settings
+            .public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{}", settings.listen))
+            .trim_end_matches('/')
+            .to_owned();
+        let mailer = Mailer::new(
+            &settings.mail.from,
+            settings.mail.smtp_url.as_deref(),
+            settings.mail.outbox_dir.clone().unwrap_or_else(|| data_dir.join("outbox")),
+        )?;
+        let objects = ObjectStore::local(settings.storage.dir.clone().unwrap_or_else(|| data_dir.join("objects")));
+        let rate = settings.auth.ip_requests_per_minute;
+        Ok(AppState(Arc::new(Inner {
+            keys: Keys::new(secret.as_bytes()),
+            auth_limiter: RateLimiter::per_minute(rate, rate),
+            decoy_hash: crate::auth::password::hash(crate::auth::tokens::random_token()).await?,
+            db,
+            clock,
+            public_url,
+            mailer,
+            objects,
+            settings,
+        })))
+    }
+
+    pub fn now(&self) -> i64 {
+        self.clock.now_ms()
+    }
+}
+
+/// The embedded default keeps its generated secret next to its data, so tokens
+/// survive a restart.
+fn load_or_create_secret(data_dir: &Path) -> anyhow::Result<String> {
+    let path = data_dir.join("secret.key");
+    if let Ok(existing) = std::fs::read_to_string(&path) {
+        let existing = existing.trim().to_owned();
+        if existing.len() >= 32 {
+            return Ok(existing);
+        }
+        anyhow::bail!("{} holds a secret shorter than 32 characters; delete it to generate a new one", path.display());
+    }
+    std::fs::create_dir_all(data_dir)?;
+    let secret = crate::auth::tokens::random_token();
+    write_private(&path, &secret)?;
+    tracing::info!(path = %path.display(), "generated a new signing secret");
+    Ok(secret)
+}
+
+#[cfg(unix)]
+fn write_private(path: &Path, content: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path)?;
+    f.write_all(content.as_bytes())
+}
+
+#[cfg(not(unix))]
+fn write_private(path: &Path, content: &str) -> std::io::Result<()> {
+    std::fs::write(path, content)
+}

@@ -1,0 +1,62 @@
+//! The process configuration: defaults, then the TOML file given with
+//! `--config`, then environment variables (`DI_` + the key path in capitals,
+//! sections joined by `__`: `DI_CONTROL__LISTEN=0.0.0.0:8080`).
+//! `DATABASE_URL` and `REDIS_URL` are read as they are.
+
+use std::path::PathBuf;
+
+use platform::telemetry::LogFormat;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Where the embedded default keeps its SQLite file, mail outbox, uploaded
+    /// objects and generated signing secret.
+    pub data_dir: PathBuf,
+    /// `postgres://...` for PostgreSQL; unset uses `sqlite://<data_dir>/deepinfluence.db`.
+    pub database_url: Option<String>,
+    /// `redis://...` for the Redis bus; unset uses the in-process bus.
+    pub redis_url: Option<String>,
+    /// `auto` (human, coloured on a terminal), `human` or `json`.
+    pub log_format: LogFormat,
+    /// Log filter in `RUST_LOG` syntax, e.g. `info,control=debug`.
+    pub log_level: String,
+    pub control: control::Settings,
+    pub signalling: ServiceSettings,
+    pub sfu: ServiceSettings,
+    pub recorder: ServiceSettings,
+}
+
+/// A service that so far only has its operational HTTP endpoints.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServiceSettings {
+    /// Address of its HTTP endpoints (`/healthz`, `/readyz`, `/metrics`).
+    pub listen: String,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        let service = |port: u16| ServiceSettings { listen: format!("127.0.0.1:{port}") };
+        Config {
+            data_dir: PathBuf::from("data"),
+            database_url: None,
+            redis_url: None,
+            log_format: LogFormat::Auto,
+            log_level: "info".to_owned(),
+            control: control::Settings::default(),
+            signalling: service(8081),
+            sfu: service(8082),
+            recorder: service(8083),
+        }
+    }
+}
+
+impl Config {
+    pub fn database_url(&self) -> String {
+        self.database_url
+            .clone()
+            .unwrap_or_else(|| format!("sqlite://{}", self.data_dir.join("deepinfluence.db").display()))
+    }
+}

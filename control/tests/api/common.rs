@@ -1,0 +1,310 @@
+//! Test harness: the real control-plane router served over real HTTP on an
+//! ephemeral port, on a fresh SQLite file or a fresh PostgreSQL database, with
+//! a clock the test moves.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use control::Settings;
+use platform::http::Readiness;
+use platform::telemetry::Telemetry;
+use platform::{Clock, Database, ManualClock};
+use reqwest::header::HeaderMap;
+use serde_json::{json, Value};
+use sqlx::Connection;
+
+#[derive(Debug, Clone, Copy)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Runs each named test function once per backend:
+/// `both_backends!(a, b)` makes `sqlite::a`, `postgres::a`, ...
+#[macro_export]
+macro_rules! both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $( #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+               async fn $name() { super::$name($crate::common::Backend::Sqlite).await } )*
+        }
+        mod postgres {
+            $( #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+               async fn $name() { super::$name($crate::common::Backend::Postgres).await } )*
+        }
+    };
+}
+
+pub const PASSWORD: &str = "Correct-Horse9";
+
+pub struct Server {
+    pub base: String,
+    pub http: reqwest::Client,
+    pub clock: Arc<ManualClock>,
+    pub db: Database,
+    pub dir: tempfile::TempDir,
+    task: tokio::task::JoinHandle<()>,
+    pg_database: Option<String>,
+}
+
+pub struct Resp {
+    pub status: u16,
+    pub headers: HeaderMap,
+    pub body: Value,
+    pub bytes: Vec<u8>,
+}
+
+impl Resp {
+    /// The stable error code of a problem response.
+    pub fn code(&self) -> &str {
+        self.body["code"].as_str().unwrap_or("")
+    }
+
+    pub fn field_codes(&self) -> Vec<(String, String)> {
+        self.body["errors"]
+            .as_array()
+            .map(|errors| {
+                errors
+                    .iter()
+                    .map(|e| (e["field"].as_str().unwrap().to_owned(), e["code"].as_str().unwrap().to_owned()))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    #[track_caller]
+    pub fn expect(self, status: u16) -> Self {
+        assert_eq!(self.status, status, "unexpected status; body: {}", self.body);
+        if status >= 400 {
+            assert_eq!(self.header("content-type"), Some("application/problem+json"), "errors are problem documents");
+        }
+        self
+    }
+
+    #[track_caller]
+    pub fn expect_problem(self, status: u16, code: &str) -> Self {
+        let r = self.expect(status);
+        assert_eq!(r.code(), code, "problem: {}", r.body);
+        r
+    }
+}
+
+/// A signed-in account.
+#[derive(Debug, Clone)]
+pub struct Session {
+    pub id: String,
+    pub access: String,
+    pub refresh: String,
+}
+
+fn postgres_admin_url() -> String {
+    std::env::var("TEST_POSTGRES_URL").unwrap_or_else(|_| "postgres://postgres:postgres@127.0.0.1:5432/postgres".into())
+}
+
+impl Server {
+    pub async fn start(backend: Backend) -> Server {
+        Self::start_with(backend, |_| {}).await
+    }
+
+    pub async fn start_with(backend: Backend, tweak: impl FnOnce(&mut Settings)) -> Server {
+        let dir = tempfile::tempdir().unwrap();
+        let (url, pg_database) = match backend {
+            Backend::Sqlite => (format!("sqlite://{}", dir.path().join("test.db").display()), None),
+            Backend::Postgres => {
+                let admin = postgres_admin_url();
+                let name = format!("di_test_{}", uuid::Uuid::new_v4().simple());
+                let mut conn = sqlx::PgConnection::connect(&admin)
+                    .await
+                    .unwrap_or_else(|e| panic!("PostgreSQL at {admin} is required for this test (run scripts/test): {e}"));
+                sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut conn).await.unwrap();
+                let (base, _) = admin.rsplit_once('/').unwrap();
+                (format!("{base}/{name}"), Some(name))
+            }
+        };
+        let db = Database::connect(&url).await.unwrap();
+        control::migrate(&db).await.unwrap();
+
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let mut settings = Settings { listen: addr.to_string(), ..Settings::default() };
+        settings.public_url = Some(format!("http://{addr}"));
+        tweak(&mut settings);
+        let clock = Arc::new(ManualClock::starting_now());
+        let state = control::AppState::new(settings, dir.path(), db.clone(), clock.clone() as Arc<dyn Clock>)
+            .await
+            .unwrap();
+        let router = control::router(state, &Telemetry::new(), Readiness::default());
+        let task = tokio::spawn(async move {
+            platform::http::serve(listener, router, std::future::pending()).await.unwrap();
+        });
+        Server {
+            base: format!("http://{addr}"),
+            http: reqwest::Client::builder().timeout(Duration::from_secs(30)).build().unwrap(),
+            clock,
+            db,
+            dir,
+            task,
+            pg_database,
+        }
+    }
+
+    pub fn outbox(&self) -> PathBuf {
+        self.dir.path().join("outbox")
+    }
+
+    pub fn objects(&self) -> PathBuf {
+        self.dir.path().join("objects")
+    }
+
+    pub async fn send(&self, req: reqwest::RequestBuilder) -> Resp {
+        let r = req.send().await.unwrap();
+        let status = r.status().as_u16();
+        let headers = r.headers().clone();
+        let bytes = r.bytes().await.unwrap().to_vec();
+        let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        Resp { status, headers, body, bytes }
+    }
+
+    pub fn req(&self, method: reqwest::Method, path: &str, token: Option<&str>) -> reqwest::RequestBuilder {
+        let r = self.http.request(method, format!("{}{path}", self.base));
+        match token {
+            Some(t) => r.bearer_auth(t),
+            None => r,
+        }
+    }
+
+    pub async fn get(&self, path: &str, token: Option<&str>) -> Resp {
+        self.send(self.req(reqwest::Method::GET, path, token)).await
+    }
+
+    pub async fn post(&self, path: &str, token: Option<&str>, body: Value) -> Resp {
+        self.send(self.req(reqwest::Method::POST, path, token).json(&body)).await
+    }
+
+    pub async fn patch(&self, path: &str, token: Option<&str>, body: Value) -> Resp {
+        self.send(self.req(reqwest::Method::PATCH, path, token).json(&body)).await
+    }
+
+    pub async fn delete(&self, path: &str, token: Option<&str>) -> Resp {
+        self.send(self.req(reqwest::Method::DELETE, path, token)).await
+    }
+
+    /// Emails in the outbox addressed to `to`, oldest first.
+    pub fn mails_to(&self, to: &str) -> Vec<String> {
+        let Ok(entries) = std::fs::read_dir(self.outbox()) else { return Vec::new() };
+        let mut files: Vec<_> = entries.map(|e| e.unwrap().path()).collect();
+        files.sort();
+        files
+            .into_iter()
+            .map(|p| readable(&std::fs::read_to_string(p).unwrap()))
+            .filter(|m| m.lines().any(|l| l.starts_with("To:") && l.contains(to)))
+            .collect()
+    }
+
+    /// The token of the newest emailed link to `to` whose URL contains `path`.
+    pub fn link_token(&self, to: &str, path: &str) -> String {
+        let mails = self.mails_to(to);
+        let mail = mails.last().unwrap_or_else(|| panic!("no email to {to}"));
+        token_in(mail, path).unwrap_or_else(|| panic!("no {path} link in: {mail}"))
+    }
+
+    pub async fn signup(&self, email: &str) -> Resp {
+        self.post(
+            "/api/v1/auth/signup",
+            None,
+            json!({ "first_name": "Amira", "last_name": "Ben Salah", "email": email, "password": PASSWORD }),
+        )
+        .await
+    }
+
+    pub async fn login(&self, email: &str, password: &str) -> Resp {
+        self.post("/api/v1/auth/login", None, json!({ "email": email, "password": password })).await
+    }
+
+    /// Signs up, follows the verification link and logs in.
+    pub async fn user(&self, email: &str) -> Session {
+        let id = self.signup(email).await.expect(201).body["id"].as_str().unwrap().to_owned();
+        let token = self.link_token(email, "/api/v1/auth/verify-email");
+        self.get(&format!("/api/v1/auth/verify-email?token={token}"), None).await.expect(200);
+        self.session(id, email).await
+    }
+
+    async fn session(&self, id: String, email: &str) -> Session {
+        let r = self.login(email, PASSWORD).await.expect(200);
+        Session {
+            id,
+            access: r.body["access_token"].as_str().unwrap().to_owned(),
+            refresh: r.body["refresh_token"].as_str().unwrap().to_owned(),
+        }
+    }
+
+    /// An administrator created the way `deepinfluence admin create` does.
+    pub async fn admin(&self) -> Session {
+        let email = "admin@deepinfluence.tn";
+        let a = control::bootstrap::create_admin(&self.db, self.clock.as_ref(), email, "Root", "Admin", PASSWORD)
+            .await
+            .unwrap();
+        self.session(a.id, email).await
+    }
+}
+
+/// The message as a mail client shows it: a quoted-printable body (what lettre
+/// picks for non-ASCII text such as French) decoded, soft line breaks removed.
+pub fn readable(message: &str) -> String {
+    let Some((headers, body)) = message.split_once("\r\n\r\n").or_else(|| message.split_once("\n\n")) else {
+        return message.to_owned();
+    };
+    if !headers.to_ascii_lowercase().contains("content-transfer-encoding: quoted-printable") {
+        return message.to_owned();
+    }
+    let joined = body.replace("=\r\n", "").replace("=\n", "");
+    let mut bytes = Vec::with_capacity(joined.len());
+    let raw = joined.as_bytes();
+    let mut i = 0;
+    while i < raw.len() {
+        match (raw[i], raw.get(i + 1..i + 3).and_then(|h| u8::from_str_radix(std::str::from_utf8(h).ok()?, 16).ok())) {
+            (b'=', Some(byte)) => {
+                bytes.push(byte);
+                i += 3;
+            }
+            (b, _) => {
+                bytes.push(b);
+                i += 1;
+            }
+        }
+    }
+    format!("{headers}\n\n{}", String::from_utf8(bytes).expect("UTF-8 body"))
+}
+
+/// Extracts `token=...` from the first URL containing `path` in an email.
+pub fn token_in(mail: &str, path: &str) -> Option<String> {
+    let start = mail.find(path)?;
+    let rest = &mail[start..];
+    let t = rest.find("token=")? + "token=".len();
+    Some(rest[t..].chars().take_while(|c| c.is_ascii_alphanumeric() || "-_.".contains(*c)).collect())
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.task.abort();
+        if let Some(name) = self.pg_database.take() {
+            // Drop runs outside async; a short-lived runtime on its own thread
+            // removes the per-test database.
+            std::thread::spawn(move || {
+                let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+                rt.block_on(async {
+                    if let Ok(mut conn) = sqlx::PgConnection::connect(&postgres_admin_url()).await {
+                        let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut conn).await;
+                    }
+                });
+            })
+            .join()
+            .ok();
+        }
+    }
+}

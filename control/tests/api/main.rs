@@ -1,0 +1,11 @@
+//! The control-plane API over real HTTP, on SQLite and on PostgreSQL.
+
+mod common;
+
+mod admin;
+mod login;
+mod mail;
+mod passwords;
+mod profile;
+mod signup;
+mod surface;

@@ -38,7 +38,9 @@ pub struct ServiceSettings {
 
 impl Default for Config {
     fn default() -> Self {
-        let service = |port: u16| ServiceSettings { listen: format!("127.0.0.1:{port}") };
+        let service = |port: u16| ServiceSettings {
+            listen: format!("127.0.0.1:{port}"),
+        };
         Config {
             data_dir: PathBuf::from("data"),
             database_url: None,
@@ -55,8 +57,11 @@ impl Default for Config {
 
 impl Config {
     pub fn database_url(&self) -> String {
-        self.database_url
-            .clone()
-            .unwrap_or_else(|| format!("sqlite://{}", self.data_dir.join("deepinfluence.db").display()))
+        self.database_url.clone().unwrap_or_else(|| {
+            format!(
+                "sqlite://{}",
+                self.data_dir.join("deepinfluence.db").display()
+            )
+        })
     }
 }

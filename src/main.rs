@@ -18,7 +18,11 @@ use tokio::sync::watch;
 use config::Config;
 
 #[derive(Parser)]
-#[command(name = "deepinfluence", version, about = "DeepInfluence: paid consultations with experts, on our own media server")]
+#[command(
+    name = "deepinfluence",
+    version,
+    about = "DeepInfluence: paid consultations with experts, on our own media server"
+)]
 struct Cli {
     /// TOML configuration file. Environment variables (DI_*, DATABASE_URL,
     /// REDIS_URL) override it; see docs/configuration.md.
@@ -78,7 +82,10 @@ fn main() -> std::process::ExitCode {
         eprintln!("deepinfluence: {e}");
         return std::process::ExitCode::from(2);
     }
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime");
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
     match runtime.block_on(run(cli.command.unwrap_or(Command::Serve), config)) {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
@@ -101,10 +108,23 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             db.close().await;
             Ok(())
         }
-        Command::Admin(AdminCommand::Create { email, first_name, last_name, password_stdin }) => {
+        Command::Admin(AdminCommand::Create {
+            email,
+            first_name,
+            last_name,
+            password_stdin,
+        }) => {
             let (password, generated) = admin_password(password_stdin)?;
             let db = database(&config).await?;
-            let account = control::bootstrap::create_admin(&db, &SystemClock, &email, &first_name, &last_name, &password).await?;
+            let account = control::bootstrap::create_admin(
+                &db,
+                &SystemClock,
+                &email,
+                &first_name,
+                &last_name,
+                &password,
+            )
+            .await?;
             println!("administrator created: {} ({})", account.email, account.id);
             if generated {
                 println!("generated password (shown once): {password}");
@@ -134,8 +154,12 @@ fn admin_password(from_stdin: bool) -> anyhow::Result<(String, bool)> {
 /// database starts here, so a fresh data directory just works.
 async fn database(config: &Config) -> anyhow::Result<Database> {
     let url = config.database_url();
-    let db = Database::connect(&url).await.with_context(|| format!("cannot open the database {}", redact(&url)))?;
-    control::migrate(&db).await.context("cannot apply database migrations")?;
+    let db = Database::connect(&url)
+        .await
+        .with_context(|| format!("cannot open the database {}", redact(&url)))?;
+    control::migrate(&db)
+        .await
+        .context("cannot apply database migrations")?;
     Ok(db)
 }
 
@@ -162,7 +186,12 @@ enum Service {
 }
 
 impl Service {
-    const ALL: [Service; 4] = [Service::Control, Service::Signalling, Service::Sfu, Service::Recorder];
+    const ALL: [Service; 4] = [
+        Service::Control,
+        Service::Signalling,
+        Service::Sfu,
+        Service::Recorder,
+    ];
 
     fn name(self) -> &'static str {
         match self {
@@ -196,7 +225,12 @@ async fn serve(mut config: Config, services: &[Service]) -> anyhow::Result<()> {
     let telemetry = Telemetry::new();
     let bus = Bus::connect(config.redis_url.as_deref(), Bus::DEFAULT_REDELIVER_AFTER)
         .await
-        .with_context(|| format!("cannot connect to the bus at {}", redact(config.redis_url.as_deref().unwrap_or(""))))?;
+        .with_context(|| {
+            format!(
+                "cannot connect to the bus at {}",
+                redact(config.redis_url.as_deref().unwrap_or(""))
+            )
+        })?;
     let bus_check = {
         let bus = bus.clone();
         move || {
@@ -215,12 +249,18 @@ async fn serve(mut config: Config, services: &[Service]) -> anyhow::Result<()> {
         let addr = listener.local_addr()?;
         let router = if service == Service::Control {
             let db = database(&config).await?;
-            lines.push(format!("  database    {} ({})", redact(&config.database_url()), db.backend().name()));
+            lines.push(format!(
+                "  database    {} ({})",
+                redact(&config.database_url()),
+                db.backend().name()
+            ));
             if config.control.public_url.is_none() {
                 config.control.public_url = Some(format!("http://{addr}"));
             }
             let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-            let state = control::AppState::new(config.control.clone(), &config.data_dir, db.clone(), clock).await?;
+            let state =
+                control::AppState::new(config.control.clone(), &config.data_dir, db.clone(), clock)
+                    .await?;
             lines.push(format!("  mail        {}", state.mailer.describe()));
             lines.push(format!("  objects     {}", state.objects.describe()));
             let readiness = Readiness::default()
@@ -231,9 +271,17 @@ async fn serve(mut config: Config, services: &[Service]) -> anyhow::Result<()> {
                 .check("bus", bus_check.clone());
             control::router(state, &telemetry, readiness)
         } else {
-            with_ops(axum::Router::new(), name, &telemetry, Readiness::default().check("bus", bus_check.clone()))
+            with_ops(
+                axum::Router::new(),
+                name,
+                &telemetry,
+                Readiness::default().check("bus", bus_check.clone()),
+            )
         };
-        addresses.push(format!("  {name:<11} http://{addr}  ({})", service.serves()));
+        addresses.push(format!(
+            "  {name:<11} http://{addr}  ({})",
+            service.serves()
+        ));
         let mut stop = stop_rx.clone();
         tasks.spawn(async move {
             http::serve(listener, router, async move {
@@ -243,7 +291,13 @@ async fn serve(mut config: Config, services: &[Service]) -> anyhow::Result<()> {
             .with_context(|| format!("{name} stopped"))
         });
     }
-    println!("DeepInfluence {} is running ({} service{}, bus: {}):", env!("CARGO_PKG_VERSION"), services.len(), if services.len() == 1 { "" } else { "s" }, bus.kind());
+    println!(
+        "DeepInfluence {} is running ({} service{}, bus: {}):",
+        env!("CARGO_PKG_VERSION"),
+        services.len(),
+        if services.len() == 1 { "" } else { "s" },
+        bus.kind()
+    );
     for line in addresses.iter().chain(&lines) {
         println!("{line}");
     }
@@ -268,7 +322,10 @@ mod tests {
 
     #[test]
     fn redacts_passwords_only() {
-        assert_eq!(redact("postgres://u:secret@h:5432/db"), "postgres://u:***@h:5432/db");
+        assert_eq!(
+            redact("postgres://u:secret@h:5432/db"),
+            "postgres://u:***@h:5432/db"
+        );
         assert_eq!(redact("postgres://u@h/db"), "postgres://u@h/db");
         assert_eq!(redact("sqlite://data/x.db"), "sqlite://data/x.db");
     }

@@ -3,7 +3,9 @@
 use platform::{Clock, Database};
 use proto::FieldError;
 
-use crate::accounts::{store, validate, Account, Language, NotificationPrefs, Privacy, Role, Status};
+use crate::accounts::{
+    store, validate, Account, Language, NotificationPrefs, Privacy, Role, Status,
+};
 
 #[derive(Debug, thiserror::Error)]
 pub enum BootstrapError {
@@ -16,7 +18,11 @@ pub enum BootstrapError {
 }
 
 fn describe(errors: &[FieldError]) -> String {
-    errors.iter().map(|e| format!("{}: {}", e.field, e.message)).collect::<Vec<_>>().join("; ")
+    errors
+        .iter()
+        .map(|e| format!("{}: {}", e.field, e.message))
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 /// Creates an active administrator whose email counts as verified.
@@ -33,7 +39,12 @@ pub async fn create_admin(
     validate::name("first_name", first_name, &mut errors);
     validate::name("last_name", last_name, &mut errors);
     let local = email.split('@').next().unwrap_or_default();
-    validate::password("password", password, &[local, first_name, last_name], &mut errors);
+    validate::password(
+        "password",
+        password,
+        &[local, first_name, last_name],
+        &mut errors,
+    );
     if !errors.is_empty() {
         return Err(BootstrapError::Invalid(errors));
     }
@@ -50,7 +61,11 @@ pub async fn create_admin(
         interests: Vec::new(),
         privacy: Privacy::Private,
         language: Language::Fr,
-        notifications: NotificationPrefs { email: true, sms: false, push: false },
+        notifications: NotificationPrefs {
+            email: true,
+            sms: false,
+            push: false,
+        },
         photo_key: None,
         email_verified_at: Some(now),
         failed_logins: 0,

@@ -4,14 +4,21 @@
 
 use std::path::PathBuf;
 
-use lettre::message::{header::ContentType, Mailbox};
+use lettre::message::header::{ContentTransferEncoding, ContentType};
+use lettre::message::{Body, Mailbox};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
 use crate::accounts::Language;
 
 pub enum Mailer {
-    Smtp { transport: AsyncSmtpTransport<Tokio1Executor>, from: Mailbox },
-    Outbox { dir: PathBuf, from: Mailbox },
+    Smtp {
+        transport: AsyncSmtpTransport<Tokio1Executor>,
+        from: Mailbox,
+    },
+    Outbox {
+        dir: PathBuf,
+        from: Mailbox,
+    },
 }
 
 /// A message ready to send; `link` is the one action it asks for.
@@ -32,7 +39,9 @@ impl Mailer {
         Ok(match smtp_url {
             Some(url) => Mailer::Smtp {
                 transport: AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
-                    .map_err(|e| anyhow::anyhow!("invalid configuration: key `control.mail.smtp_url`: {e}"))?
+                    .map_err(|e| {
+                        anyhow::anyhow!("invalid configuration: key `control.mail.smtp_url`: {e}")
+                    })?
                     .build(),
                 from,
             },
@@ -50,12 +59,27 @@ impl Mailer {
     pub async fn send(&self, to_name: &str, to_email: &str, email: Email) -> anyhow::Result<()> {
         let (Mailer::Smtp { from, .. } | Mailer::Outbox { from, .. }) = self;
         let to = Mailbox::new(Some(to_name.to_owned()), to_email.parse()?);
+        // The outbox is read by people in a text editor, so lines stay whole
+        // and links clickable: 8bit, valid up to RFC 5322's 998-character line
+        // limit. Over SMTP lettre picks what every server accepts
+        // (quoted-printable once a line passes 76 characters).
+        let body = match self {
+            Mailer::Outbox { .. } if email.text.lines().all(|l| l.len() < 998) => {
+                let crlf = email
+                    .text
+                    .lines()
+                    .map(|l| format!("{l}\r\n"))
+                    .collect::<String>();
+                Body::dangerous_pre_encoded(crlf.into_bytes(), ContentTransferEncoding::EightBit)
+            }
+            _ => Body::new(email.text),
+        };
         let message = Message::builder()
             .from(from.clone())
             .to(to)
             .subject(&email.subject)
             .header(ContentType::TEXT_PLAIN)
-            .body(email.text)?;
+            .body(body)?;
         match self {
             Mailer::Smtp { transport, .. } => {
                 transport.send(message).await?;
@@ -75,7 +99,9 @@ impl Mailer {
 
 /// Sortable file-name prefix: the outbox lists in sending order.
 fn time_prefix() -> String {
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
     format!("{:020}", now.as_micros())
 }
 
@@ -94,7 +120,11 @@ pub fn verification(lang: Language, first_name: &str, link: &str, hours: u64) ->
             ),
         ),
     };
-    Email { subject, text, link: link.to_owned() }
+    Email {
+        subject,
+        text,
+        link: link.to_owned(),
+    }
 }
 
 pub fn password_reset(lang: Language, first_name: &str, link: &str, minutes: u64) -> Email {
@@ -112,5 +142,9 @@ pub fn password_reset(lang: Language, first_name: &str, link: &str, minutes: u64
             ),
         ),
     };
-    Email { subject, text, link: link.to_owned() }
+    Email {
+        subject,
+        text,
+        link: link.to_owned(),
+    }
 }

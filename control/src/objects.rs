@@ -20,10 +20,18 @@ impl ObjectStore {
     fn path(&self, key: &str) -> std::io::Result<PathBuf> {
         let safe = !key.is_empty()
             && key.split('/').all(|part| {
-                !part.is_empty() && part != "." && part != ".." && part.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+                !part.is_empty()
+                    && part != "."
+                    && part != ".."
+                    && part
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
             });
         if !safe {
-            return Err(std::io::Error::new(std::io::ErrorKind::InvalidInput, format!("bad object key {key:?}")));
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                format!("bad object key {key:?}"),
+            ));
         }
         Ok(self.root.join(key))
     }

@@ -21,7 +21,9 @@ pub enum PhotoError {
 pub const CONTENT_TYPES: &[&str] = &["image/jpeg", "image/png", "image/webp", "image/gif"];
 
 pub fn normalise(bytes: &[u8]) -> Result<Vec<u8>, PhotoError> {
-    let mut reader = ImageReader::new(Cursor::new(bytes)).with_guessed_format().map_err(|_| PhotoError::NotAnImage)?;
+    let mut reader = ImageReader::new(Cursor::new(bytes))
+        .with_guessed_format()
+        .map_err(|_| PhotoError::NotAnImage)?;
     match reader.format() {
         Some(ImageFormat::Jpeg | ImageFormat::Png | ImageFormat::WebP | ImageFormat::Gif) => {}
         _ => return Err(PhotoError::NotAnImage),
@@ -55,7 +57,8 @@ mod tests {
     fn png(w: u32, h: u32) -> Vec<u8> {
         let img = image::RgbImage::from_fn(w, h, |x, y| image::Rgb([x as u8, y as u8, 128]));
         let mut out = Vec::new();
-        img.write_to(&mut Cursor::new(&mut out), ImageFormat::Png).unwrap();
+        img.write_to(&mut Cursor::new(&mut out), ImageFormat::Png)
+            .unwrap();
         out
     }
 
@@ -69,7 +72,10 @@ mod tests {
 
     #[test]
     fn non_images_and_truncated_images_are_refused() {
-        assert_eq!(normalise(b"%PDF-1.4 not an image"), Err(PhotoError::NotAnImage));
+        assert_eq!(
+            normalise(b"%PDF-1.4 not an image"),
+            Err(PhotoError::NotAnImage)
+        );
         let mut cut = png(64, 64);
         cut.truncate(cut.len() / 2);
         assert_eq!(normalise(&cut), Err(PhotoError::NotAnImage));

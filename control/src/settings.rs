@@ -104,6 +104,9 @@ impl Default for MailSettings {
 
 impl Default for StorageSettings {
     fn default() -> Self {
-        StorageSettings { dir: None, max_photo_bytes: 5 * 1024 * 1024 }
+        StorageSettings {
+            dir: None,
+            max_photo_bytes: 5 * 1024 * 1024,
+        }
     }
 }

@@ -36,7 +36,12 @@ impl std::ops::Deref for AppState {
 }
 
 impl AppState {
-    pub async fn new(settings: Settings, data_dir: &Path, db: Database, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
+    pub async fn new(
+        settings: Settings,
+        data_dir: &Path,
+        db: Database,
+        clock: Arc<dyn Clock>,
+    ) -> anyhow::Result<Self> {
         let secret = match &settings.auth.secret {
             Some(s) if s.len() < 32 => {
                 anyhow::bail!("invalid configuration: key `control.auth.secret`: must be at least 32 characters")
@@ -53,9 +58,19 @@ impl AppState {
         let mailer = Mailer::new(
             &settings.mail.from,
             settings.mail.smtp_url.as_deref(),
-            settings.mail.outbox_dir.clone().unwrap_or_else(|| data_dir.join("outbox")),
+            settings
+                .mail
+                .outbox_dir
+                .clone()
+                .unwrap_or_else(|| data_dir.join("outbox")),
         )?;
-        let objects = ObjectStore::local(settings.storage.dir.clone().unwrap_or_else(|| data_dir.join("objects")));
+        let objects = ObjectStore::local(
+            settings
+                .storage
+                .dir
+                .clone()
+                .unwrap_or_else(|| data_dir.join("objects")),
+        );
         let rate = settings.auth.ip_requests_per_minute;
         Ok(AppState(Arc::new(Inner {
             keys: Keys::new(secret.as_bytes()),
@@ -84,7 +99,10 @@ fn load_or_create_secret(data_dir: &Path) -> anyhow::Result<String> {
         if existing.len() >= 32 {
             return Ok(existing);
         }
-        anyhow::bail!("{} holds a secret shorter than 32 characters; delete it to generate a new one", path.display());
+        anyhow::bail!(
+            "{} holds a secret shorter than 32 characters; delete it to generate a new one",
+            path.display()
+        );
     }
     std::fs::create_dir_all(data_dir)?;
     let secret = crate::auth::tokens::random_token();
@@ -97,7 +115,11 @@ fn load_or_create_secret(data_dir: &Path) -> anyhow::Result<String> {
 fn write_private(path: &Path, content: &str) -> std::io::Result<()> {
     use std::io::Write;
     use std::os::unix::fs::OpenOptionsExt;
-    let mut f = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path)?;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)?;
     f.write_all(content.as_bytes())
 }
 

@@ -17,11 +17,16 @@ pub struct ConfigError(String);
 /// names every tool in this space already uses.
 const UNPREFIXED: &[(&str, &str)] = &[("DATABASE_URL", "database_url"), ("REDIS_URL", "redis_url")];
 
-pub fn load<T: Serialize + DeserializeOwned + Default>(file: Option<&Path>) -> Result<T, ConfigError> {
+pub fn load<T: Serialize + DeserializeOwned + Default>(
+    file: Option<&Path>,
+) -> Result<T, ConfigError> {
     let mut figment = Figment::from(Serialized::defaults(T::default()));
     if let Some(file) = file {
         if !file.exists() {
-            return Err(ConfigError(format!("config file {} does not exist", file.display())));
+            return Err(ConfigError(format!(
+                "config file {} does not exist",
+                file.display()
+            )));
         }
         figment = figment.merge(Toml::file(file));
     }
@@ -36,7 +41,11 @@ pub fn load<T: Serialize + DeserializeOwned + Default>(file: Option<&Path>) -> R
 }
 
 fn describe(e: figment::Error) -> String {
-    let key = if e.path.is_empty() { "(root)".to_owned() } else { e.path.join(".") };
+    let key = if e.path.is_empty() {
+        "(root)".to_owned()
+    } else {
+        e.path.join(".")
+    };
     let source = match e.metadata.as_ref() {
         Some(m) => match &m.source {
             Some(src) => format!(" (from {} {src})", m.name),
@@ -78,7 +87,9 @@ mod tests {
             assert_eq!(s.database_url.as_deref(), Some("postgres://x"));
 
             jail.set_env("DI_PORT", "not-a-port");
-            let err = load::<Sample>(Some(Path::new("di.toml"))).unwrap_err().to_string();
+            let err = load::<Sample>(Some(Path::new("di.toml")))
+                .unwrap_err()
+                .to_string();
             assert!(err.contains("`port`") && err.contains("DI_"), "{err}");
 
             jail.clear_env();

@@ -30,7 +30,10 @@ pub enum DbError {
     #[error("unsupported database URL `{0}`: use sqlite://PATH or postgres://...")]
     UnsupportedUrl(String),
     #[error("cannot create the database directory {path}: {source}")]
-    Directory { path: String, source: std::io::Error },
+    Directory {
+        path: String,
+        source: std::io::Error,
+    },
     #[error(transparent)]
     Sqlx(#[from] sqlx::Error),
     #[error(transparent)]
@@ -109,14 +112,19 @@ impl Database {
 
 /// Ensures the SQLite file's directory exists and the file is created on first use.
 fn prepare_sqlite(url: &str) -> Result<String, DbError> {
-    let rest = url.trim_start_matches("sqlite://").trim_start_matches("sqlite:");
+    let rest = url
+        .trim_start_matches("sqlite://")
+        .trim_start_matches("sqlite:");
     let path = rest.split('?').next().unwrap_or_default();
     if path.is_empty() || path == ":memory:" {
         return Err(DbError::UnsupportedUrl(format!(
             "{url} (an in-memory SQLite database is not shared between connections; give a file path)"
         )));
     }
-    if let Some(dir) = Path::new(path).parent().filter(|d| !d.as_os_str().is_empty()) {
+    if let Some(dir) = Path::new(path)
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+    {
         std::fs::create_dir_all(dir).map_err(|source| DbError::Directory {
             path: dir.display().to_string(),
             source,
@@ -139,17 +147,29 @@ mod tests {
     async fn sqlite_file_and_directory_are_created() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("nested/db.sqlite");
-        let db = Database::connect(&format!("sqlite://{}", path.display())).await.unwrap();
+        let db = Database::connect(&format!("sqlite://{}", path.display()))
+            .await
+            .unwrap();
         assert_eq!(db.backend(), Backend::Sqlite);
         db.ping().await.unwrap();
-        let row: (i64,) = sqlx::query_as("SELECT $1 + 1").bind(41_i64).fetch_one(db.pool()).await.unwrap();
+        let row: (i64,) = sqlx::query_as("SELECT $1 + 1")
+            .bind(41_i64)
+            .fetch_one(db.pool())
+            .await
+            .unwrap();
         assert_eq!(row.0, 42, "$N placeholders work on SQLite");
         assert!(path.exists());
     }
 
     #[tokio::test]
     async fn unknown_schemes_and_memory_databases_are_refused() {
-        assert!(matches!(Database::connect("mysql://x").await, Err(DbError::UnsupportedUrl(_))));
-        assert!(matches!(Database::connect("sqlite::memory:").await, Err(DbError::UnsupportedUrl(_))));
+        assert!(matches!(
+            Database::connect("mysql://x").await,
+            Err(DbError::UnsupportedUrl(_))
+        ));
+        assert!(matches!(
+            Database::connect("sqlite::memory:").await,
+            Err(DbError::UnsupportedUrl(_))
+        ));
     }
 }

@@ -48,16 +48,27 @@ struct Ops {
 
 /// Adds the operational routes, request metrics and problem-document errors
 /// to a service's router.
-pub fn with_ops(router: Router, service: &'static str, telemetry: &Telemetry, readiness: Readiness) -> Router {
+pub fn with_ops(
+    router: Router,
+    service: &'static str,
+    telemetry: &Telemetry,
+    readiness: Readiness,
+) -> Router {
     let ops = Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
-        .with_state(Ops { telemetry: telemetry.clone(), readiness });
+        .with_state(Ops {
+            telemetry: telemetry.clone(),
+            readiness,
+        });
     router
         .merge(ops)
         .layer(middleware::from_fn(problem_for_everything))
-        .layer(middleware::from_fn_with_state(telemetry.http(service), record_http))
+        .layer(middleware::from_fn_with_state(
+            telemetry.http(service),
+            record_http,
+        ))
 }
 
 /// A problem document as a response.
@@ -92,14 +103,21 @@ async fn problem_for_everything(request: Request, next: Next) -> Response {
         s if s.is_server_error() => "internal_error",
         _ => "http_error",
     };
-    let mut problem = Problem::new(status.as_u16(), code, status.canonical_reason().unwrap_or("Error"));
+    let mut problem = Problem::new(
+        status.as_u16(),
+        code,
+        status.canonical_reason().unwrap_or("Error"),
+    );
     let text = String::from_utf8_lossy(&text);
     // A server error's body may carry internals (a panic message); keep it out.
     if !text.trim().is_empty() && !status.is_server_error() {
         problem = problem.with_detail(text.trim());
     }
     let body = serde_json::to_vec(&problem).expect("problem serialises");
-    parts.headers.insert(header::CONTENT_TYPE, CONTENT_TYPE.parse().expect("static header value"));
+    parts.headers.insert(
+        header::CONTENT_TYPE,
+        CONTENT_TYPE.parse().expect("static header value"),
+    );
     parts.headers.remove(header::CONTENT_LENGTH);
     Response::from_parts(parts, Body::from(body))
 }
@@ -118,13 +136,20 @@ async fn readyz(State(ops): State<Ops>) -> Response {
     if failed.is_empty() {
         Json(json!({ "status": "ready" })).into_response()
     } else {
-        (StatusCode::SERVICE_UNAVAILABLE, Json(json!({ "status": "not ready", "failed": failed }))).into_response()
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(json!({ "status": "not ready", "failed": failed })),
+        )
+            .into_response()
     }
 }
 
 async fn metrics(State(ops): State<Ops>) -> Response {
     (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
         ops.telemetry.render(),
     )
         .into_response()
@@ -143,9 +168,12 @@ pub async fn serve(
     router: Router,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(shutdown)
-        .await?;
+    axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await?;
     Ok(())
 }
 

@@ -27,11 +27,15 @@ pub enum LogFormat {
 pub fn init_logging(format: LogFormat, filter: &str) -> anyhow::Result<()> {
     let filter = EnvFilter::try_new(filter)
         .map_err(|e| anyhow::anyhow!("invalid configuration: key `log_level`: {e}"))?;
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     let result = match format {
         LogFormat::Json => builder.json().with_current_span(false).try_init(),
         LogFormat::Human => builder.with_ansi(false).try_init(),
-        LogFormat::Auto => builder.with_ansi(std::io::stderr().is_terminal()).try_init(),
+        LogFormat::Auto => builder
+            .with_ansi(std::io::stderr().is_terminal())
+            .try_init(),
     };
     result.map_err(|e| anyhow::anyhow!("cannot install the logger: {e}"))
 }
@@ -56,23 +60,41 @@ impl Telemetry {
         )
         .expect("valid metric definition");
         let duration = HistogramVec::new(
-            HistogramOpts::new("http_request_duration_seconds", "Time to answer an HTTP request")
-                .buckets(vec![0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0]),
+            HistogramOpts::new(
+                "http_request_duration_seconds",
+                "Time to answer an HTTP request",
+            )
+            .buckets(vec![
+                0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
+            ]),
             HTTP_LABELS,
         )
         .expect("valid metric definition");
         // A fresh registry holds none of these yet, so registration cannot clash.
-        registry.register(Box::new(requests.clone())).expect("fresh registry");
-        registry.register(Box::new(duration.clone())).expect("fresh registry");
         registry
-            .register(Box::new(prometheus::process_collector::ProcessCollector::for_self()))
+            .register(Box::new(requests.clone()))
             .expect("fresh registry");
-        Telemetry { registry, requests, duration }
+        registry
+            .register(Box::new(duration.clone()))
+            .expect("fresh registry");
+        registry
+            .register(Box::new(
+                prometheus::process_collector::ProcessCollector::for_self(),
+            ))
+            .expect("fresh registry");
+        Telemetry {
+            registry,
+            requests,
+            duration,
+        }
     }
 
     /// The request recorder for one service, labelled with its name.
     pub fn http(&self, service: &'static str) -> HttpMetrics {
-        HttpMetrics { service, telemetry: self.clone() }
+        HttpMetrics {
+            service,
+            telemetry: self.clone(),
+        }
     }
 
     /// The registry in Prometheus text format.
@@ -100,7 +122,11 @@ pub struct HttpMetrics {
 /// Axum middleware recording every request. The route label is the matched
 /// route template (`/api/v1/accounts/{id}`), never the raw path, so label
 /// cardinality stays bounded.
-pub async fn record_http(State(metrics): State<HttpMetrics>, request: Request, next: Next) -> Response {
+pub async fn record_http(
+    State(metrics): State<HttpMetrics>,
+    request: Request,
+    next: Next,
+) -> Response {
     let started = Instant::now();
     let method = request.method().as_str().to_owned();
     let route = request
@@ -110,9 +136,16 @@ pub async fn record_http(State(metrics): State<HttpMetrics>, request: Request, n
         .unwrap_or_else(|| "unmatched".to_owned());
     let response = next.run(request).await;
     let status = response.status().as_u16().to_string();
-    let labels = [metrics.service, method.as_str(), route.as_str(), status.as_str()];
+    let labels = [
+        metrics.service,
+        method.as_str(),
+        route.as_str(),
+        status.as_str(),
+    ];
     let t = &metrics.telemetry;
     t.requests.with_label_values(&labels).inc();
-    t.duration.with_label_values(&labels).observe(started.elapsed().as_secs_f64());
+    t.duration
+        .with_label_values(&labels)
+        .observe(started.elapsed().as_secs_f64());
     response
 }

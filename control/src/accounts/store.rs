@@ -12,7 +12,8 @@ pub enum StoreError {
     Db(#[from] sqlx::Error),
 }
 
-const COLUMNS: &str = "id, email, password_hash, role, status, first_name, last_name, bio, interests, \
+const COLUMNS: &str =
+    "id, email, password_hash, role, status, first_name, last_name, bio, interests, \
     privacy, language, notify_email, notify_sms, notify_push, photo_key, email_verified_at, \
     failed_logins, locked_until, created_at, updated_at";
 
@@ -44,13 +45,17 @@ impl TryFrom<Row> for Account {
     type Error = sqlx::Error;
 
     fn try_from(r: Row) -> Result<Self, sqlx::Error> {
-        let corrupt = |col: &str, v: &str| sqlx::Error::Decode(format!("accounts.{col}: unexpected value {v:?}").into());
+        let corrupt = |col: &str, v: &str| {
+            sqlx::Error::Decode(format!("accounts.{col}: unexpected value {v:?}").into())
+        };
         Ok(Account {
             role: Role::parse(&r.role).ok_or_else(|| corrupt("role", &r.role))?,
             status: Status::parse(&r.status).ok_or_else(|| corrupt("status", &r.status))?,
             privacy: Privacy::parse(&r.privacy).ok_or_else(|| corrupt("privacy", &r.privacy))?,
-            language: Language::parse(&r.language).ok_or_else(|| corrupt("language", &r.language))?,
-            interests: serde_json::from_str(&r.interests).map_err(|_| corrupt("interests", &r.interests))?,
+            language: Language::parse(&r.language)
+                .ok_or_else(|| corrupt("language", &r.language))?,
+            interests: serde_json::from_str(&r.interests)
+                .map_err(|_| corrupt("interests", &r.interests))?,
             notifications: NotificationPrefs {
                 email: r.notify_email != 0,
                 sms: r.notify_sms != 0,
@@ -119,10 +124,12 @@ pub async fn by_id(db: &AnyPool, id: &str) -> Result<Option<Account>, sqlx::Erro
 }
 
 pub async fn by_email(db: &AnyPool, email: &str) -> Result<Option<Account>, sqlx::Error> {
-    let row: Option<Row> = sqlx::query_as(&format!("SELECT {COLUMNS} FROM accounts WHERE email_normalized = $1"))
-        .bind(super::validate::normalize_email(email))
-        .fetch_optional(db)
-        .await?;
+    let row: Option<Row> = sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM accounts WHERE email_normalized = $1"
+    ))
+    .bind(super::validate::normalize_email(email))
+    .fetch_optional(db)
+    .await?;
     one(row)
 }
 
@@ -149,12 +156,18 @@ pub async fn save_profile(db: &AnyPool, a: &Account, now: i64) -> Result<(), sql
 }
 
 /// Sets the photo and returns the key it replaced, for deletion.
-pub async fn set_photo(db: &AnyPool, id: &str, key: Option<&str>, now: i64) -> Result<Option<String>, sqlx::Error> {
+pub async fn set_photo(
+    db: &AnyPool,
+    id: &str,
+    key: Option<&str>,
+    now: i64,
+) -> Result<Option<String>, sqlx::Error> {
     let mut tx = db.begin().await?;
-    let old: Option<(Option<String>,)> = sqlx::query_as("SELECT photo_key FROM accounts WHERE id = $1")
-        .bind(id)
-        .fetch_optional(&mut *tx)
-        .await?;
+    let old: Option<(Option<String>,)> =
+        sqlx::query_as("SELECT photo_key FROM accounts WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?;
     sqlx::query("UPDATE accounts SET photo_key = $2, updated_at = $3 WHERE id = $1")
         .bind(id)
         .bind(key)
@@ -222,7 +235,12 @@ pub async fn set_password(db: &AnyPool, id: &str, hash: &str, now: i64) -> Resul
     Ok(())
 }
 
-pub async fn set_status(db: &AnyPool, id: &str, status: Status, now: i64) -> Result<(), sqlx::Error> {
+pub async fn set_status(
+    db: &AnyPool,
+    id: &str,
+    status: Status,
+    now: i64,
+) -> Result<(), sqlx::Error> {
     sqlx::query("UPDATE accounts SET status = $2, updated_at = $3 WHERE id = $1")
         .bind(id)
         .bind(status.as_str())
@@ -265,7 +283,12 @@ pub struct Search {
 /// Newest first, stable under concurrent inserts thanks to the keyset cursor.
 pub async fn search(db: &AnyPool, s: &Search) -> Result<Vec<Account>, sqlx::Error> {
     let pattern = s.text.as_deref().map(|t| {
-        let escaped = t.trim().to_lowercase().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+        let escaped = t
+            .trim()
+            .to_lowercase()
+            .replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_");
         format!("%{escaped}%")
     });
     let (after_at, after_id) = match &s.after {

@@ -29,12 +29,18 @@ pub fn email(field: &str, value: &str, errors: &mut Vec<FieldError>) {
                     && !domain.starts_with('.')
                     && !domain.ends_with('.')
                     && !domain.contains("..")
-                    && domain.chars().all(|c| c.is_alphanumeric() || c == '-' || c == '.')
+                    && domain
+                        .chars()
+                        .all(|c| c.is_alphanumeric() || c == '-' || c == '.')
             }
             None => false,
         };
     if !valid {
-        errors.push(FieldError::new(field, "invalid", "not a valid email address"));
+        errors.push(FieldError::new(
+            field,
+            "invalid",
+            "not a valid email address",
+        ));
     }
 }
 
@@ -44,21 +50,37 @@ pub fn name(field: &str, value: &str, errors: &mut Vec<FieldError>) {
     if v.is_empty() {
         errors.push(FieldError::new(field, "required", "must not be empty"));
     } else if v.chars().count() > MAX_NAME {
-        errors.push(FieldError::new(field, "too_long", format!("at most {MAX_NAME} characters")));
+        errors.push(FieldError::new(
+            field,
+            "too_long",
+            format!("at most {MAX_NAME} characters"),
+        ));
     } else if v.chars().any(char::is_control) {
-        errors.push(FieldError::new(field, "invalid", "must not contain control characters"));
+        errors.push(FieldError::new(
+            field,
+            "invalid",
+            "must not contain control characters",
+        ));
     }
 }
 
 pub fn bio(field: &str, value: &str, errors: &mut Vec<FieldError>) {
     if value.chars().count() > MAX_BIO {
-        errors.push(FieldError::new(field, "too_long", format!("at most {MAX_BIO} characters")));
+        errors.push(FieldError::new(
+            field,
+            "too_long",
+            format!("at most {MAX_BIO} characters"),
+        ));
     }
 }
 
 pub fn interests(field: &str, values: &[String], errors: &mut Vec<FieldError>) {
     if values.len() > MAX_INTERESTS {
-        errors.push(FieldError::new(field, "too_long", format!("at most {MAX_INTERESTS} interests")));
+        errors.push(FieldError::new(
+            field,
+            "too_long",
+            format!("at most {MAX_INTERESTS} interests"),
+        ));
     }
     for (i, v) in values.iter().enumerate() {
         let n = v.trim().chars().count();
@@ -78,11 +100,19 @@ pub fn interests(field: &str, values: &[String], errors: &mut Vec<FieldError>) {
 pub fn password(field: &str, value: &str, personal: &[&str], errors: &mut Vec<FieldError>) {
     let n = value.chars().count();
     if n < MIN_PASSWORD {
-        errors.push(FieldError::new(field, "too_short", format!("at least {MIN_PASSWORD} characters")));
+        errors.push(FieldError::new(
+            field,
+            "too_short",
+            format!("at least {MIN_PASSWORD} characters"),
+        ));
         return;
     }
     if n > MAX_PASSWORD {
-        errors.push(FieldError::new(field, "too_long", format!("at most {MAX_PASSWORD} characters")));
+        errors.push(FieldError::new(
+            field,
+            "too_long",
+            format!("at most {MAX_PASSWORD} characters"),
+        ));
         return;
     }
     let classes = [
@@ -112,7 +142,11 @@ pub fn password(field: &str, value: &str, personal: &[&str], errors: &mut Vec<Fi
             "use at least three of: lower case, upper case, digits, symbols (or a passphrase of 16+ characters)",
         ));
     } else if personal_hit {
-        errors.push(FieldError::new(field, "weak", "must not contain your name or email"));
+        errors.push(FieldError::new(
+            field,
+            "weak",
+            "must not contain your name or email",
+        ));
     }
 }
 
@@ -131,7 +165,18 @@ mod tests {
         for good in ["a@b.co", "Name.Surname+tag@sub.example.tn", "  x@y.org "] {
             assert!(check(|e| email("email", good, e)).is_empty(), "{good}");
         }
-        for bad in ["", "plain", "@x.com", "a@", "a@b", "a b@c.com", "a@b..com", "a@.b.com", "a@b.com.", "a@b@c.com"] {
+        for bad in [
+            "",
+            "plain",
+            "@x.com",
+            "a@",
+            "a@b",
+            "a b@c.com",
+            "a@b..com",
+            "a@.b.com",
+            "a@b.com.",
+            "a@b@c.com",
+        ] {
             assert_eq!(check(|e| email("email", bad, e)), ["invalid"], "{bad}");
         }
         assert_eq!(normalize_email("  Ali@Example.TN "), "ali@example.tn");
@@ -143,9 +188,19 @@ mod tests {
         assert!(check(|e| password("p", "correct horse battery staple", &[], e)).is_empty());
         assert_eq!(check(|e| password("p", "Sh0rt!", &[], e)), ["too_short"]);
         assert_eq!(check(|e| password("p", "alllowercase", &[], e)), ["weak"]);
-        assert_eq!(check(|e| password("p", "Aa1Aa1Aa1Aa1", &[], e)), ["weak"], "too few distinct characters");
-        assert_eq!(check(|e| password("p", "Amira-2024-x", &["amira", "ben salah"], e)), ["weak"]);
-        assert_eq!(check(|e| password("p", &"Aa1!".repeat(40), &[], e)), ["too_long"]);
+        assert_eq!(
+            check(|e| password("p", "Aa1Aa1Aa1Aa1", &[], e)),
+            ["weak"],
+            "too few distinct characters"
+        );
+        assert_eq!(
+            check(|e| password("p", "Amira-2024-x", &["amira", "ben salah"], e)),
+            ["weak"]
+        );
+        assert_eq!(
+            check(|e| password("p", &"Aa1!".repeat(40), &[], e)),
+            ["too_long"]
+        );
     }
 
     #[test]
@@ -157,6 +212,9 @@ mod tests {
         assert_eq!(check(|e| bio("b", &"é".repeat(2001), e)), ["too_long"]);
         let many: Vec<String> = (0..21).map(|i| i.to_string()).collect();
         assert_eq!(check(|e| interests("i", &many, e)), ["too_long"]);
-        assert_eq!(check(|e| interests("i", &["ok".into(), " ".into()], e)), ["invalid"]);
+        assert_eq!(
+            check(|e| interests("i", &["ok".into(), " ".into()], e)),
+            ["invalid"]
+        );
     }
 }

@@ -42,17 +42,33 @@ impl FromRequestParts<AppState> for Caller {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let header = parts.headers.get(header::AUTHORIZATION).ok_or_else(|| {
-            ApiError::unauthorized("unauthenticated", "Sign in: send `Authorization: Bearer <access token>`")
+            ApiError::unauthorized(
+                "unauthenticated",
+                "Sign in: send `Authorization: Bearer <access token>`",
+            )
         })?;
         let token = header
             .to_str()
             .ok()
             .and_then(|v| v.strip_prefix("Bearer "))
-            .ok_or_else(|| ApiError::unauthorized("invalid_token", "The Authorization header is not a bearer token"))?;
-        let claims = state.keys.verify_access(token.trim(), state.clock.now_secs()).map_err(|e| match e {
-            TokenError::Expired => ApiError::unauthorized("token_expired", "The access token has expired; refresh it"),
-            TokenError::Invalid => ApiError::unauthorized("invalid_token", "The access token is not valid"),
-        })?;
+            .ok_or_else(|| {
+                ApiError::unauthorized(
+                    "invalid_token",
+                    "The Authorization header is not a bearer token",
+                )
+            })?;
+        let claims = state
+            .keys
+            .verify_access(token.trim(), state.clock.now_secs())
+            .map_err(|e| match e {
+                TokenError::Expired => ApiError::unauthorized(
+                    "token_expired",
+                    "The access token has expired; refresh it",
+                ),
+                TokenError::Invalid => {
+                    ApiError::unauthorized("invalid_token", "The access token is not valid")
+                }
+            })?;
         // Checked on every request, so deactivation, logout and revocation
         // take effect at once rather than when the token expires.
         let row: Option<(String, String, Option<i64>, Option<i64>)> = sqlx::query_as(
@@ -64,17 +80,27 @@ impl FromRequestParts<AppState> for Caller {
         .fetch_optional(state.db.pool())
         .await?;
         let Some((role, status, verified, revoked)) = row else {
-            return Err(ApiError::unauthorized("invalid_token", "The access token is not valid"));
+            return Err(ApiError::unauthorized(
+                "invalid_token",
+                "The access token is not valid",
+            ));
         };
         if revoked.is_some() {
-            return Err(ApiError::unauthorized("session_revoked", "This session has ended; sign in again"));
+            return Err(ApiError::unauthorized(
+                "session_revoked",
+                "This session has ended; sign in again",
+            ));
         }
         if Status::parse(&status) != Some(Status::Active) {
-            return Err(ApiError::unauthorized("account_deactivated", "This account is deactivated"));
+            return Err(ApiError::unauthorized(
+                "account_deactivated",
+                "This account is deactivated",
+            ));
         }
         Ok(Caller {
             account_id: claims.sub,
-            role: Role::parse(&role).ok_or_else(|| ApiError::internal(anyhow::anyhow!("bad role {role}")))?,
+            role: Role::parse(&role)
+                .ok_or_else(|| ApiError::internal(anyhow::anyhow!("bad role {role}")))?,
             session_id: claims.sid,
             email_verified: verified.is_some(),
         })
@@ -90,7 +116,9 @@ impl FromRequestParts<AppState> for OptionalCaller {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         if parts.headers.contains_key(header::AUTHORIZATION) {
-            Ok(OptionalCaller(Some(Caller::from_request_parts(parts, state).await?)))
+            Ok(OptionalCaller(Some(
+                Caller::from_request_parts(parts, state).await?,
+            )))
         } else {
             Ok(OptionalCaller(None))
         }

@@ -47,49 +47,90 @@ fn decode_cursor(c: &str) -> Option<(i64, String)> {
 /// List and search accounts, newest first.
 #[utoipa::path(get, path = "/api/v1/admin/accounts", tag = "admin", security(("bearer" = [])), params(ListQuery),
     responses((status = 200, body = AccountPage), (status = 400, body = Problem), (status = 403, body = Problem)))]
-pub async fn list(State(state): State<AppState>, _: Admin, ApiQuery(q): ApiQuery<ListQuery>) -> ApiResult<Json<AccountPage>> {
+pub async fn list(
+    State(state): State<AppState>,
+    _: Admin,
+    ApiQuery(q): ApiQuery<ListQuery>,
+) -> ApiResult<Json<AccountPage>> {
     let limit = q.limit.unwrap_or(20);
     if !(1..=100).contains(&limit) {
-        return Err(ApiError::new(StatusCode::BAD_REQUEST, "invalid_query", "limit must be between 1 and 100"));
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_query",
+            "limit must be between 1 and 100",
+        ));
     }
     let after = match &q.cursor {
-        Some(c) => Some(decode_cursor(c).ok_or_else(|| ApiError::new(StatusCode::BAD_REQUEST, "invalid_query", "Unknown cursor"))?),
+        Some(c) => Some(decode_cursor(c).ok_or_else(|| {
+            ApiError::new(StatusCode::BAD_REQUEST, "invalid_query", "Unknown cursor")
+        })?),
         None => None,
     };
-    let search = Search { text: q.q.filter(|t| !t.trim().is_empty()), role: q.role, status: q.status, after, limit: limit + 1 };
+    let search = Search {
+        text: q.q.filter(|t| !t.trim().is_empty()),
+        role: q.role,
+        status: q.status,
+        after,
+        limit: limit + 1,
+    };
     let mut rows = store::search(state.db.pool(), &search).await?;
     let more = rows.len() as i64 > limit;
     rows.truncate(limit as usize);
-    let next_cursor = if more { rows.last().map(encode_cursor) } else { None };
-    Ok(Json(AccountPage { items: rows.iter().map(AccountView::from).collect(), next_cursor }))
+    let next_cursor = if more {
+        rows.last().map(encode_cursor)
+    } else {
+        None
+    };
+    Ok(Json(AccountPage {
+        items: rows.iter().map(AccountView::from).collect(),
+        next_cursor,
+    }))
 }
 
 /// One account, whatever its privacy or status.
 #[utoipa::path(get, path = "/api/v1/admin/accounts/{id}", tag = "admin", security(("bearer" = [])),
     params(("id" = String, Path, description = "Account id")),
     responses((status = 200, body = AccountView), (status = 403, body = Problem), (status = 404, body = Problem)))]
-pub async fn get(State(state): State<AppState>, _: Admin, Path(id): Path<String>) -> ApiResult<Json<AccountView>> {
+pub async fn get(
+    State(state): State<AppState>,
+    _: Admin,
+    Path(id): Path<String>,
+) -> ApiResult<Json<AccountView>> {
     Ok(Json(AccountView::from(&target(&state, &id).await?)))
 }
 
 async fn target(state: &AppState, id: &str) -> ApiResult<Account> {
-    store::by_id(state.db.pool(), id).await?.ok_or_else(|| ApiError::not_found("account"))
+    store::by_id(state.db.pool(), id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("account"))
 }
 
 /// Loads the account an administrator acts on, refusing self-targeting (an
 /// administrator locking themselves out) and deleted accounts.
 async fn actionable(state: &AppState, admin: &Admin, id: &str) -> ApiResult<Account> {
     if admin.0.account_id == id {
-        return Err(ApiError::conflict("cannot_target_self", "Administrators cannot do this to their own account"));
+        return Err(ApiError::conflict(
+            "cannot_target_self",
+            "Administrators cannot do this to their own account",
+        ));
     }
     let account = target(state, id).await?;
     if account.status == Status::Deleted {
-        return Err(ApiError::conflict("account_deleted", "This account has been deleted"));
+        return Err(ApiError::conflict(
+            "account_deleted",
+            "This account has been deleted",
+        ));
     }
     Ok(account)
 }
 
-async fn set_status(state: &AppState, admin: &Admin, id: &str, status: Status, action: &str) -> ApiResult<Json<AccountView>> {
+async fn set_status(
+    state: &AppState,
+    admin: &Admin,
+    id: &str,
+    status: Status,
+    action: &str,
+) -> ApiResult<Json<AccountView>> {
     let mut account = actionable(state, admin, id).await?;
     let now = state.now();
     store::set_status(state.db.pool(), id, status, now).await?;
@@ -107,7 +148,11 @@ async fn set_status(state: &AppState, admin: &Admin, id: &str, status: Status, a
 #[utoipa::path(post, path = "/api/v1/admin/accounts/{id}/deactivate", tag = "admin", security(("bearer" = [])),
     params(("id" = String, Path, description = "Account id")),
     responses((status = 200, body = AccountView), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem)))]
-pub async fn deactivate(State(state): State<AppState>, admin: Admin, Path(id): Path<String>) -> ApiResult<Json<AccountView>> {
+pub async fn deactivate(
+    State(state): State<AppState>,
+    admin: Admin,
+    Path(id): Path<String>,
+) -> ApiResult<Json<AccountView>> {
     set_status(&state, &admin, &id, Status::Deactivated, "deactivate").await
 }
 
@@ -115,7 +160,11 @@ pub async fn deactivate(State(state): State<AppState>, admin: Admin, Path(id): P
 #[utoipa::path(post, path = "/api/v1/admin/accounts/{id}/activate", tag = "admin", security(("bearer" = [])),
     params(("id" = String, Path, description = "Account id")),
     responses((status = 200, body = AccountView), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem)))]
-pub async fn activate(State(state): State<AppState>, admin: Admin, Path(id): Path<String>) -> ApiResult<Json<AccountView>> {
+pub async fn activate(
+    State(state): State<AppState>,
+    admin: Admin,
+    Path(id): Path<String>,
+) -> ApiResult<Json<AccountView>> {
     set_status(&state, &admin, &id, Status::Active, "activate").await
 }
 
@@ -124,7 +173,11 @@ pub async fn activate(State(state): State<AppState>, admin: Admin, Path(id): Pat
 #[utoipa::path(delete, path = "/api/v1/admin/accounts/{id}", tag = "admin", security(("bearer" = [])),
     params(("id" = String, Path, description = "Account id")),
     responses((status = 204), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem)))]
-pub async fn delete(State(state): State<AppState>, admin: Admin, Path(id): Path<String>) -> ApiResult<StatusCode> {
+pub async fn delete(
+    State(state): State<AppState>,
+    admin: Admin,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
     let account = actionable(&state, &admin, &id).await?;
     let now = state.now();
     sessions::revoke_all(state.db.pool(), &id, "deleted", now).await?;

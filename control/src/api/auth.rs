@@ -13,9 +13,9 @@ use super::extract::{ApiJson, ApiQuery, ClientIp};
 use super::views::{AccountView, StatusMessage, Tokens};
 use crate::accounts::store::{self, StoreError};
 use crate::accounts::{validate, Account, Language, NotificationPrefs, Privacy, Role, Status};
+use crate::auth::password;
 use crate::auth::sessions::{self, RefreshError};
 use crate::auth::tokens::{random_token, AccessClaims, LinkClaims, TokenError};
-use crate::auth::password;
 use crate::mail;
 use crate::state::AppState;
 
@@ -72,7 +72,11 @@ pub struct SignupRequest {
 #[utoipa::path(post, path = "/api/v1/auth/signup", tag = "auth", request_body = SignupRequest,
     responses((status = 201, body = AccountView), (status = 409, body = Problem, description = "email_taken"),
               (status = 422, body = Problem, description = "validation_failed"), (status = 429, body = Problem)))]
-pub async fn signup(State(state): State<AppState>, ip: ClientIp, ApiJson(req): ApiJson<SignupRequest>) -> ApiResult<Response> {
+pub async fn signup(
+    State(state): State<AppState>,
+    ip: ClientIp,
+    ApiJson(req): ApiJson<SignupRequest>,
+) -> ApiResult<Response> {
     ip.throttle(&state)?;
     let mut errors = Vec::new();
     let first_name = required("first_name", req.first_name, &mut errors);
@@ -90,7 +94,12 @@ pub async fn signup(State(state): State<AppState>, ip: ClientIp, ApiJson(req): A
     }
     if !password.is_empty() {
         let local = email.split('@').next().unwrap_or_default();
-        validate::password("password", &password, &[local, &first_name, &last_name], &mut errors);
+        validate::password(
+            "password",
+            &password,
+            &[local, &first_name, &last_name],
+            &mut errors,
+        );
     }
     if let Some(bio) = &req.bio {
         validate::bio("bio", bio, &mut errors);
@@ -109,11 +118,18 @@ pub async fn signup(State(state): State<AppState>, ip: ClientIp, ApiJson(req): A
         status: Status::Active,
         first_name: first_name.trim().to_owned(),
         last_name: last_name.trim().to_owned(),
-        bio: req.bio.map(|b| b.trim().to_owned()).filter(|b| !b.is_empty()),
+        bio: req
+            .bio
+            .map(|b| b.trim().to_owned())
+            .filter(|b| !b.is_empty()),
         interests: Vec::new(),
         privacy: Privacy::Public,
         language: req.language.unwrap_or(Language::Fr),
-        notifications: NotificationPrefs { email: true, sms: false, push: true },
+        notifications: NotificationPrefs {
+            email: true,
+            sms: false,
+            push: true,
+        },
         photo_key: None,
         email_verified_at: None,
         failed_logins: 0,
@@ -124,15 +140,27 @@ pub async fn signup(State(state): State<AppState>, ip: ClientIp, ApiJson(req): A
     match store::insert(state.db.pool(), &account).await {
         Ok(()) => {}
         Err(StoreError::EmailTaken) => {
-            return Err(ApiError::conflict("email_taken", "An account with this email already exists")
-                .fields(vec![FieldError::new("email", "taken", "is already registered")]))
+            return Err(ApiError::conflict(
+                "email_taken",
+                "An account with this email already exists",
+            )
+            .fields(vec![FieldError::new(
+                "email",
+                "taken",
+                "is already registered",
+            )]))
         }
         Err(StoreError::Db(e)) => return Err(e.into()),
     }
     tracing::info!(account = %account.id, role = account.role.as_str(), "account created");
     send_verification(&state, &account).await;
     let location = format!("/api/v1/accounts/{}", account.id);
-    Ok((StatusCode::CREATED, [(header::LOCATION, location)], axum::Json(AccountView::from(&account))).into_response())
+    Ok((
+        StatusCode::CREATED,
+        [(header::LOCATION, location)],
+        axum::Json(AccountView::from(&account)),
+    )
+        .into_response())
 }
 
 /// Emails a verification link. A mail failure is logged, not returned: the
@@ -145,17 +173,37 @@ async fn send_verification(state: &AppState, account: &Account) {
         exp: state.clock.now_secs() + ttl.as_secs() as i64,
         nonce: random_token(),
     });
-    let link = format!("{}/api/v1/auth/verify-email?token={token}", state.public_url);
-    let email = mail::verification(account.language, &account.first_name, &link, ttl.as_secs() / 3600);
-    if let Err(e) = state.mailer.send(&account.full_name(), &account.email, email).await {
+    let link = format!(
+        "{}/api/v1/auth/verify-email?token={token}",
+        state.public_url
+    );
+    let email = mail::verification(
+        account.language,
+        &account.first_name,
+        &link,
+        ttl.as_secs() / 3600,
+    );
+    if let Err(e) = state
+        .mailer
+        .send(&account.full_name(), &account.email, email)
+        .await
+    {
         tracing::warn!(account = %account.id, error = %e, "could not send the verification email");
     }
 }
 
 fn link_error(e: TokenError) -> ApiError {
     match e {
-        TokenError::Invalid => ApiError::new(StatusCode::BAD_REQUEST, "invalid_token", "This link is not valid"),
-        TokenError::Expired => ApiError::new(StatusCode::BAD_REQUEST, "token_expired", "This link has expired; ask for a new one"),
+        TokenError::Invalid => ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_token",
+            "This link is not valid",
+        ),
+        TokenError::Expired => ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "token_expired",
+            "This link has expired; ask for a new one",
+        ),
     }
 }
 
@@ -168,19 +216,28 @@ pub struct TokenParam {
 /// Follow the emailed verification link (it points here).
 #[utoipa::path(get, path = "/api/v1/auth/verify-email", tag = "auth", params(TokenParam),
     responses((status = 200, body = StatusMessage), (status = 400, body = Problem, description = "invalid_token or token_expired")))]
-pub async fn verify_email_link(State(state): State<AppState>, ApiQuery(q): ApiQuery<TokenParam>) -> ApiResult<axum::Json<StatusMessage>> {
+pub async fn verify_email_link(
+    State(state): State<AppState>,
+    ApiQuery(q): ApiQuery<TokenParam>,
+) -> ApiResult<axum::Json<StatusMessage>> {
     verify_email(&state, &q.token).await
 }
 
 /// Verify an email address with the token of the emailed link.
 #[utoipa::path(post, path = "/api/v1/auth/verify-email", tag = "auth", request_body = TokenParam,
     responses((status = 200, body = StatusMessage), (status = 400, body = Problem, description = "invalid_token or token_expired")))]
-pub async fn verify_email_post(State(state): State<AppState>, ApiJson(req): ApiJson<TokenParam>) -> ApiResult<axum::Json<StatusMessage>> {
+pub async fn verify_email_post(
+    State(state): State<AppState>,
+    ApiJson(req): ApiJson<TokenParam>,
+) -> ApiResult<axum::Json<StatusMessage>> {
     verify_email(&state, &req.token).await
 }
 
 async fn verify_email(state: &AppState, token: &str) -> ApiResult<axum::Json<StatusMessage>> {
-    let claims = state.keys.verify_link(token, VERIFY_EMAIL, state.clock.now_secs()).map_err(link_error)?;
+    let claims = state
+        .keys
+        .verify_link(token, VERIFY_EMAIL, state.clock.now_secs())
+        .map_err(link_error)?;
     let account = store::by_id(state.db.pool(), &claims.account)
         .await?
         .filter(|a| a.status != Status::Deleted)
@@ -198,14 +255,21 @@ pub struct EmailRequest {
 /// has an account, so the endpoint does not reveal who is registered.
 #[utoipa::path(post, path = "/api/v1/auth/resend-verification", tag = "auth", request_body = EmailRequest,
     responses((status = 202, body = StatusMessage), (status = 429, body = Problem)))]
-pub async fn resend_verification(State(state): State<AppState>, ip: ClientIp, ApiJson(req): ApiJson<EmailRequest>) -> ApiResult<(StatusCode, axum::Json<StatusMessage>)> {
+pub async fn resend_verification(
+    State(state): State<AppState>,
+    ip: ClientIp,
+    ApiJson(req): ApiJson<EmailRequest>,
+) -> ApiResult<(StatusCode, axum::Json<StatusMessage>)> {
     ip.throttle(&state)?;
     if let Some(account) = store::by_email(state.db.pool(), &req.email).await? {
         if account.status == Status::Active && account.email_verified_at.is_none() {
             send_verification(&state, &account).await;
         }
     }
-    Ok((StatusCode::ACCEPTED, axum::Json(StatusMessage { status: "accepted" })))
+    Ok((
+        StatusCode::ACCEPTED,
+        axum::Json(StatusMessage { status: "accepted" }),
+    ))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -223,7 +287,11 @@ pub struct LoginRequest {
     responses((status = 200, body = Tokens), (status = 401, body = Problem, description = "invalid_credentials"),
               (status = 403, body = Problem, description = "account_deactivated"),
               (status = 429, body = Problem, description = "account_locked or rate_limited")))]
-pub async fn login(State(state): State<AppState>, ip: ClientIp, ApiJson(req): ApiJson<LoginRequest>) -> ApiResult<axum::Json<Tokens>> {
+pub async fn login(
+    State(state): State<AppState>,
+    ip: ClientIp,
+    ApiJson(req): ApiJson<LoginRequest>,
+) -> ApiResult<axum::Json<Tokens>> {
     ip.throttle(&state)?;
     let mut errors = Vec::new();
     let email = required("email", req.email, &mut errors);
@@ -232,7 +300,9 @@ pub async fn login(State(state): State<AppState>, ip: ClientIp, ApiJson(req): Ap
 
     let invalid = || ApiError::unauthorized("invalid_credentials", "Wrong email or password");
     let now = state.now();
-    let account = store::by_email(state.db.pool(), &email).await?.filter(|a| a.status != Status::Deleted);
+    let account = store::by_email(state.db.pool(), &email)
+        .await?
+        .filter(|a| a.status != Status::Deleted);
     let Some(account) = account else {
         // Same work as a real check, so timing does not reveal who has an account.
         password::verify(password, state.decoy_hash.clone()).await?;
@@ -258,22 +328,36 @@ pub async fn login(State(state): State<AppState>, ip: ClientIp, ApiJson(req): Ap
         });
     }
     if account.status == Status::Deactivated {
-        return Err(ApiError::new(StatusCode::FORBIDDEN, "account_deactivated", "This account is deactivated"));
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "account_deactivated",
+            "This account is deactivated",
+        ));
     }
     store::clear_login_failures(state.db.pool(), &account.id).await?;
-    let (session_id, refresh) = sessions::open(state.db.pool(), &account.id, now, refresh_ttl_ms(&state)).await?;
+    let (session_id, refresh) =
+        sessions::open(state.db.pool(), &account.id, now, refresh_ttl_ms(&state)).await?;
     Ok(axum::Json(tokens(&state, &account, session_id, refresh)))
 }
 
 fn locked(retry_after_ms: i64) -> ApiError {
-    ApiError::too_many("account_locked", "Too many failed logins; this account is locked for a while", retry_after_ms)
+    ApiError::too_many(
+        "account_locked",
+        "Too many failed logins; this account is locked for a while",
+        retry_after_ms,
+    )
 }
 
 fn refresh_ttl_ms(state: &AppState) -> i64 {
     state.settings.auth.refresh_token_ttl.as_millis() as i64
 }
 
-fn tokens(state: &AppState, account: &Account, session_id: String, refresh_token: String) -> Tokens {
+fn tokens(
+    state: &AppState,
+    account: &Account,
+    session_id: String,
+    refresh_token: String,
+) -> Tokens {
     let ttl = state.settings.auth.access_token_ttl.as_secs();
     let now = state.clock.now_secs();
     let access = state.keys.issue_access(&AccessClaims {
@@ -283,7 +367,13 @@ fn tokens(state: &AppState, account: &Account, session_id: String, refresh_token
         iat: now,
         exp: now + ttl as i64,
     });
-    Tokens { access_token: access, token_type: "Bearer", expires_in: ttl, refresh_token, account: AccountView::from(account) }
+    Tokens {
+        access_token: access,
+        token_type: "Bearer",
+        expires_in: ttl,
+        refresh_token,
+        account: AccountView::from(account),
+    }
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -295,33 +385,61 @@ pub struct RefreshRequest {
 /// once; presenting a spent one revokes its whole session (401 `refresh_token_reused`).
 #[utoipa::path(post, path = "/api/v1/auth/refresh", tag = "auth", request_body = RefreshRequest,
     responses((status = 200, body = Tokens), (status = 401, body = Problem)))]
-pub async fn refresh(State(state): State<AppState>, ip: ClientIp, ApiJson(req): ApiJson<RefreshRequest>) -> ApiResult<axum::Json<Tokens>> {
+pub async fn refresh(
+    State(state): State<AppState>,
+    ip: ClientIp,
+    ApiJson(req): ApiJson<RefreshRequest>,
+) -> ApiResult<axum::Json<Tokens>> {
     ip.throttle(&state)?;
     let now = state.now();
-    let rotated = sessions::rotate(state.db.pool(), &req.refresh_token, now, refresh_ttl_ms(&state))
+    let rotated = sessions::rotate(
+        state.db.pool(),
+        &req.refresh_token,
+        now,
+        refresh_ttl_ms(&state),
+    )
+    .await?
+    .map_err(|e| {
+        let code = match e {
+            RefreshError::Unknown => "invalid_refresh_token",
+            RefreshError::Reused => "refresh_token_reused",
+            RefreshError::Expired => "refresh_token_expired",
+            RefreshError::Revoked => "session_revoked",
+        };
+        ApiError::unauthorized(code, &e.to_string())
+    })?;
+    let account = store::by_id(state.db.pool(), &rotated.account_id)
         .await?
-        .map_err(|e| {
-            let code = match e {
-                RefreshError::Unknown => "invalid_refresh_token",
-                RefreshError::Reused => "refresh_token_reused",
-                RefreshError::Expired => "refresh_token_expired",
-                RefreshError::Revoked => "session_revoked",
-            };
-            ApiError::unauthorized(code, &e.to_string())
-        })?;
-    let account = store::by_id(state.db.pool(), &rotated.account_id).await?.filter(|a| a.status == Status::Active);
+        .filter(|a| a.status == Status::Active);
     let Some(account) = account else {
-        sessions::revoke_all(state.db.pool(), &rotated.account_id, "account_inactive", now).await?;
-        return Err(ApiError::unauthorized("account_deactivated", "This account is deactivated"));
+        sessions::revoke_all(
+            state.db.pool(),
+            &rotated.account_id,
+            "account_inactive",
+            now,
+        )
+        .await?;
+        return Err(ApiError::unauthorized(
+            "account_deactivated",
+            "This account is deactivated",
+        ));
     };
-    Ok(axum::Json(tokens(&state, &account, rotated.session_id, rotated.refresh_token)))
+    Ok(axum::Json(tokens(
+        &state,
+        &account,
+        rotated.session_id,
+        rotated.refresh_token,
+    )))
 }
 
 /// End the session the refresh token belongs to; its access tokens stop
 /// working at once. Logging out twice is not an error.
 #[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth", request_body = RefreshRequest,
     responses((status = 204)))]
-pub async fn logout(State(state): State<AppState>, ApiJson(req): ApiJson<RefreshRequest>) -> ApiResult<StatusCode> {
+pub async fn logout(
+    State(state): State<AppState>,
+    ApiJson(req): ApiJson<RefreshRequest>,
+) -> ApiResult<StatusCode> {
     sessions::revoke_by_token(state.db.pool(), &req.refresh_token, state.now()).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -329,9 +447,16 @@ pub async fn logout(State(state): State<AppState>, ApiJson(req): ApiJson<Refresh
 /// Email a single-use password-reset link. Always 202.
 #[utoipa::path(post, path = "/api/v1/auth/password-reset/request", tag = "auth", request_body = EmailRequest,
     responses((status = 202, body = StatusMessage), (status = 429, body = Problem)))]
-pub async fn request_reset(State(state): State<AppState>, ip: ClientIp, ApiJson(req): ApiJson<EmailRequest>) -> ApiResult<(StatusCode, axum::Json<StatusMessage>)> {
+pub async fn request_reset(
+    State(state): State<AppState>,
+    ip: ClientIp,
+    ApiJson(req): ApiJson<EmailRequest>,
+) -> ApiResult<(StatusCode, axum::Json<StatusMessage>)> {
     ip.throttle(&state)?;
-    if let Some(account) = store::by_email(state.db.pool(), &req.email).await?.filter(|a| a.status == Status::Active) {
+    if let Some(account) = store::by_email(state.db.pool(), &req.email)
+        .await?
+        .filter(|a| a.status == Status::Active)
+    {
         let ttl = state.settings.auth.reset_link_ttl;
         let token = state.keys.sign_link(&LinkClaims {
             purpose: RESET_PASSWORD.to_owned(),
@@ -340,12 +465,24 @@ pub async fn request_reset(State(state): State<AppState>, ip: ClientIp, ApiJson(
             nonce: random_token(),
         });
         let link = format!("{}/reset-password?token={token}", state.public_url);
-        let email = mail::password_reset(account.language, &account.first_name, &link, ttl.as_secs() / 60);
-        if let Err(e) = state.mailer.send(&account.full_name(), &account.email, email).await {
+        let email = mail::password_reset(
+            account.language,
+            &account.first_name,
+            &link,
+            ttl.as_secs() / 60,
+        );
+        if let Err(e) = state
+            .mailer
+            .send(&account.full_name(), &account.email, email)
+            .await
+        {
             tracing::warn!(account = %account.id, error = %e, "could not send the password-reset email");
         }
     }
-    Ok((StatusCode::ACCEPTED, axum::Json(StatusMessage { status: "accepted" })))
+    Ok((
+        StatusCode::ACCEPTED,
+        axum::Json(StatusMessage { status: "accepted" }),
+    ))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -359,16 +496,28 @@ pub struct ResetRequest {
 #[utoipa::path(post, path = "/api/v1/auth/password-reset/confirm", tag = "auth", request_body = ResetRequest,
     responses((status = 204), (status = 400, body = Problem, description = "invalid_token, token_expired or token_used"),
               (status = 422, body = Problem)))]
-pub async fn confirm_reset(State(state): State<AppState>, ip: ClientIp, ApiJson(req): ApiJson<ResetRequest>) -> ApiResult<StatusCode> {
+pub async fn confirm_reset(
+    State(state): State<AppState>,
+    ip: ClientIp,
+    ApiJson(req): ApiJson<ResetRequest>,
+) -> ApiResult<StatusCode> {
     ip.throttle(&state)?;
-    let claims = state.keys.verify_link(&req.token, RESET_PASSWORD, state.clock.now_secs()).map_err(link_error)?;
+    let claims = state
+        .keys
+        .verify_link(&req.token, RESET_PASSWORD, state.clock.now_secs())
+        .map_err(link_error)?;
     let account = store::by_id(state.db.pool(), &claims.account)
         .await?
         .filter(|a| a.status == Status::Active)
         .ok_or_else(|| link_error(TokenError::Invalid))?;
     let mut errors = Vec::new();
     let local = account.email.split('@').next().unwrap_or_default();
-    validate::password("new_password", &req.new_password, &[local, &account.first_name, &account.last_name], &mut errors);
+    validate::password(
+        "new_password",
+        &req.new_password,
+        &[local, &account.first_name, &account.last_name],
+        &mut errors,
+    );
     fail_if_any(errors)?;
     let now = state.now();
     let claimed = sqlx::query("INSERT INTO used_links (nonce, used_at) VALUES ($1, $2)")
@@ -379,7 +528,11 @@ pub async fn confirm_reset(State(state): State<AppState>, ip: ClientIp, ApiJson(
     match claimed {
         Ok(_) => {}
         Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
-            return Err(ApiError::new(StatusCode::BAD_REQUEST, "token_used", "This link was already used; ask for a new one"))
+            return Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "token_used",
+                "This link was already used; ask for a new one",
+            ))
         }
         Err(e) => return Err(e.into()),
     }
@@ -407,20 +560,40 @@ pub struct ChangePasswordRequest {
 #[utoipa::path(post, path = "/api/v1/me/password", tag = "auth", request_body = ChangePasswordRequest,
     security(("bearer" = [])),
     responses((status = 200, body = Tokens), (status = 403, body = Problem, description = "wrong_password"), (status = 422, body = Problem)))]
-pub async fn change_password(State(state): State<AppState>, caller: Caller, ApiJson(req): ApiJson<ChangePasswordRequest>) -> ApiResult<axum::Json<Tokens>> {
-    let account = store::by_id(state.db.pool(), &caller.account_id).await?.ok_or_else(|| ApiError::not_found("account"))?;
+pub async fn change_password(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiJson(req): ApiJson<ChangePasswordRequest>,
+) -> ApiResult<axum::Json<Tokens>> {
+    let account = store::by_id(state.db.pool(), &caller.account_id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("account"))?;
     if !password::verify(req.current_password, account.password_hash.clone()).await? {
-        return Err(ApiError::new(StatusCode::FORBIDDEN, "wrong_password", "The current password is wrong")
-            .fields(vec![FieldError::new("current_password", "wrong", "does not match")]));
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "wrong_password",
+            "The current password is wrong",
+        )
+        .fields(vec![FieldError::new(
+            "current_password",
+            "wrong",
+            "does not match",
+        )]));
     }
     let mut errors = Vec::new();
     let local = account.email.split('@').next().unwrap_or_default();
-    validate::password("new_password", &req.new_password, &[local, &account.first_name, &account.last_name], &mut errors);
+    validate::password(
+        "new_password",
+        &req.new_password,
+        &[local, &account.first_name, &account.last_name],
+        &mut errors,
+    );
     fail_if_any(errors)?;
     let now = state.now();
     let hash = password::hash(req.new_password).await?;
     store::set_password(state.db.pool(), &account.id, &hash, now).await?;
     sessions::revoke_all(state.db.pool(), &account.id, "password_changed", now).await?;
-    let (session_id, refresh) = sessions::open(state.db.pool(), &account.id, now, refresh_ttl_ms(&state)).await?;
+    let (session_id, refresh) =
+        sessions::open(state.db.pool(), &account.id, now, refresh_ttl_ms(&state)).await?;
     Ok(axum::Json(tokens(&state, &account, session_id, refresh)))
 }

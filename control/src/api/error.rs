@@ -6,8 +6,12 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use proto::{FieldError, Problem};
 
+/// Boxed: handlers pass errors by value through every `?`, so keep it one pointer.
 #[derive(Debug)]
-pub struct ApiError {
+pub struct ApiError(Box<Inner>);
+
+#[derive(Debug)]
+struct Inner {
     problem: Problem,
     retry_after_secs: Option<u64>,
     internal: Option<anyhow::Error>,
@@ -17,21 +21,30 @@ pub type ApiResult<T> = Result<T, ApiError>;
 
 impl ApiError {
     pub fn new(status: StatusCode, code: &str, title: &str) -> Self {
-        ApiError { problem: Problem::new(status.as_u16(), code, title), retry_after_secs: None, internal: None }
+        ApiError(Box::new(Inner {
+            problem: Problem::new(status.as_u16(), code, title),
+            retry_after_secs: None,
+            internal: None,
+        }))
     }
 
     pub fn detail(mut self, detail: impl Into<String>) -> Self {
-        self.problem = self.problem.with_detail(detail);
+        self.0.problem.detail = Some(detail.into());
         self
     }
 
     pub fn fields(mut self, errors: Vec<FieldError>) -> Self {
-        self.problem = self.problem.with_errors(errors);
+        self.0.problem.errors = errors;
         self
     }
 
     pub fn validation(errors: Vec<FieldError>) -> Self {
-        Self::new(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", "The request has invalid fields").fields(errors)
+        Self::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+            "The request has invalid fields",
+        )
+        .fields(errors)
     }
 
     pub fn unauthorized(code: &str, title: &str) -> Self {
@@ -43,7 +56,11 @@ impl ApiError {
     }
 
     pub fn not_found(what: &str) -> Self {
-        Self::new(StatusCode::NOT_FOUND, "not_found", &format!("No such {what}"))
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            &format!("No such {what}"),
+        )
     }
 
     pub fn conflict(code: &str, title: &str) -> Self {
@@ -52,15 +69,23 @@ impl ApiError {
 
     /// 429 with `Retry-After` rounded up to whole seconds.
     pub fn too_many(code: &str, title: &str, retry_after_ms: i64) -> Self {
-        let secs = u64::try_from(retry_after_ms.max(1)).unwrap_or(1).div_ceil(1000);
-        ApiError { retry_after_secs: Some(secs), ..Self::new(StatusCode::TOO_MANY_REQUESTS, code, title) }
+        let mut error = Self::new(StatusCode::TOO_MANY_REQUESTS, code, title);
+        error.0.retry_after_secs = Some(
+            u64::try_from(retry_after_ms.max(1))
+                .unwrap_or(1)
+                .div_ceil(1000),
+        );
+        error
     }
 
     pub fn internal(e: impl Into<anyhow::Error>) -> Self {
-        ApiError {
-            internal: Some(e.into()),
-            ..Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal_error", "Internal server error")
-        }
+        let mut error = Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal_error",
+            "Internal server error",
+        );
+        error.0.internal = Some(e.into());
+        error
     }
 }
 
@@ -83,16 +108,17 @@ impl From<std::io::Error> for ApiError {
 }
 
 impl IntoResponse for ApiError {
-    fn into_response(mut self) -> Response {
-        if let Some(e) = &self.internal {
+    fn into_response(self) -> Response {
+        let mut inner = *self.0;
+        if let Some(e) = &inner.internal {
             let reference = uuid::Uuid::new_v4();
             tracing::error!(%reference, error = ?e, "request failed");
-            self.problem = self.problem.with_detail(format!("Reference {reference}"));
+            inner.problem.detail = Some(format!("Reference {reference}"));
         }
-        let status = StatusCode::from_u16(self.problem.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        let mut response = platform::http::problem_response(&self.problem);
+        let mut response = platform::http::problem_response(&inner.problem);
+        let status = response.status();
         let headers = response.headers_mut();
-        if let Some(secs) = self.retry_after_secs {
+        if let Some(secs) = inner.retry_after_secs {
             headers.insert(header::RETRY_AFTER, HeaderValue::from(secs));
         }
         if status == StatusCode::UNAUTHORIZED {

@@ -38,7 +38,12 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
             ));
         }
         let bytes = Bytes::from_request(req, state).await.map_err(|e| {
-            ApiError::new(e.status(), "payload_too_large", "The request body is too large").detail(e.body_text())
+            ApiError::new(
+                e.status(),
+                "payload_too_large",
+                "The request body is too large",
+            )
+            .detail(e.body_text())
         })?;
         let de = &mut serde_json::Deserializer::from_slice(&bytes);
         match serde_path_to_error::deserialize(de) {
@@ -47,10 +52,18 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
                 let path = e.path().to_string();
                 let inner = e.into_inner();
                 if inner.is_syntax() || inner.is_eof() || path == "." {
-                    Err(ApiError::new(StatusCode::BAD_REQUEST, "malformed_json", "The body is not valid JSON for this request")
-                        .detail(inner.to_string()))
+                    Err(ApiError::new(
+                        StatusCode::BAD_REQUEST,
+                        "malformed_json",
+                        "The body is not valid JSON for this request",
+                    )
+                    .detail(inner.to_string()))
                 } else {
-                    Err(ApiError::validation(vec![FieldError::new(path, "invalid", inner.to_string())]))
+                    Err(ApiError::validation(vec![FieldError::new(
+                        path,
+                        "invalid",
+                        inner.to_string(),
+                    )]))
                 }
             }
         }
@@ -66,7 +79,14 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
         Query::<T>::try_from_uri(&parts.uri)
             .map(|Query(v)| ApiQuery(v))
-            .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "invalid_query", "Invalid query parameters").detail(e.body_text()))
+            .map_err(|e| {
+                ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_query",
+                    "Invalid query parameters",
+                )
+                .detail(e.body_text())
+            })
     }
 }
 
@@ -93,7 +113,9 @@ impl FromRequestParts<AppState> for ClientIp {
             .extensions
             .get::<ConnectInfo<SocketAddr>>()
             .map(|c| c.0.ip())
-            .ok_or_else(|| ApiError::internal(anyhow::anyhow!("server started without connect info")))?;
+            .ok_or_else(|| {
+                ApiError::internal(anyhow::anyhow!("server started without connect info"))
+            })?;
         Ok(ClientIp(peer))
     }
 }
@@ -104,6 +126,12 @@ impl ClientIp {
         state
             .auth_limiter
             .check(&self.0.to_string(), state.now())
-            .map_err(|wait| ApiError::too_many("rate_limited", "Too many requests from this address; retry later", wait))
+            .map_err(|wait| {
+                ApiError::too_many(
+                    "rate_limited",
+                    "Too many requests from this address; retry later",
+                    wait,
+                )
+            })
     }
 }

@@ -50,15 +50,26 @@ impl Modify for BearerAuth {
         let components = openapi.components.get_or_insert_with(Default::default);
         components.add_security_scheme(
             "bearer",
-            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("JWT").build()),
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .build(),
+            ),
         );
     }
 }
 
 pub fn openapi_and_routes(state: &AppState) -> (Router<AppState>, utoipa::openapi::OpenApi) {
     let uploads = OpenApiRouter::new()
-        .routes(routes!(profile::put_photo, profile::delete_photo, profile::get_photo))
-        .layer(DefaultBodyLimit::max(state.settings.storage.max_photo_bytes));
+        .routes(routes!(
+            profile::put_photo,
+            profile::delete_photo,
+            profile::get_photo
+        ))
+        .layer(DefaultBodyLimit::max(
+            state.settings.storage.max_photo_bytes,
+        ));
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(auth::signup))
         .routes(routes!(auth::verify_email_link, auth::verify_email_post))

@@ -29,7 +29,9 @@ async fn load(state: &AppState, id: &str) -> ApiResult<Account> {
 #[utoipa::path(get, path = "/api/v1/me", tag = "profile", security(("bearer" = [])),
     responses((status = 200, body = AccountView), (status = 401, body = Problem)))]
 pub async fn me(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<AccountView>> {
-    Ok(Json(AccountView::from(&load(&state, &caller.account_id).await?)))
+    Ok(Json(AccountView::from(
+        &load(&state, &caller.account_id).await?,
+    )))
 }
 
 /// Whether `viewer` may see `account`'s profile: public profiles of active
@@ -44,7 +46,11 @@ fn visible(account: &Account, viewer: &Option<Caller>) -> bool {
 #[utoipa::path(get, path = "/api/v1/accounts/{id}", tag = "profile",
     params(("id" = String, Path, description = "Account id")),
     responses((status = 200, body = PublicProfile), (status = 404, body = Problem)))]
-pub async fn public_profile(State(state): State<AppState>, viewer: OptionalCaller, Path(id): Path<String>) -> ApiResult<Json<PublicProfile>> {
+pub async fn public_profile(
+    State(state): State<AppState>,
+    viewer: OptionalCaller,
+    Path(id): Path<String>,
+) -> ApiResult<Json<PublicProfile>> {
     let account = load(&state, &id).await?;
     if !visible(&account, &viewer.0) {
         return Err(ApiError::not_found("account"));
@@ -141,10 +147,20 @@ pub async fn put_photo(
     body: Bytes,
 ) -> ApiResult<Json<AccountView>> {
     caller.ensure_may_manage(&id)?;
-    let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default();
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
     if !photos::CONTENT_TYPES.contains(&content_type.split(';').next().unwrap_or_default().trim()) {
-        return Err(ApiError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", "Send a JPEG, PNG, WebP or GIF image")
-            .detail(format!("Content-Type must be one of {}", photos::CONTENT_TYPES.join(", "))));
+        return Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "Send a JPEG, PNG, WebP or GIF image",
+        )
+        .detail(format!(
+            "Content-Type must be one of {}",
+            photos::CONTENT_TYPES.join(", ")
+        )));
     }
     let mut account = load(&state, &id).await?;
     let jpeg = tokio::task::spawn_blocking(move || photos::normalise(&body))
@@ -172,7 +188,11 @@ pub async fn put_photo(
 #[utoipa::path(delete, path = "/api/v1/accounts/{id}/photo", tag = "profile", security(("bearer" = [])),
     params(("id" = String, Path, description = "Account id")),
     responses((status = 204), (status = 403, body = Problem)))]
-pub async fn delete_photo(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> ApiResult<StatusCode> {
+pub async fn delete_photo(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
     caller.ensure_may_manage(&id)?;
     let account = load(&state, &id).await?;
     if let Some(old) = store::set_photo(state.db.pool(), &account.id, None, state.now()).await? {
@@ -185,10 +205,33 @@ pub async fn delete_photo(State(state): State<AppState>, caller: Caller, Path(id
 #[utoipa::path(get, path = "/api/v1/accounts/{id}/photo", tag = "profile",
     params(("id" = String, Path, description = "Account id")),
     responses((status = 200, content_type = "image/jpeg", body = Vec<u8>), (status = 404, body = Problem)))]
-pub async fn get_photo(State(state): State<AppState>, viewer: OptionalCaller, Path(id): Path<String>) -> ApiResult<Response> {
+pub async fn get_photo(
+    State(state): State<AppState>,
+    viewer: OptionalCaller,
+    Path(id): Path<String>,
+) -> ApiResult<Response> {
     let account = load(&state, &id).await?;
-    let key = account.photo_key.as_deref().filter(|_| visible(&account, &viewer.0)).ok_or_else(|| ApiError::not_found("photo"))?;
-    let bytes = state.objects.get(key).await?.ok_or_else(|| ApiError::not_found("photo"))?;
-    let cache = if account.privacy == Privacy::Public { "public, max-age=86400" } else { "private, max-age=3600" };
-    Ok(([(header::CONTENT_TYPE, "image/jpeg"), (header::CACHE_CONTROL, cache)], bytes).into_response())
+    let key = account
+        .photo_key
+        .as_deref()
+        .filter(|_| visible(&account, &viewer.0))
+        .ok_or_else(|| ApiError::not_found("photo"))?;
+    let bytes = state
+        .objects
+        .get(key)
+        .await?
+        .ok_or_else(|| ApiError::not_found("photo"))?;
+    let cache = if account.privacy == Privacy::Public {
+        "public, max-age=86400"
+    } else {
+        "private, max-age=3600"
+    };
+    Ok((
+        [
+            (header::CONTENT_TYPE, "image/jpeg"),
+            (header::CACHE_CONTROL, cache),
+        ],
+        bytes,
+    )
+        .into_response())
 }

@@ -18,7 +18,11 @@ pub fn timestamp(ms: i64) -> String {
 fn photo_url(a: &Account) -> Option<String> {
     a.photo_key.as_ref().map(|key| {
         // The key changes with every upload, so it doubles as a cache buster.
-        let version = key.rsplit('/').next().unwrap_or(key).trim_end_matches(".jpg");
+        let version = key
+            .rsplit('/')
+            .next()
+            .unwrap_or(key)
+            .trim_end_matches(".jpg");
         format!("/api/v1/accounts/{}/photo?v={version}", a.id)
     })
 }

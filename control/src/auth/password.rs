@@ -23,11 +23,15 @@ pub async fn hash(password: String) -> anyhow::Result<String> {
 /// True when `password` matches `stored`. An unparsable stored hash (such as
 /// the `!` of an anonymised account) matches nothing.
 pub async fn verify(password: String, stored: String) -> anyhow::Result<bool> {
-    Ok(tokio::task::spawn_blocking(move || match PasswordHash::new(&stored) {
-        Ok(parsed) => hasher().verify_password(password.as_bytes(), &parsed).is_ok(),
-        Err(_) => false,
-    })
-    .await?)
+    Ok(
+        tokio::task::spawn_blocking(move || match PasswordHash::new(&stored) {
+            Ok(parsed) => hasher()
+                .verify_password(password.as_bytes(), &parsed)
+                .is_ok(),
+            Err(_) => false,
+        })
+        .await?,
+    )
 }
 
 #[cfg(test)]
@@ -38,7 +42,9 @@ mod tests {
         let b = super::hash("Correct-Horse9".into()).await.unwrap();
         assert!(a.starts_with("$argon2id$"));
         assert_ne!(a, b, "each hash has its own salt");
-        assert!(super::verify("Correct-Horse9".into(), a.clone()).await.unwrap());
+        assert!(super::verify("Correct-Horse9".into(), a.clone())
+            .await
+            .unwrap());
         assert!(!super::verify("correct-horse9".into(), a).await.unwrap());
         assert!(!super::verify("anything".into(), "!".into()).await.unwrap());
     }

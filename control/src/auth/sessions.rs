@@ -26,7 +26,12 @@ pub struct Rotated {
 }
 
 /// Opens a session for `account_id` and returns it with its first refresh token.
-pub async fn open(db: &AnyPool, account_id: &str, now: i64, ttl_ms: i64) -> Result<(String, String), sqlx::Error> {
+pub async fn open(
+    db: &AnyPool,
+    account_id: &str,
+    now: i64,
+    ttl_ms: i64,
+) -> Result<(String, String), sqlx::Error> {
     let session_id = uuid::Uuid::now_v7().to_string();
     let mut tx = db.begin().await?;
     sqlx::query("INSERT INTO sessions (id, account_id, created_at) VALUES ($1, $2, $3)")
@@ -58,18 +63,39 @@ async fn insert_token(
     Ok(())
 }
 
+#[derive(sqlx::FromRow)]
+struct TokenRow {
+    session_id: String,
+    account_id: String,
+    expires_at: i64,
+    used_at: Option<i64>,
+    revoked_at: Option<i64>,
+}
+
 /// Spends `token` and issues its successor.
-pub async fn rotate(db: &AnyPool, token: &str, now: i64, ttl_ms: i64) -> Result<Result<Rotated, RefreshError>, sqlx::Error> {
+pub async fn rotate(
+    db: &AnyPool,
+    token: &str,
+    now: i64,
+    ttl_ms: i64,
+) -> Result<Result<Rotated, RefreshError>, sqlx::Error> {
     let hash = digest(token);
     let mut tx = db.begin().await?;
-    let row: Option<(String, String, i64, Option<i64>, Option<i64>)> = sqlx::query_as(
+    let row: Option<TokenRow> = sqlx::query_as(
         "SELECT r.session_id, s.account_id, r.expires_at, r.used_at, s.revoked_at \
          FROM refresh_tokens r JOIN sessions s ON s.id = r.session_id WHERE r.token_hash = $1",
     )
     .bind(&hash)
     .fetch_optional(&mut *tx)
     .await?;
-    let Some((session_id, account_id, expires_at, used_at, revoked_at)) = row else {
+    let Some(TokenRow {
+        session_id,
+        account_id,
+        expires_at,
+        used_at,
+        revoked_at,
+    }) = row
+    else {
         return Ok(Err(RefreshError::Unknown));
     };
     if revoked_at.is_some() {
@@ -78,12 +104,14 @@ pub async fn rotate(db: &AnyPool, token: &str, now: i64, ttl_ms: i64) -> Result<
     // Marking the token spent is the race's arbiter: of two concurrent
     // refreshes with one token, exactly one updates the row.
     let spent = if used_at.is_none() {
-        sqlx::query("UPDATE refresh_tokens SET used_at = $2 WHERE token_hash = $1 AND used_at IS NULL")
-            .bind(&hash)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected()
+        sqlx::query(
+            "UPDATE refresh_tokens SET used_at = $2 WHERE token_hash = $1 AND used_at IS NULL",
+        )
+        .bind(&hash)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected()
             == 1
     } else {
         false
@@ -100,7 +128,11 @@ pub async fn rotate(db: &AnyPool, token: &str, now: i64, ttl_ms: i64) -> Result<
     let next = random_token();
     insert_token(&mut tx, &session_id, &next, now, ttl_ms).await?;
     tx.commit().await?;
-    Ok(Ok(Rotated { session_id, account_id, refresh_token: next }))
+    Ok(Ok(Rotated {
+        session_id,
+        account_id,
+        refresh_token: next,
+    }))
 }
 
 async fn revoke_in(
@@ -133,7 +165,12 @@ pub async fn revoke_by_token(db: &AnyPool, token: &str, now: i64) -> Result<(), 
 }
 
 /// Ends every session of an account (password change, deactivation, deletion).
-pub async fn revoke_all(db: &AnyPool, account_id: &str, reason: &str, now: i64) -> Result<(), sqlx::Error> {
+pub async fn revoke_all(
+    db: &AnyPool,
+    account_id: &str,
+    reason: &str,
+    now: i64,
+) -> Result<(), sqlx::Error> {
     sqlx::query("UPDATE sessions SET revoked_at = $2, revoked_reason = $3 WHERE account_id = $1 AND revoked_at IS NULL")
         .bind(account_id)
         .bind(now)

@@ -94,7 +94,12 @@ impl Keys {
         format!("{payload}.{}", B64.encode(mac.finalize().into_bytes()))
     }
 
-    pub fn verify_link(&self, token: &str, purpose: &str, now_secs: i64) -> Result<LinkClaims, TokenError> {
+    pub fn verify_link(
+        &self,
+        token: &str,
+        purpose: &str,
+        now_secs: i64,
+    ) -> Result<LinkClaims, TokenError> {
         let (payload, sig) = token.split_once('.').ok_or(TokenError::Invalid)?;
         let sig = B64.decode(sig).map_err(|_| TokenError::Invalid)?;
         let mut mac = HmacSha256::new_from_slice(&self.link).expect("any key length");
@@ -134,32 +139,76 @@ mod tests {
     use super::*;
 
     fn link(exp: i64) -> LinkClaims {
-        LinkClaims { purpose: "verify_email".into(), account: "a1".into(), exp, nonce: "n".into() }
+        LinkClaims {
+            purpose: "verify_email".into(),
+            account: "a1".into(),
+            exp,
+            nonce: "n".into(),
+        }
     }
 
     #[test]
     fn links_verify_and_refuse_tampering_expiry_and_other_purposes() {
         let keys = Keys::new(b"secret");
         let token = keys.sign_link(&link(100));
-        assert_eq!(keys.verify_link(&token, "verify_email", 99).unwrap().account, "a1");
-        assert_eq!(keys.verify_link(&token, "verify_email", 100), Err(TokenError::Expired));
-        assert_eq!(keys.verify_link(&token, "reset_password", 99), Err(TokenError::Invalid));
-        let forged = keys.sign_link(&LinkClaims { account: "a2".into(), ..link(100) });
-        let spliced = format!("{}.{}", forged.split('.').next().unwrap(), token.split('.').nth(1).unwrap());
-        assert_eq!(keys.verify_link(&spliced, "verify_email", 99), Err(TokenError::Invalid));
-        assert_eq!(Keys::new(b"other").verify_link(&token, "verify_email", 99), Err(TokenError::Invalid));
-        assert_eq!(keys.verify_link("garbage", "verify_email", 99), Err(TokenError::Invalid));
+        assert_eq!(
+            keys.verify_link(&token, "verify_email", 99)
+                .unwrap()
+                .account,
+            "a1"
+        );
+        assert_eq!(
+            keys.verify_link(&token, "verify_email", 100),
+            Err(TokenError::Expired)
+        );
+        assert_eq!(
+            keys.verify_link(&token, "reset_password", 99),
+            Err(TokenError::Invalid)
+        );
+        let forged = keys.sign_link(&LinkClaims {
+            account: "a2".into(),
+            ..link(100)
+        });
+        let spliced = format!(
+            "{}.{}",
+            forged.split('.').next().unwrap(),
+            token.split('.').nth(1).unwrap()
+        );
+        assert_eq!(
+            keys.verify_link(&spliced, "verify_email", 99),
+            Err(TokenError::Invalid)
+        );
+        assert_eq!(
+            Keys::new(b"other").verify_link(&token, "verify_email", 99),
+            Err(TokenError::Invalid)
+        );
+        assert_eq!(
+            keys.verify_link("garbage", "verify_email", 99),
+            Err(TokenError::Invalid)
+        );
     }
 
     #[test]
     fn access_tokens_expire_by_our_clock_and_keys_are_separated() {
         let keys = Keys::new(b"secret");
-        let claims = AccessClaims { sub: "a".into(), sid: "s".into(), role: Role::User, iat: 0, exp: 50 };
+        let claims = AccessClaims {
+            sub: "a".into(),
+            sid: "s".into(),
+            role: Role::User,
+            iat: 0,
+            exp: 50,
+        };
         let t = keys.issue_access(&claims);
         assert_eq!(keys.verify_access(&t, 49).unwrap(), claims);
         assert_eq!(keys.verify_access(&t, 50), Err(TokenError::Expired));
-        assert_eq!(Keys::new(b"other").verify_access(&t, 49), Err(TokenError::Invalid));
+        assert_eq!(
+            Keys::new(b"other").verify_access(&t, 49),
+            Err(TokenError::Invalid)
+        );
         // A signed link is not an access token, even with the same secret.
-        assert_eq!(keys.verify_access(&keys.sign_link(&link(100)), 0), Err(TokenError::Invalid));
+        assert_eq!(
+            keys.verify_access(&keys.sign_link(&link(100)), 0),
+            Err(TokenError::Invalid)
+        );
     }
 }

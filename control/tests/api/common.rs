@@ -67,7 +67,12 @@ impl Resp {
             .map(|errors| {
                 errors
                     .iter()
-                    .map(|e| (e["field"].as_str().unwrap().to_owned(), e["code"].as_str().unwrap().to_owned()))
+                    .map(|e| {
+                        (
+                            e["field"].as_str().unwrap().to_owned(),
+                            e["code"].as_str().unwrap().to_owned(),
+                        )
+                    })
                     .collect()
             })
             .unwrap_or_default()
@@ -79,9 +84,17 @@ impl Resp {
 
     #[track_caller]
     pub fn expect(self, status: u16) -> Self {
-        assert_eq!(self.status, status, "unexpected status; body: {}", self.body);
+        assert_eq!(
+            self.status, status,
+            "unexpected status; body: {}",
+            self.body
+        );
         if status >= 400 {
-            assert_eq!(self.header("content-type"), Some("application/problem+json"), "errors are problem documents");
+            assert_eq!(
+                self.header("content-type"),
+                Some("application/problem+json"),
+                "errors are problem documents"
+            );
         }
         self
     }
@@ -103,7 +116,8 @@ pub struct Session {
 }
 
 fn postgres_admin_url() -> String {
-    std::env::var("TEST_POSTGRES_URL").unwrap_or_else(|_| "postgres://postgres:postgres@127.0.0.1:5432/postgres".into())
+    std::env::var("TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres:postgres@127.0.0.1:5432/postgres".into())
 }
 
 impl Server {
@@ -114,14 +128,20 @@ impl Server {
     pub async fn start_with(backend: Backend, tweak: impl FnOnce(&mut Settings)) -> Server {
         let dir = tempfile::tempdir().unwrap();
         let (url, pg_database) = match backend {
-            Backend::Sqlite => (format!("sqlite://{}", dir.path().join("test.db").display()), None),
+            Backend::Sqlite => (
+                format!("sqlite://{}", dir.path().join("test.db").display()),
+                None,
+            ),
             Backend::Postgres => {
                 let admin = postgres_admin_url();
                 let name = format!("di_test_{}", uuid::Uuid::new_v4().simple());
                 let mut conn = sqlx::PgConnection::connect(&admin)
                     .await
                     .unwrap_or_else(|e| panic!("PostgreSQL at {admin} is required for this test (run scripts/test): {e}"));
-                sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut conn).await.unwrap();
+                sqlx::query(&format!("CREATE DATABASE {name}"))
+                    .execute(&mut conn)
+                    .await
+                    .unwrap();
                 let (base, _) = admin.rsplit_once('/').unwrap();
                 (format!("{base}/{name}"), Some(name))
             }
@@ -131,20 +151,33 @@ impl Server {
 
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
-        let mut settings = Settings { listen: addr.to_string(), ..Settings::default() };
+        let mut settings = Settings {
+            listen: addr.to_string(),
+            ..Settings::default()
+        };
         settings.public_url = Some(format!("http://{addr}"));
         tweak(&mut settings);
         let clock = Arc::new(ManualClock::starting_now());
-        let state = control::AppState::new(settings, dir.path(), db.clone(), clock.clone() as Arc<dyn Clock>)
-            .await
-            .unwrap();
+        let state = control::AppState::new(
+            settings,
+            dir.path(),
+            db.clone(),
+            clock.clone() as Arc<dyn Clock>,
+        )
+        .await
+        .unwrap();
         let router = control::router(state, &Telemetry::new(), Readiness::default());
         let task = tokio::spawn(async move {
-            platform::http::serve(listener, router, std::future::pending()).await.unwrap();
+            platform::http::serve(listener, router, std::future::pending())
+                .await
+                .unwrap();
         });
         Server {
             base: format!("http://{addr}"),
-            http: reqwest::Client::builder().timeout(Duration::from_secs(30)).build().unwrap(),
+            http: reqwest::Client::builder()
+                .timeout(Duration::from_secs(30))
+                .build()
+                .unwrap(),
             clock,
             db,
             dir,
@@ -167,10 +200,20 @@ impl Server {
         let headers = r.headers().clone();
         let bytes = r.bytes().await.unwrap().to_vec();
         let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-        Resp { status, headers, body, bytes }
+        Resp {
+            status,
+            headers,
+            body,
+            bytes,
+        }
     }
 
-    pub fn req(&self, method: reqwest::Method, path: &str, token: Option<&str>) -> reqwest::RequestBuilder {
+    pub fn req(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: Option<&str>,
+    ) -> reqwest::RequestBuilder {
         let r = self.http.request(method, format!("{}{path}", self.base));
         match token {
             Some(t) => r.bearer_auth(t),
@@ -183,25 +226,30 @@ impl Server {
     }
 
     pub async fn post(&self, path: &str, token: Option<&str>, body: Value) -> Resp {
-        self.send(self.req(reqwest::Method::POST, path, token).json(&body)).await
+        self.send(self.req(reqwest::Method::POST, path, token).json(&body))
+            .await
     }
 
     pub async fn patch(&self, path: &str, token: Option<&str>, body: Value) -> Resp {
-        self.send(self.req(reqwest::Method::PATCH, path, token).json(&body)).await
+        self.send(self.req(reqwest::Method::PATCH, path, token).json(&body))
+            .await
     }
 
     pub async fn delete(&self, path: &str, token: Option<&str>) -> Resp {
-        self.send(self.req(reqwest::Method::DELETE, path, token)).await
+        self.send(self.req(reqwest::Method::DELETE, path, token))
+            .await
     }
 
     /// Emails in the outbox addressed to `to`, oldest first.
     pub fn mails_to(&self, to: &str) -> Vec<String> {
-        let Ok(entries) = std::fs::read_dir(self.outbox()) else { return Vec::new() };
+        let Ok(entries) = std::fs::read_dir(self.outbox()) else {
+            return Vec::new();
+        };
         let mut files: Vec<_> = entries.map(|e| e.unwrap().path()).collect();
         files.sort();
         files
             .into_iter()
-            .map(|p| readable(&std::fs::read_to_string(p).unwrap()))
+            .map(|p| std::fs::read_to_string(p).unwrap())
             .filter(|m| m.lines().any(|l| l.starts_with("To:") && l.contains(to)))
             .collect()
     }
@@ -223,14 +271,24 @@ impl Server {
     }
 
     pub async fn login(&self, email: &str, password: &str) -> Resp {
-        self.post("/api/v1/auth/login", None, json!({ "email": email, "password": password })).await
+        self.post(
+            "/api/v1/auth/login",
+            None,
+            json!({ "email": email, "password": password }),
+        )
+        .await
     }
 
     /// Signs up, follows the verification link and logs in.
     pub async fn user(&self, email: &str) -> Session {
-        let id = self.signup(email).await.expect(201).body["id"].as_str().unwrap().to_owned();
+        let id = self.signup(email).await.expect(201).body["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
         let token = self.link_token(email, "/api/v1/auth/verify-email");
-        self.get(&format!("/api/v1/auth/verify-email?token={token}"), None).await.expect(200);
+        self.get(&format!("/api/v1/auth/verify-email?token={token}"), None)
+            .await
+            .expect(200);
         self.session(id, email).await
     }
 
@@ -246,20 +304,33 @@ impl Server {
     /// An administrator created the way `deepinfluence admin create` does.
     pub async fn admin(&self) -> Session {
         let email = "admin@deepinfluence.tn";
-        let a = control::bootstrap::create_admin(&self.db, self.clock.as_ref(), email, "Root", "Admin", PASSWORD)
-            .await
-            .unwrap();
+        let a = control::bootstrap::create_admin(
+            &self.db,
+            self.clock.as_ref(),
+            email,
+            "Root",
+            "Admin",
+            PASSWORD,
+        )
+        .await
+        .unwrap();
         self.session(a.id, email).await
     }
 }
 
 /// The message as a mail client shows it: a quoted-printable body (what lettre
-/// picks for non-ASCII text such as French) decoded, soft line breaks removed.
+/// picks over SMTP for long lines) decoded, soft line breaks removed.
 pub fn readable(message: &str) -> String {
-    let Some((headers, body)) = message.split_once("\r\n\r\n").or_else(|| message.split_once("\n\n")) else {
+    let Some((headers, body)) = message
+        .split_once("\r\n\r\n")
+        .or_else(|| message.split_once("\n\n"))
+    else {
         return message.to_owned();
     };
-    if !headers.to_ascii_lowercase().contains("content-transfer-encoding: quoted-printable") {
+    if !headers
+        .to_ascii_lowercase()
+        .contains("content-transfer-encoding: quoted-printable")
+    {
         return message.to_owned();
     }
     let joined = body.replace("=\r\n", "").replace("=\n", "");
@@ -267,7 +338,11 @@ pub fn readable(message: &str) -> String {
     let raw = joined.as_bytes();
     let mut i = 0;
     while i < raw.len() {
-        match (raw[i], raw.get(i + 1..i + 3).and_then(|h| u8::from_str_radix(std::str::from_utf8(h).ok()?, 16).ok())) {
+        match (
+            raw[i],
+            raw.get(i + 1..i + 3)
+                .and_then(|h| u8::from_str_radix(std::str::from_utf8(h).ok()?, 16).ok()),
+        ) {
             (b'=', Some(byte)) => {
                 bytes.push(byte);
                 i += 3;
@@ -278,7 +353,10 @@ pub fn readable(message: &str) -> String {
             }
         }
     }
-    format!("{headers}\n\n{}", String::from_utf8(bytes).expect("UTF-8 body"))
+    format!(
+        "{headers}\n\n{}",
+        String::from_utf8(bytes).expect("UTF-8 body")
+    )
 }
 
 /// Extracts `token=...` from the first URL containing `path` in an email.
@@ -286,7 +364,12 @@ pub fn token_in(mail: &str, path: &str) -> Option<String> {
     let start = mail.find(path)?;
     let rest = &mail[start..];
     let t = rest.find("token=")? + "token=".len();
-    Some(rest[t..].chars().take_while(|c| c.is_ascii_alphanumeric() || "-_.".contains(*c)).collect())
+    Some(
+        rest[t..]
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || "-_.".contains(*c))
+            .collect(),
+    )
 }
 
 impl Drop for Server {
@@ -296,10 +379,16 @@ impl Drop for Server {
             // Drop runs outside async; a short-lived runtime on its own thread
             // removes the per-test database.
             std::thread::spawn(move || {
-                let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .unwrap();
                 rt.block_on(async {
                     if let Ok(mut conn) = sqlx::PgConnection::connect(&postgres_admin_url()).await {
-                        let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut conn).await;
+                        let _ =
+                            sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                                .execute(&mut conn)
+                                .await;
                     }
                 });
             })

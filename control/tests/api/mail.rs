@@ -31,7 +31,11 @@ async fn smtp_sink() -> (String, mpsc::UnboundedReceiver<String>) {
                         }
                         continue;
                     }
-                    let verb = line.split_whitespace().next().unwrap_or("").to_ascii_uppercase();
+                    let verb = line
+                        .split_whitespace()
+                        .next()
+                        .unwrap_or("")
+                        .to_ascii_uppercase();
                     let reply: &[u8] = match verb.as_str() {
                         "EHLO" | "HELO" => b"250 sink\r\n",
                         "DATA" => {
@@ -58,17 +62,37 @@ async fn verification_email_goes_out_over_smtp_and_its_link_works() {
     let s = Server::start_with(Backend::Sqlite, |c| c.mail.smtp_url = Some(url)).await;
     s.signup("smtp@example.tn").await.expect(201);
     let message = readable(&inbox.recv().await.unwrap());
-    assert!(message.contains("To: \"Amira Ben Salah\" <smtp@example.tn>"), "{message}");
-    assert!(message.contains("Subject: Confirmez votre adresse email"), "French by default: {message}");
-    assert!(!s.outbox().exists(), "with SMTP configured nothing goes to the outbox");
+    assert!(
+        message.contains("To: \"Amira Ben Salah\" <smtp@example.tn>"),
+        "{message}"
+    );
+    assert!(
+        message.contains("Subject: Confirmez votre adresse email"),
+        "French by default: {message}"
+    );
+    assert!(
+        !s.outbox().exists(),
+        "with SMTP configured nothing goes to the outbox"
+    );
     let token = token_in(&message, "/api/v1/auth/verify-email").unwrap();
-    s.get(&format!("/api/v1/auth/verify-email?token={token}"), None).await.expect(200);
+    s.get(&format!("/api/v1/auth/verify-email?token={token}"), None)
+        .await
+        .expect(200);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unreachable_smtp_server_does_not_fail_the_sign_up() {
-    let dead = TcpListener::bind("127.0.0.1:0").await.unwrap().local_addr().unwrap();
-    let s = Server::start_with(Backend::Sqlite, |c| c.mail.smtp_url = Some(format!("smtp://{dead}"))).await;
+    let dead = TcpListener::bind("127.0.0.1:0")
+        .await
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let s = Server::start_with(Backend::Sqlite, |c| {
+        c.mail.smtp_url = Some(format!("smtp://{dead}"))
+    })
+    .await;
     s.signup("later@example.tn").await.expect(201);
-    s.signup("later@example.tn").await.expect_problem(409, "email_taken");
+    s.signup("later@example.tn")
+        .await
+        .expect_problem(409, "email_taken");
 }

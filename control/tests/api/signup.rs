@@ -25,9 +25,15 @@ async fn signup_creates_an_unverified_account_and_emails_a_verification_link(bac
         .await
         .expect(201);
     let id = r.body["id"].as_str().unwrap();
-    assert_eq!(r.header("location"), Some(format!("/api/v1/accounts/{id}").as_str()));
+    assert_eq!(
+        r.header("location"),
+        Some(format!("/api/v1/accounts/{id}").as_str())
+    );
     assert_eq!(r.body["first_name"], "Yassine", "names are trimmed");
-    assert_eq!(r.body["email"], "Yassine@Example.tn", "the address is kept as written");
+    assert_eq!(
+        r.body["email"], "Yassine@Example.tn",
+        "the address is kept as written"
+    );
     assert_eq!(r.body["role"], "expert");
     assert_eq!(r.body["bio"], "Finance 📈");
     assert_eq!(r.body["email_verified"], false);
@@ -35,20 +41,31 @@ async fn signup_creates_an_unverified_account_and_emails_a_verification_link(bac
 
     let mails = s.mails_to("Yassine@Example.tn");
     assert_eq!(mails.len(), 1);
-    assert!(mails[0].contains("Subject: Confirm your email address"), "English, as asked: {}", mails[0]);
-    assert!(!s.link_token("Yassine@Example.tn", "/api/v1/auth/verify-email").is_empty());
+    assert!(
+        mails[0].contains("Subject: Confirm your email address"),
+        "English, as asked: {}",
+        mails[0]
+    );
+    assert!(!s
+        .link_token("Yassine@Example.tn", "/api/v1/auth/verify-email")
+        .is_empty());
 }
 
 async fn signup_refuses_bad_input_and_creates_nothing(backend: Backend) {
     let s = Server::start(backend).await;
-    let good = json!({ "first_name": "A", "last_name": "B", "email": "a@b.tn", "password": PASSWORD });
+    let good =
+        json!({ "first_name": "A", "last_name": "B", "email": "a@b.tn", "password": PASSWORD });
     let with = |key: &str, value: serde_json::Value| {
         let mut body = good.clone();
         body[key] = value;
         body
     };
     let cases = [
-        (json!({ "last_name": "B", "email": "a@b.tn", "password": PASSWORD }), "first_name", "required"),
+        (
+            json!({ "last_name": "B", "email": "a@b.tn", "password": PASSWORD }),
+            "first_name",
+            "required",
+        ),
         (with("last_name", json!("   ")), "last_name", "required"),
         (with("email", json!("not-an-email")), "email", "invalid"),
         (with("email", json!("a@b")), "email", "invalid"),
@@ -57,72 +74,155 @@ async fn signup_refuses_bad_input_and_creates_nothing(backend: Backend) {
         (with("bio", json!("x".repeat(2001))), "bio", "too_long"),
     ];
     for (body, field, code) in cases {
-        let r = s.post("/api/v1/auth/signup", None, body).await.expect_problem(422, "validation_failed");
-        assert!(r.field_codes().contains(&(field.to_owned(), code.to_owned())), "{field}/{code} in {}", r.body);
+        let r = s
+            .post("/api/v1/auth/signup", None, body)
+            .await
+            .expect_problem(422, "validation_failed");
+        assert!(
+            r.field_codes()
+                .contains(&(field.to_owned(), code.to_owned())),
+            "{field}/{code} in {}",
+            r.body
+        );
     }
-    let r = s.post("/api/v1/auth/signup", None, json!({})).await.expect_problem(422, "validation_failed");
+    let r = s
+        .post("/api/v1/auth/signup", None, json!({}))
+        .await
+        .expect_problem(422, "validation_failed");
     let fields: Vec<String> = r.field_codes().into_iter().map(|(f, _)| f).collect();
-    assert_eq!(fields, ["first_name", "last_name", "email", "password"], "every missing field is named at once");
+    assert_eq!(
+        fields,
+        ["first_name", "last_name", "email", "password"],
+        "every missing field is named at once"
+    );
 
-    let r = s.post("/api/v1/auth/signup", None, with("email", json!(42))).await.expect_problem(422, "validation_failed");
-    assert_eq!(r.field_codes(), [("email".to_owned(), "invalid".to_owned())], "wrong type names the field");
-    s.send(s.req(reqwest::Method::POST, "/api/v1/auth/signup", None).header("content-type", "application/json").body("{\"first_name\":"))
+    let r = s
+        .post("/api/v1/auth/signup", None, with("email", json!(42)))
         .await
-        .expect_problem(400, "malformed_json");
-    s.send(s.req(reqwest::Method::POST, "/api/v1/auth/signup", None).body(good.to_string()))
-        .await
-        .expect_problem(415, "unsupported_media_type");
-    s.send(s.req(reqwest::Method::POST, "/api/v1/auth/signup", None).header("content-type", "application/json").body(vec![b' '; 100_000]))
-        .await
-        .expect_problem(413, "payload_too_large");
+        .expect_problem(422, "validation_failed");
+    assert_eq!(
+        r.field_codes(),
+        [("email".to_owned(), "invalid".to_owned())],
+        "wrong type names the field"
+    );
+    s.send(
+        s.req(reqwest::Method::POST, "/api/v1/auth/signup", None)
+            .header("content-type", "application/json")
+            .body("{\"first_name\":"),
+    )
+    .await
+    .expect_problem(400, "malformed_json");
+    s.send(
+        s.req(reqwest::Method::POST, "/api/v1/auth/signup", None)
+            .body(good.to_string()),
+    )
+    .await
+    .expect_problem(415, "unsupported_media_type");
+    s.send(
+        s.req(reqwest::Method::POST, "/api/v1/auth/signup", None)
+            .header("content-type", "application/json")
+            .body(vec![b' '; 100_000]),
+    )
+    .await
+    .expect_problem(413, "payload_too_large");
 
-    assert!(s.mails_to("a@b.tn").is_empty(), "no refused sign-up sends mail");
+    assert!(
+        s.mails_to("a@b.tn").is_empty(),
+        "no refused sign-up sends mail"
+    );
     s.post("/api/v1/auth/signup", None, good).await.expect(201);
 }
 
 async fn duplicate_email_in_another_letter_case_is_refused(backend: Backend) {
     let s = Server::start(backend).await;
     s.signup("leila@example.tn").await.expect(201);
-    let r = s.signup("  LEILA@Example.TN ").await.expect_problem(409, "email_taken");
+    let r = s
+        .signup("  LEILA@Example.TN ")
+        .await
+        .expect_problem(409, "email_taken");
     assert_eq!(r.field_codes(), [("email".to_owned(), "taken".to_owned())]);
-    assert_eq!(s.mails_to("leila@example.tn").len(), 1, "the duplicate sent nothing");
+    assert_eq!(
+        s.mails_to("leila@example.tn").len(),
+        1,
+        "the duplicate sent nothing"
+    );
 }
 
 async fn verification_link_verifies_and_tampered_or_expired_links_are_refused(backend: Backend) {
     let s = Server::start(backend).await;
     s.signup("nour@example.tn").await.expect(201);
     let token = s.link_token("nour@example.tn", "/api/v1/auth/verify-email");
-    let access = s.login("nour@example.tn", PASSWORD).await.expect(200).body["access_token"].as_str().unwrap().to_owned();
-    assert_eq!(s.get("/api/v1/me", Some(&access)).await.expect(200).body["email_verified"], false);
+    let access = s.login("nour@example.tn", PASSWORD).await.expect(200).body["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(
+        s.get("/api/v1/me", Some(&access)).await.expect(200).body["email_verified"],
+        false
+    );
 
     // One flipped character in the payload, then in the signature.
     for at in [5, token.len() - 3] {
         let mut tampered: Vec<char> = token.chars().collect();
         tampered[at] = if tampered[at] == 'A' { 'B' } else { 'A' };
         let tampered: String = tampered.into_iter().collect();
-        s.get(&format!("/api/v1/auth/verify-email?token={tampered}"), None).await.expect_problem(400, "invalid_token");
+        s.get(&format!("/api/v1/auth/verify-email?token={tampered}"), None)
+            .await
+            .expect_problem(400, "invalid_token");
     }
-    s.get("/api/v1/auth/verify-email?token=garbage", None).await.expect_problem(400, "invalid_token");
-    s.get("/api/v1/auth/verify-email", None).await.expect_problem(400, "invalid_query");
-    assert_eq!(s.get("/api/v1/me", Some(&access)).await.body["email_verified"], false, "refused links change nothing");
+    s.get("/api/v1/auth/verify-email?token=garbage", None)
+        .await
+        .expect_problem(400, "invalid_token");
+    s.get("/api/v1/auth/verify-email", None)
+        .await
+        .expect_problem(400, "invalid_query");
+    assert_eq!(
+        s.get("/api/v1/me", Some(&access)).await.body["email_verified"],
+        false,
+        "refused links change nothing"
+    );
 
-    let r = s.get(&format!("/api/v1/auth/verify-email?token={token}"), None).await.expect(200);
+    let r = s
+        .get(&format!("/api/v1/auth/verify-email?token={token}"), None)
+        .await
+        .expect(200);
     assert_eq!(r.body["status"], "verified");
-    assert_eq!(s.get("/api/v1/me", Some(&access)).await.body["email_verified"], true);
-    s.post("/api/v1/auth/verify-email", None, json!({ "token": token })).await.expect(200);
+    assert_eq!(
+        s.get("/api/v1/me", Some(&access)).await.body["email_verified"],
+        true
+    );
+    s.post("/api/v1/auth/verify-email", None, json!({ "token": token }))
+        .await
+        .expect(200);
 
     // A second account's link, followed after its 48 hours ran out.
     s.signup("late@example.tn").await.expect(201);
     let late = s.link_token("late@example.tn", "/api/v1/auth/verify-email");
     s.clock.advance(Duration::from_secs(48 * 3600 + 1));
-    s.get(&format!("/api/v1/auth/verify-email?token={late}"), None).await.expect_problem(400, "token_expired");
+    s.get(&format!("/api/v1/auth/verify-email?token={late}"), None)
+        .await
+        .expect_problem(400, "token_expired");
 }
 
 async fn resending_verification_does_not_reveal_who_is_registered(backend: Backend) {
     let s = Server::start(backend).await;
     s.signup("sami@example.tn").await.expect(201);
-    let known = s.post("/api/v1/auth/resend-verification", None, json!({ "email": "SAMI@example.tn" })).await.expect(202);
-    let unknown = s.post("/api/v1/auth/resend-verification", None, json!({ "email": "nobody@example.tn" })).await.expect(202);
+    let known = s
+        .post(
+            "/api/v1/auth/resend-verification",
+            None,
+            json!({ "email": "SAMI@example.tn" }),
+        )
+        .await
+        .expect(202);
+    let unknown = s
+        .post(
+            "/api/v1/auth/resend-verification",
+            None,
+            json!({ "email": "nobody@example.tn" }),
+        )
+        .await
+        .expect(202);
     assert_eq!(known.body, unknown.body);
     assert_eq!(s.mails_to("sami@example.tn").len(), 2);
     assert!(s.mails_to("nobody@example.tn").is_empty());

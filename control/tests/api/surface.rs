@@ -5,37 +5,65 @@ use serde_json::json;
 use crate::both_backends;
 use crate::common::{Backend, Server};
 
-both_backends!(unknown_routes_and_methods_answer_problem_documents, openapi_docs_and_metrics_are_served);
+both_backends!(
+    unknown_routes_and_methods_answer_problem_documents,
+    openapi_docs_and_metrics_are_served
+);
 
 async fn unknown_routes_and_methods_answer_problem_documents(backend: Backend) {
     let s = Server::start(backend).await;
-    s.get("/api/v1/nothing-here", None).await.expect_problem(404, "not_found");
-    let r = s.send(s.req(reqwest::Method::DELETE, "/api/v1/auth/login", None)).await.expect_problem(405, "method_not_allowed");
+    s.get("/api/v1/nothing-here", None)
+        .await
+        .expect_problem(404, "not_found");
+    let r = s
+        .send(s.req(reqwest::Method::DELETE, "/api/v1/auth/login", None))
+        .await
+        .expect_problem(405, "method_not_allowed");
     assert_eq!(r.header("allow"), Some("POST"));
-    s.send(s.req(reqwest::Method::PUT, "/healthz", None)).await.expect_problem(405, "method_not_allowed");
-    s.post("/api/v1/auth/refresh", None, json!({ "refresh_token": 5 })).await.expect_problem(422, "validation_failed");
+    s.send(s.req(reqwest::Method::PUT, "/healthz", None))
+        .await
+        .expect_problem(405, "method_not_allowed");
+    s.post("/api/v1/auth/refresh", None, json!({ "refresh_token": 5 }))
+        .await
+        .expect_problem(422, "validation_failed");
 }
 
 async fn openapi_docs_and_metrics_are_served(backend: Backend) {
     let s = Server::start(backend).await;
     let doc = s.get("/api/openapi.json", None).await.expect(200).body;
     assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
-    for path in ["/api/v1/auth/signup", "/api/v1/auth/login", "/api/v1/accounts/{id}/photo", "/api/v1/admin/accounts/{id}/deactivate"] {
+    for path in [
+        "/api/v1/auth/signup",
+        "/api/v1/auth/login",
+        "/api/v1/accounts/{id}/photo",
+        "/api/v1/admin/accounts/{id}/deactivate",
+    ] {
         assert!(doc["paths"].get(path).is_some(), "{path} documented");
     }
     assert!(doc["components"]["schemas"].get("Problem").is_some());
     let ui = s.get("/api/docs/", None).await.expect(200);
-    assert!(String::from_utf8_lossy(&ui.bytes).contains("swagger"), "Swagger UI is served");
+    assert!(
+        String::from_utf8_lossy(&ui.bytes).contains("swagger"),
+        "Swagger UI is served"
+    );
 
     s.get("/healthz", None).await.expect(200);
     s.get("/readyz", None).await.expect(200);
-    s.login("nobody@example.tn", "Whatever-123").await.expect(401);
+    s.login("nobody@example.tn", "Whatever-123")
+        .await
+        .expect(401);
     let metrics = String::from_utf8(s.get("/metrics", None).await.expect(200).bytes).unwrap();
     let line = metrics
         .lines()
-        .find(|l| l.starts_with("http_requests_total{") && l.contains("route=\"/api/v1/auth/login\"") && l.contains("status=\"401\""))
+        .find(|l| {
+            l.starts_with("http_requests_total{")
+                && l.contains("route=\"/api/v1/auth/login\"")
+                && l.contains("status=\"401\"")
+        })
         .unwrap_or_else(|| panic!("no login counter in:\n{metrics}"));
     assert!(line.ends_with(" 1"), "{line}");
-    assert!(metrics.contains("http_request_duration_seconds_bucket{method=\"POST\",route=\"/api/v1/auth/login\""));
+    assert!(metrics.contains(
+        "http_request_duration_seconds_bucket{method=\"POST\",route=\"/api/v1/auth/login\""
+    ));
     assert!(metrics.contains("process_cpu_seconds_total"));
 }

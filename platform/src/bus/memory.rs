@@ -120,7 +120,10 @@ impl MemoryBus {
             if now.duration_since(*at) >= self.inner.redeliver_after {
                 if let Some(payload) = s.entries.get(seq) {
                     *at = now;
-                    out.push(Entry { id: seq.to_string(), payload: payload.clone() });
+                    out.push(Entry {
+                        id: seq.to_string(),
+                        payload: payload.clone(),
+                    });
                 }
             }
         }
@@ -130,15 +133,22 @@ impl MemoryBus {
         for (seq, payload) in s.entries.range(group.delivered + 1..).take(opts.max) {
             group.pending.insert(*seq, now);
             group.delivered = *seq;
-            out.push(Entry { id: seq.to_string(), payload: payload.clone() });
+            out.push(Entry {
+                id: seq.to_string(),
+                payload: payload.clone(),
+            });
         }
         out
     }
 
     pub fn ack(&self, stream: &str, group: &str, ids: &[String]) {
         let mut streams = self.inner.streams.lock().expect("bus lock");
-        let Some(s) = streams.get_mut(stream) else { return };
-        let Some(g) = s.groups.get_mut(group) else { return };
+        let Some(s) = streams.get_mut(stream) else {
+            return;
+        };
+        let Some(g) = s.groups.get_mut(group) else {
+            return;
+        };
         for id in ids {
             if let Ok(seq) = id.parse::<u64>() {
                 g.pending.remove(&seq);

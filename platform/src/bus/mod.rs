@@ -65,7 +65,10 @@ impl Bus {
     pub const DEFAULT_REDELIVER_AFTER: Duration = Duration::from_secs(30);
 
     /// Redis when a URL is given, else the in-process bus.
-    pub async fn connect(redis_url: Option<&str>, redeliver_after: Duration) -> Result<Bus, BusError> {
+    pub async fn connect(
+        redis_url: Option<&str>,
+        redeliver_after: Duration,
+    ) -> Result<Bus, BusError> {
         Ok(match redis_url {
             Some(url) => Bus::Redis(RedisBus::connect(url, redeliver_after).await?),
             None => Bus::Memory(MemoryBus::new(redeliver_after)),
@@ -98,7 +101,11 @@ impl Bus {
     }
 
     /// Appends to a durable stream and returns the entry id.
-    pub async fn append(&self, stream: &str, payload: impl Into<Bytes>) -> Result<String, BusError> {
+    pub async fn append(
+        &self,
+        stream: &str,
+        payload: impl Into<Bytes>,
+    ) -> Result<String, BusError> {
         match self {
             Bus::Memory(b) => Ok(b.append(stream, payload.into())),
             Bus::Redis(b) => b.append(stream, payload.into()).await,

@@ -28,7 +28,12 @@ impl RedisBus {
     pub async fn connect(url: &str, redeliver_after: Duration) -> Result<Self, BusError> {
         let client = Client::open(url)?;
         let conn = client.get_connection_manager().await?;
-        Ok(RedisBus { client, conn, blocking: Arc::default(), redeliver_after })
+        Ok(RedisBus {
+            client,
+            conn,
+            blocking: Arc::default(),
+            redeliver_after,
+        })
     }
 
     pub async fn publish(&self, topic: &str, payload: Bytes) -> Result<(), BusError> {
@@ -40,7 +45,9 @@ impl RedisBus {
         let mut pubsub = self.client.get_async_pubsub().await?;
         pubsub.subscribe(topic).await?;
         Ok(Box::pin(
-            pubsub.into_on_message().map(|m| Bytes::copy_from_slice(m.get_payload_bytes())),
+            pubsub
+                .into_on_message()
+                .map(|m| Bytes::copy_from_slice(m.get_payload_bytes())),
         ))
     }
 
@@ -75,7 +82,11 @@ impl RedisBus {
             return claimed.claimed.into_iter().map(entry).collect();
         }
         let mut cmd = redis::cmd("XREADGROUP");
-        cmd.arg("GROUP").arg(opts.group).arg(opts.consumer).arg("COUNT").arg(opts.max);
+        cmd.arg("GROUP")
+            .arg(opts.group)
+            .arg(opts.consumer)
+            .arg("COUNT")
+            .arg(opts.max);
         if !opts.block.is_zero() {
             cmd.arg("BLOCK").arg(millis(opts.block));
         }
@@ -104,11 +115,18 @@ impl RedisBus {
     }
 
     pub async fn ping(&self) -> Result<(), BusError> {
-        let _: String = redis::cmd("PING").query_async(&mut self.conn.clone()).await?;
+        let _: String = redis::cmd("PING")
+            .query_async(&mut self.conn.clone())
+            .await?;
         Ok(())
     }
 
-    async fn ensure_group(&self, conn: &mut ConnectionManager, stream: &str, group: &str) -> Result<(), BusError> {
+    async fn ensure_group(
+        &self,
+        conn: &mut ConnectionManager,
+        stream: &str,
+        group: &str,
+    ) -> Result<(), BusError> {
         // From id 0 with MKSTREAM: a group created late still sees earlier entries.
         let created: Result<Value, RedisError> = redis::cmd("XGROUP")
             .arg("CREATE")
@@ -139,7 +157,10 @@ fn millis(d: Duration) -> u64 {
 
 fn entry(id: StreamId) -> Result<Entry, BusError> {
     match id.map.get(PAYLOAD_FIELD) {
-        Some(Value::BulkString(b)) => Ok(Entry { payload: Bytes::copy_from_slice(b), id: id.id }),
+        Some(Value::BulkString(b)) => Ok(Entry {
+            payload: Bytes::copy_from_slice(b),
+            id: id.id,
+        }),
         _ => Err(BusError::MalformedEntry(id.id)),
     }
 }

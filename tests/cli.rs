@@ -1,0 +1,352 @@
+//! The `deepinfluence` binary as an operator and a developer use it: the
+//! README's quick-start flow, clean shutdown, and configuration errors.
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use serde_json::{json, Value};
+
+const PASSWORD: &str = "Correct-Horse9";
+
+fn binary(dir: &Path) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_deepinfluence"));
+    cmd.current_dir(dir)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("DI_CONTROL__LISTEN", "127.0.0.1:0")
+        .env("DI_SIGNALLING__LISTEN", "127.0.0.1:0")
+        .env("DI_SFU__LISTEN", "127.0.0.1:0")
+        .env("DI_RECORDER__LISTEN", "127.0.0.1:0");
+    cmd
+}
+
+/// Starts `deepinfluence` (serve by default) and returns it with the address
+/// each service printed, and the stderr lines as they come.
+fn start(dir: &Path) -> (Child, Vec<(String, String)>, mpsc::Receiver<String>) {
+    let mut child = binary(dir)
+        .env("DI_LOG_FORMAT", "json")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let (tx, logs) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let mut services = Vec::new();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        if line.trim_start().starts_with("health") {
+            break;
+        }
+        let mut words = line.split_whitespace();
+        if let (Some(name), Some(url)) = (words.next(), words.next()) {
+            if url.starts_with("http://") {
+                services.push((name.to_owned(), url.to_owned()));
+            }
+        }
+    }
+    std::thread::spawn(move || for _ in lines {});
+    (child, services, logs)
+}
+
+fn url_of<'a>(services: &'a [(String, String)], name: &str) -> &'a str {
+    &services
+        .iter()
+        .find(|(n, _)| n == name)
+        .unwrap_or_else(|| panic!("{name} not printed: {services:?}"))
+        .1
+}
+
+#[tokio::test]
+async fn the_quick_start_flow_works_against_the_real_binary() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut server, services, logs) = start(dir.path());
+    let names: Vec<&str> = services.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(
+        names,
+        ["control", "signalling", "sfu", "recorder"],
+        "serve starts every service and says where"
+    );
+    let http = reqwest::Client::new();
+    for (name, url) in &services {
+        let health: Value = http
+            .get(format!("{url}/healthz"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(health["status"], "ok", "{name}");
+        let ready = http.get(format!("{url}/readyz")).send().await.unwrap();
+        assert_eq!(ready.status(), 200, "{name} ready");
+    }
+    let api = url_of(&services, "control");
+
+    let r = http
+        .post(format!("{api}/api/v1/auth/signup"))
+        .json(&json!({ "first_name": "Amel", "last_name": "Gharbi", "email": "amel@example.tn", "password": PASSWORD, "language": "en" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let id = r.json::<Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    // The verification link is in the outbox under ./data, as the README says.
+    let outbox = dir.path().join("data/outbox");
+    let mail = std::fs::read_dir(&outbox)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let mail = std::fs::read_to_string(mail).unwrap();
+    let link = mail
+        .lines()
+        .find(|l| l.starts_with("http") && l.contains("verify-email"))
+        .unwrap();
+    assert!(
+        link.starts_with(api),
+        "the link points at the server that sent it: {link}"
+    );
+    assert_eq!(http.get(link).send().await.unwrap().status(), 200);
+
+    let tokens: Value = http
+        .post(format!("{api}/api/v1/auth/login"))
+        .json(&json!({ "email": "amel@example.tn", "password": PASSWORD }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let access = tokens["access_token"].as_str().unwrap();
+    assert_eq!(tokens["account"]["email_verified"], true);
+    let r = http
+        .patch(format!("{api}/api/v1/accounts/{id}"))
+        .bearer_auth(access)
+        .json(&json!({ "bio": "Conseil en finances personnelles", "interests": ["finance"] }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let public: Value = http
+        .get(format!("{api}/api/v1/accounts/{id}"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(public["bio"], "Conseil en finances personnelles");
+
+    // The first administrator, created from the command line beside the running server.
+    let mut create = binary(dir.path())
+        .args([
+            "admin",
+            "create",
+            "--email",
+            "root@example.tn",
+            "--password-stdin",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    writeln!(create.stdin.take().unwrap(), "Sunrise-Tunis-77").unwrap();
+    let out = create.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("administrator created: root@example.tn"));
+    let admin: Value = http
+        .post(format!("{api}/api/v1/auth/login"))
+        .json(&json!({ "email": "root@example.tn", "password": "Sunrise-Tunis-77" }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let list = http
+        .get(format!("{api}/api/v1/admin/accounts"))
+        .bearer_auth(admin["access_token"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(list.status(), 200);
+    assert_eq!(
+        list.json::<Value>().await.unwrap()["items"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+
+    let metrics = http
+        .get(format!("{api}/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(metrics.contains(r#"http_requests_total{method="POST",route="/api/v1/auth/signup",service="control",status="201"} 1"#));
+
+    // SIGTERM: a graceful stop with exit status 0.
+    let killed = Command::new("kill")
+        .args(["-TERM", &server.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let status = wait(&mut server, Duration::from_secs(20));
+    assert_eq!(status.code(), Some(0));
+    let logs: Vec<String> = logs.try_iter().collect();
+    assert!(!logs.is_empty());
+    for line in &logs {
+        let entry: Value = serde_json::from_str(line)
+            .unwrap_or_else(|e| panic!("DI_LOG_FORMAT=json line is not JSON ({e}): {line}"));
+        assert!(entry.get("level").is_some() && entry.get("timestamp").is_some());
+    }
+    assert!(
+        logs.iter()
+            .any(|l| l.contains("email written to outbox") && l.contains("verify-email?token=")),
+        "the link is logged"
+    );
+}
+
+fn wait(child: &mut Child, limit: Duration) -> std::process::ExitStatus {
+    let start = std::time::Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        if start.elapsed() > limit {
+            child.kill().unwrap();
+            panic!("did not stop within {limit:?}");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn bad_configuration_is_a_clear_startup_error_naming_the_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |var: &str, value: &str| {
+        let out = binary(dir.path())
+            .arg("migrate")
+            .env(var, value)
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (code, err) = run("DI_CONTROL__AUTH__MAX_FAILED_LOGINS", "lots");
+    assert_eq!(code, Some(2));
+    assert!(
+        err.contains("control.auth.max_failed_logins") && err.contains("DI_"),
+        "{err}"
+    );
+    let (code, err) = run("DI_CONTROL__LISTN", "127.0.0.1:1");
+    assert_eq!(code, Some(2));
+    assert!(err.contains("listn"), "an unknown key is named: {err}");
+    let (code, err) = run("DI_LOG_FORMAT", "xml");
+    assert_eq!(code, Some(2));
+    assert!(err.contains("log_format"), "{err}");
+    let (code, err) = run("DATABASE_URL", "mysql://localhost/x");
+    assert_eq!(code, Some(1));
+    assert!(err.contains("unsupported database URL"), "{err}");
+    let out = binary(dir.path())
+        .args(["--config", "missing.toml", "migrate"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("missing.toml"));
+}
+
+#[test]
+fn a_config_file_is_read_and_migrate_creates_the_embedded_database() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("di.toml"),
+        "data_dir = \"state\"\n[control.auth]\nmax_failed_logins = 3\n",
+    )
+    .unwrap();
+    let out = binary(dir.path())
+        .args(["--config", "di.toml", "migrate"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout)
+        .contains("migrations applied to sqlite://state/deepinfluence.db"));
+    assert!(dir.path().join("state/deepinfluence.db").exists());
+}
+
+#[test]
+fn help_documents_every_command() {
+    let out = Command::new(env!("CARGO_BIN_EXE_deepinfluence"))
+        .arg("--help")
+        .output()
+        .unwrap();
+    let help = String::from_utf8_lossy(&out.stdout);
+    for command in [
+        "serve",
+        "control",
+        "sfu",
+        "signalling",
+        "recorder",
+        "migrate",
+        "admin",
+    ] {
+        assert!(help.contains(command), "{command} in --help");
+    }
+}
+
+#[test]
+fn admin_create_refuses_bad_input_and_duplicates_with_the_reasons() {
+    let dir = tempfile::tempdir().unwrap();
+    let create = |email: &str, password: &str| {
+        let mut child = binary(dir.path())
+            .args(["admin", "create", "--email", email, "--password-stdin"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        writeln!(child.stdin.take().unwrap(), "{password}").unwrap();
+        let out = child.wait_with_output().unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (code, err) = create("not-an-email", "short");
+    assert_eq!(code, Some(1));
+    assert!(
+        err.contains("email: not a valid email address") && err.contains("password: at least 10"),
+        "{err}"
+    );
+    assert_eq!(create("ops@example.tn", "Sunrise-Tunis-77").0, Some(0));
+    let (code, err) = create("OPS@example.tn", "Sunrise-Tunis-77");
+    assert_eq!(code, Some(1));
+    assert!(err.contains("already exists"), "{err}");
+}

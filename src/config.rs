@@ -65,3 +65,21 @@ impl Config {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::Config;
+
+    #[test]
+    fn the_documented_example_parses_and_matches_the_defaults() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("deploy/deepinfluence.example.toml");
+        let example: Config = platform::config::load(Some(&path)).unwrap();
+        let defaults = Config::default();
+        assert_eq!(
+            format!("{example:?}"),
+            format!("{defaults:?}"),
+            "the example lists the defaults"
+        );
+    }
+}

@@ -3,9 +3,7 @@
 use platform::{Clock, Database};
 use proto::FieldError;
 
-use crate::accounts::{
-    store, validate, Account, Language, NotificationPrefs, Privacy, Role, Status,
-};
+use crate::accounts::{store, validate, Account, Privacy, Role};
 
 #[derive(Debug, thiserror::Error)]
 pub enum BootstrapError {
@@ -49,30 +47,10 @@ pub async fn create_admin(
         return Err(BootstrapError::Invalid(errors));
     }
     let now = clock.now_ms();
-    let account = Account {
-        id: uuid::Uuid::now_v7().to_string(),
-        email: email.trim().to_owned(),
-        password_hash: crate::auth::password::hash(password.to_owned()).await?,
-        role: Role::Admin,
-        status: Status::Active,
-        first_name: first_name.trim().to_owned(),
-        last_name: last_name.trim().to_owned(),
-        bio: None,
-        interests: Vec::new(),
-        privacy: Privacy::Private,
-        language: Language::Fr,
-        notifications: NotificationPrefs {
-            email: true,
-            sms: false,
-            push: false,
-        },
-        photo_key: None,
-        email_verified_at: Some(now),
-        failed_logins: 0,
-        locked_until: None,
-        created_at: now,
-        updated_at: now,
-    };
+    let hash = crate::auth::password::hash(password.to_owned()).await?;
+    let mut account = Account::new(email, hash, Role::Admin, first_name, last_name, now);
+    account.privacy = Privacy::Private;
+    account.email_verified_at = Some(now);
     match store::insert(db.pool(), &account).await {
         Ok(()) => Ok(account),
         Err(store::StoreError::EmailTaken) => Err(BootstrapError::EmailTaken),

@@ -3,6 +3,7 @@
 //! logged, so a developer can follow it without a mail server.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use lettre::message::header::{ContentTransferEncoding, ContentType};
 use lettre::message::{Body, Mailbox};
@@ -105,7 +106,8 @@ fn time_prefix() -> String {
     format!("{:020}", now.as_micros())
 }
 
-pub fn verification(lang: Language, first_name: &str, link: &str, hours: u64) -> Email {
+pub fn verification(lang: Language, first_name: &str, link: &str, valid_for: Duration) -> Email {
+    let hours = valid_for.as_secs() / 3600;
     let (subject, text) = match lang {
         Language::Fr => (
             "Confirmez votre adresse email".to_owned(),
@@ -127,7 +129,8 @@ pub fn verification(lang: Language, first_name: &str, link: &str, hours: u64) ->
     }
 }
 
-pub fn password_reset(lang: Language, first_name: &str, link: &str, minutes: u64) -> Email {
+pub fn password_reset(lang: Language, first_name: &str, link: &str, valid_for: Duration) -> Email {
+    let minutes = valid_for.as_secs() / 60;
     let (subject, text) = match lang {
         Language::Fr => (
             "Réinitialisation de votre mot de passe".to_owned(),

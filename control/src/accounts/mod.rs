@@ -91,6 +91,42 @@ pub struct Account {
 }
 
 impl Account {
+    /// A new active account with the platform's defaults: public profile,
+    /// email and push notifications on, email not verified yet.
+    pub fn new(
+        email: &str,
+        password_hash: String,
+        role: Role,
+        first_name: &str,
+        last_name: &str,
+        now: i64,
+    ) -> Self {
+        Account {
+            id: uuid::Uuid::now_v7().to_string(),
+            email: email.trim().to_owned(),
+            password_hash,
+            role,
+            status: Status::Active,
+            first_name: first_name.trim().to_owned(),
+            last_name: last_name.trim().to_owned(),
+            bio: None,
+            interests: Vec::new(),
+            privacy: Privacy::Public,
+            language: Language::Fr,
+            notifications: NotificationPrefs {
+                email: true,
+                sms: false,
+                push: true,
+            },
+            photo_key: None,
+            email_verified_at: None,
+            failed_logins: 0,
+            locked_until: None,
+            created_at: now,
+            updated_at: now,
+        }
+    }
+
     pub fn full_name(&self) -> String {
         format!("{} {}", self.first_name, self.last_name)
     }

@@ -1,5 +1,7 @@
 //! Sign-up, email verification, login, token refresh, logout and passwords.
 
+use std::time::Duration;
+
 use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
@@ -12,7 +14,7 @@ use super::error::{ApiError, ApiResult};
 use super::extract::{ApiJson, ApiQuery, ClientIp};
 use super::views::{AccountView, StatusMessage, Tokens};
 use crate::accounts::store::{self, StoreError};
-use crate::accounts::{validate, Account, Language, NotificationPrefs, Privacy, Role, Status};
+use crate::accounts::{validate, Account, Language, Role, Status};
 use crate::auth::password;
 use crate::auth::sessions::{self, RefreshError};
 use crate::auth::tokens::{random_token, AccessClaims, LinkClaims, TokenError};
@@ -106,37 +108,17 @@ pub async fn signup(
     }
     fail_if_any(errors)?;
 
-    let now = state.now();
-    let account = Account {
-        id: uuid::Uuid::now_v7().to_string(),
-        email: email.trim().to_owned(),
-        password_hash: password::hash(password).await?,
-        role: match req.role.unwrap_or(SignupRole::User) {
-            SignupRole::User => Role::User,
-            SignupRole::Expert => Role::Expert,
-        },
-        status: Status::Active,
-        first_name: first_name.trim().to_owned(),
-        last_name: last_name.trim().to_owned(),
-        bio: req
-            .bio
-            .map(|b| b.trim().to_owned())
-            .filter(|b| !b.is_empty()),
-        interests: Vec::new(),
-        privacy: Privacy::Public,
-        language: req.language.unwrap_or(Language::Fr),
-        notifications: NotificationPrefs {
-            email: true,
-            sms: false,
-            push: true,
-        },
-        photo_key: None,
-        email_verified_at: None,
-        failed_logins: 0,
-        locked_until: None,
-        created_at: now,
-        updated_at: now,
+    let role = match req.role.unwrap_or(SignupRole::User) {
+        SignupRole::User => Role::User,
+        SignupRole::Expert => Role::Expert,
     };
+    let hash = password::hash(password).await?;
+    let mut account = Account::new(&email, hash, role, &first_name, &last_name, state.now());
+    account.bio = req
+        .bio
+        .map(|b| b.trim().to_owned())
+        .filter(|b| !b.is_empty());
+    account.language = req.language.unwrap_or(Language::Fr);
     match store::insert(state.db.pool(), &account).await {
         Ok(()) => {}
         Err(StoreError::EmailTaken) => {
@@ -163,33 +145,44 @@ pub async fn signup(
         .into_response())
 }
 
-/// Emails a verification link. A mail failure is logged, not returned: the
-/// account exists and the person can ask for the link again.
-async fn send_verification(state: &AppState, account: &Account) {
-    let ttl = state.settings.auth.verification_link_ttl;
+/// Signs a link for one purpose and emails it to the account. A mail failure
+/// is logged, not returned: the account exists and the person can ask again.
+async fn email_link(
+    state: &AppState,
+    account: &Account,
+    purpose: &str,
+    path: &str,
+    ttl: Duration,
+    compose: fn(Language, &str, &str, Duration) -> mail::Email,
+) {
     let token = state.keys.sign_link(&LinkClaims {
-        purpose: VERIFY_EMAIL.to_owned(),
+        purpose: purpose.to_owned(),
         account: account.id.clone(),
         exp: state.clock.now_secs() + ttl.as_secs() as i64,
         nonce: random_token(),
     });
-    let link = format!(
-        "{}/api/v1/auth/verify-email?token={token}",
-        state.public_url
-    );
-    let email = mail::verification(
-        account.language,
-        &account.first_name,
-        &link,
-        ttl.as_secs() / 3600,
-    );
+    let link = format!("{}{path}?token={token}", state.public_url);
+    let email = compose(account.language, &account.first_name, &link, ttl);
     if let Err(e) = state
         .mailer
         .send(&account.full_name(), &account.email, email)
         .await
     {
-        tracing::warn!(account = %account.id, error = %e, "could not send the verification email");
+        tracing::warn!(account = %account.id, purpose, error = %e, "could not send email");
     }
+}
+
+async fn send_verification(state: &AppState, account: &Account) {
+    let ttl = state.settings.auth.verification_link_ttl;
+    email_link(
+        state,
+        account,
+        VERIFY_EMAIL,
+        "/api/v1/auth/verify-email",
+        ttl,
+        mail::verification,
+    )
+    .await;
 }
 
 fn link_error(e: TokenError) -> ApiError {
@@ -458,26 +451,15 @@ pub async fn request_reset(
         .filter(|a| a.status == Status::Active)
     {
         let ttl = state.settings.auth.reset_link_ttl;
-        let token = state.keys.sign_link(&LinkClaims {
-            purpose: RESET_PASSWORD.to_owned(),
-            account: account.id.clone(),
-            exp: state.clock.now_secs() + ttl.as_secs() as i64,
-            nonce: random_token(),
-        });
-        let link = format!("{}/reset-password?token={token}", state.public_url);
-        let email = mail::password_reset(
-            account.language,
-            &account.first_name,
-            &link,
-            ttl.as_secs() / 60,
-        );
-        if let Err(e) = state
-            .mailer
-            .send(&account.full_name(), &account.email, email)
-            .await
-        {
-            tracing::warn!(account = %account.id, error = %e, "could not send the password-reset email");
-        }
+        email_link(
+            &state,
+            &account,
+            RESET_PASSWORD,
+            "/reset-password",
+            ttl,
+            mail::password_reset,
+        )
+        .await;
     }
     Ok((
         StatusCode::ACCEPTED,

@@ -93,6 +93,17 @@ impl Database {
         self.backend
     }
 
+    /// A transaction that will write. On SQLite it takes the write lock at the
+    /// start (`BEGIN IMMEDIATE`): two deferred transactions that both read and
+    /// then write would otherwise deadlock, and one would fail with "database
+    /// is locked" instead of waiting its turn. PostgreSQL's row locks need no help.
+    pub async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>, sqlx::Error> {
+        match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
+            Backend::Postgres => self.pool.begin().await,
+        }
+    }
+
     /// Applies pending migrations. They are written in SQL both backends accept.
     pub async fn migrate(&self, migrator: &Migrator) -> Result<(), DbError> {
         migrator.run(&self.pool).await?;

@@ -1,5 +1,6 @@
 //! Account persistence. One SQL text per query, valid on SQLite and PostgreSQL.
 
+use platform::Database;
 use sqlx::AnyPool;
 
 use super::{Account, Language, NotificationPrefs, Privacy, Role, Status};
@@ -157,12 +158,12 @@ pub async fn save_profile(db: &AnyPool, a: &Account, now: i64) -> Result<(), sql
 
 /// Sets the photo and returns the key it replaced, for deletion.
 pub async fn set_photo(
-    db: &AnyPool,
+    db: &Database,
     id: &str,
     key: Option<&str>,
     now: i64,
 ) -> Result<Option<String>, sqlx::Error> {
-    let mut tx = db.begin().await?;
+    let mut tx = db.begin_write().await?;
     let old: Option<(Option<String>,)> =
         sqlx::query_as("SELECT photo_key FROM accounts WHERE id = $1")
             .bind(id)

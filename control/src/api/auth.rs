@@ -329,7 +329,7 @@ pub async fn login(
     }
     store::clear_login_failures(state.db.pool(), &account.id).await?;
     let (session_id, refresh) =
-        sessions::open(state.db.pool(), &account.id, now, refresh_ttl_ms(&state)).await?;
+        sessions::open(&state.db, &account.id, now, refresh_ttl_ms(&state)).await?;
     Ok(axum::Json(tokens(&state, &account, session_id, refresh)))
 }
 
@@ -385,22 +385,17 @@ pub async fn refresh(
 ) -> ApiResult<axum::Json<Tokens>> {
     ip.throttle(&state)?;
     let now = state.now();
-    let rotated = sessions::rotate(
-        state.db.pool(),
-        &req.refresh_token,
-        now,
-        refresh_ttl_ms(&state),
-    )
-    .await?
-    .map_err(|e| {
-        let code = match e {
-            RefreshError::Unknown => "invalid_refresh_token",
-            RefreshError::Reused => "refresh_token_reused",
-            RefreshError::Expired => "refresh_token_expired",
-            RefreshError::Revoked => "session_revoked",
-        };
-        ApiError::unauthorized(code, &e.to_string())
-    })?;
+    let rotated = sessions::rotate(&state.db, &req.refresh_token, now, refresh_ttl_ms(&state))
+        .await?
+        .map_err(|e| {
+            let code = match e {
+                RefreshError::Unknown => "invalid_refresh_token",
+                RefreshError::Reused => "refresh_token_reused",
+                RefreshError::Expired => "refresh_token_expired",
+                RefreshError::Revoked => "session_revoked",
+            };
+            ApiError::unauthorized(code, &e.to_string())
+        })?;
     let account = store::by_id(state.db.pool(), &rotated.account_id)
         .await?
         .filter(|a| a.status == Status::Active);
@@ -576,6 +571,6 @@ pub async fn change_password(
     store::set_password(state.db.pool(), &account.id, &hash, now).await?;
     sessions::revoke_all(state.db.pool(), &account.id, "password_changed", now).await?;
     let (session_id, refresh) =
-        sessions::open(state.db.pool(), &account.id, now, refresh_ttl_ms(&state)).await?;
+        sessions::open(&state.db, &account.id, now, refresh_ttl_ms(&state)).await?;
     Ok(axum::Json(tokens(&state, &account, session_id, refresh)))
 }

@@ -176,7 +176,7 @@ pub async fn put_photo(
     let key = format!("photos/{}/{}.jpg", account.id, uuid::Uuid::now_v7());
     state.objects.put(&key, jpeg).await?;
     let now = state.now();
-    if let Some(old) = store::set_photo(state.db.pool(), &account.id, Some(&key), now).await? {
+    if let Some(old) = store::set_photo(&state.db, &account.id, Some(&key), now).await? {
         state.objects.delete(&old).await?;
     }
     account.photo_key = Some(key);
@@ -195,7 +195,7 @@ pub async fn delete_photo(
 ) -> ApiResult<StatusCode> {
     caller.ensure_may_manage(&id)?;
     let account = load(&state, &id).await?;
-    if let Some(old) = store::set_photo(state.db.pool(), &account.id, None, state.now()).await? {
+    if let Some(old) = store::set_photo(&state.db, &account.id, None, state.now()).await? {
         state.objects.delete(&old).await?;
     }
     Ok(StatusCode::NO_CONTENT)

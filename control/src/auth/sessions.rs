@@ -3,6 +3,7 @@
 //! spent token presented again means it was stolen (or replayed), so the whole
 //! session is revoked: the thief and the victim both have to log in again.
 
+use platform::Database;
 use sqlx::AnyPool;
 
 use super::tokens::{digest, random_token};
@@ -27,13 +28,13 @@ pub struct Rotated {
 
 /// Opens a session for `account_id` and returns it with its first refresh token.
 pub async fn open(
-    db: &AnyPool,
+    db: &Database,
     account_id: &str,
     now: i64,
     ttl_ms: i64,
 ) -> Result<(String, String), sqlx::Error> {
     let session_id = uuid::Uuid::now_v7().to_string();
-    let mut tx = db.begin().await?;
+    let mut tx = db.begin_write().await?;
     sqlx::query("INSERT INTO sessions (id, account_id, created_at) VALUES ($1, $2, $3)")
         .bind(&session_id)
         .bind(account_id)
@@ -74,13 +75,13 @@ struct TokenRow {
 
 /// Spends `token` and issues its successor.
 pub async fn rotate(
-    db: &AnyPool,
+    db: &Database,
     token: &str,
     now: i64,
     ttl_ms: i64,
 ) -> Result<Result<Rotated, RefreshError>, sqlx::Error> {
     let hash = digest(token);
-    let mut tx = db.begin().await?;
+    let mut tx = db.begin_write().await?;
     let row: Option<TokenRow> = sqlx::query_as(
         "SELECT r.session_id, s.account_id, r.expires_at, r.used_at, s.revoked_at \
          FROM refresh_tokens r JOIN sessions s ON s.id = r.session_id WHERE r.token_hash = $1",

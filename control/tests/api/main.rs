@@ -7,5 +7,6 @@ mod login;
 mod mail;
 mod passwords;
 mod profile;
+mod races;
 mod signup;
 mod surface;

@@ -258,9 +258,14 @@ async fn serve(mut config: Config, services: &[Service]) -> anyhow::Result<()> {
                 config.control.public_url = Some(format!("http://{addr}"));
             }
             let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-            let state =
-                control::AppState::new(config.control.clone(), &config.data_dir, db.clone(), clock)
-                    .await?;
+            let state = control::AppState::new(
+                config.control.clone(),
+                &config.data_dir,
+                db.clone(),
+                clock,
+                &telemetry,
+            )
+            .await?;
             lines.push(format!("  mail        {}", state.mailer.describe()));
             lines.push(format!("  objects     {}", state.objects.describe()));
             let readiness = Readiness::default()

@@ -6,6 +6,7 @@ pub mod api;
 pub mod auth;
 pub mod bootstrap;
 pub mod mail;
+pub mod metrics;
 pub mod objects;
 pub mod photos;
 pub mod settings;

@@ -3,11 +3,13 @@
 use std::path::Path;
 use std::sync::Arc;
 
+use platform::telemetry::Telemetry;
 use platform::{Clock, Database};
 
 use crate::auth::throttle::RateLimiter;
 use crate::auth::tokens::Keys;
 use crate::mail::Mailer;
+use crate::metrics::AuthMetrics;
 use crate::objects::ObjectStore;
 use crate::settings::Settings;
 
@@ -23,6 +25,7 @@ pub struct Inner {
     pub mailer: Mailer,
     pub objects: ObjectStore,
     pub auth_limiter: RateLimiter,
+    pub metrics: AuthMetrics,
     /// A hash to verify against when the email is unknown, so a login takes
     /// as long whether or not the account exists.
     pub decoy_hash: String,
@@ -41,6 +44,7 @@ impl AppState {
         data_dir: &Path,
         db: Database,
         clock: Arc<dyn Clock>,
+        telemetry: &Telemetry,
     ) -> anyhow::Result<Self> {
         let secret = match &settings.auth.secret {
             Some(s) if s.len() < 32 => {
@@ -75,6 +79,7 @@ impl AppState {
         Ok(AppState(Arc::new(Inner {
             keys: Keys::new(secret.as_bytes()),
             auth_limiter: RateLimiter::per_minute(rate, rate),
+            metrics: AuthMetrics::register(&telemetry.registry)?,
             decoy_hash: crate::auth::password::hash(crate::auth::tokens::random_token()).await?,
             db,
             clock,

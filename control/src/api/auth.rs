@@ -19,6 +19,7 @@ use crate::auth::password;
 use crate::auth::sessions::{self, RefreshError};
 use crate::auth::tokens::{random_token, AccessClaims, LinkClaims, TokenError};
 use crate::mail;
+use crate::metrics::LoginOutcome;
 use crate::state::AppState;
 
 const VERIFY_EMAIL: &str = "verify_email";
@@ -299,9 +300,11 @@ pub async fn login(
     let Some(account) = account else {
         // Same work as a real check, so timing does not reveal who has an account.
         password::verify(password, state.decoy_hash.clone()).await?;
+        state.metrics.login(LoginOutcome::InvalidCredentials);
         return Err(invalid());
     };
     if let Some(until) = account.locked_until.filter(|u| *u > now) {
+        state.metrics.login(LoginOutcome::Locked);
         return Err(locked(until - now));
     }
     if !password::verify(password, account.password_hash.clone()).await? {
@@ -315,12 +318,17 @@ pub async fn login(
         )
         .await?;
         tracing::info!(account = %account.id, locked = locked_until.is_some(), "failed login");
+        state.metrics.login(LoginOutcome::InvalidCredentials);
         return Err(match locked_until {
-            Some(until) => locked(until - now),
+            Some(until) => {
+                state.metrics.lockout();
+                locked(until - now)
+            }
             None => invalid(),
         });
     }
     if account.status == Status::Deactivated {
+        state.metrics.login(LoginOutcome::Deactivated);
         return Err(ApiError::new(
             StatusCode::FORBIDDEN,
             "account_deactivated",
@@ -328,6 +336,7 @@ pub async fn login(
         ));
     }
     store::clear_login_failures(state.db.pool(), &account.id).await?;
+    state.metrics.login(LoginOutcome::Success);
     let (session_id, refresh) =
         sessions::open(&state.db, &account.id, now, refresh_ttl_ms(&state)).await?;
     Ok(axum::Json(tokens(&state, &account, session_id, refresh)))

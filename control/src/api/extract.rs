@@ -127,6 +127,7 @@ impl ClientIp {
             .auth_limiter
             .check(&self.0.to_string(), state.now())
             .map_err(|wait| {
+                state.metrics.rate_limited();
                 ApiError::too_many(
                     "rate_limited",
                     "Too many requests from this address; retry later",

@@ -158,15 +158,17 @@ impl Server {
         settings.public_url = Some(format!("http://{addr}"));
         tweak(&mut settings);
         let clock = Arc::new(ManualClock::starting_now());
+        let telemetry = Telemetry::new();
         let state = control::AppState::new(
             settings,
             dir.path(),
             db.clone(),
             clock.clone() as Arc<dyn Clock>,
+            &telemetry,
         )
         .await
         .unwrap();
-        let router = control::router(state, &Telemetry::new(), Readiness::default());
+        let router = control::router(state, &telemetry, Readiness::default());
         let task = tokio::spawn(async move {
             platform::http::serve(listener, router, std::future::pending())
                 .await
@@ -238,6 +240,11 @@ impl Server {
     pub async fn delete(&self, path: &str, token: Option<&str>) -> Resp {
         self.send(self.req(reqwest::Method::DELETE, path, token))
             .await
+    }
+
+    /// The Prometheus text of `/metrics`.
+    pub async fn metrics(&self) -> String {
+        String::from_utf8(self.get("/metrics", None).await.expect(200).bytes).unwrap()
     }
 
     /// Emails in the outbox addressed to `to`, oldest first.

@@ -81,6 +81,11 @@ async fn repeated_failures_lock_the_account_even_for_the_right_password(backend:
     let retry: u64 = right.header("retry-after").unwrap().parse().unwrap();
     assert!((1..=900).contains(&retry));
 
+    let metrics = s.metrics().await;
+    assert!(metrics.contains("auth_lockouts_total 1\n"), "{metrics}");
+    assert!(metrics.contains("auth_logins_total{outcome=\"locked\"} 1\n"));
+    assert!(metrics.contains("auth_logins_total{outcome=\"invalid_credentials\"} 5\n"));
+
     s.clock.advance(Duration::from_secs(901));
     s.login("karim@example.tn", PASSWORD).await.expect(200);
     // A success resets the count: four more failures do not lock.

@@ -52,7 +52,7 @@ async fn openapi_docs_and_metrics_are_served(backend: Backend) {
     s.login("nobody@example.tn", "Whatever-123")
         .await
         .expect(401);
-    let metrics = String::from_utf8(s.get("/metrics", None).await.expect(200).bytes).unwrap();
+    let metrics = s.metrics().await;
     let line = metrics
         .lines()
         .find(|l| {

@@ -1,3 +1,7 @@
 //! The SFU: a sans-IO core (rooms, routing, simulcast layer choice, presence
-//! accounting) driven by thin UDP and QUIC drivers. Not built yet: until it
-//! is, `deepinfluence sfu` serves only its health and metrics endpoints.
+//! accounting) driven by thin UDP and QUIC drivers. Built so far: presence
+//! accounting and its outbox. Until the forwarding core and its drivers exist,
+//! `deepinfluence sfu` serves only its health and metrics endpoints.
+
+pub mod outbox;
+pub mod presence;

@@ -2,6 +2,8 @@
 //! SFU, the signalling service, the control plane and the generated SDK types
 //! can all depend on it without pulling in a runtime.
 
+pub mod presence;
 pub mod problem;
 
+pub use presence::{PresenceReport, Seconds};
 pub use problem::{FieldError, Problem};

@@ -1,0 +1,676 @@
+//! A room as a deterministic state machine: who is in it with which role,
+//! which tracks they publish, who receives what, and moderation. The driver
+//! turns signalling requests into calls here and applies what comes back
+//! (events to tell clients, packets to send, keyframes to request).
+//!
+//! Packet routing is the hot path: tracks and participants are addressed by
+//! small integer keys and `route` writes into a buffer the caller reuses, so
+//! forwarding one packet allocates nothing.
+
+use std::collections::HashMap;
+
+use crate::simulcast::layers::{self, KeyframeGate, Layer, Want};
+use crate::simulcast::rewrite::{Incoming, Outgoing, Rewriter};
+
+pub type ParticipantKey = u32;
+pub type TrackKey = u32;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// The expert: may moderate.
+    Host,
+    Participant,
+    /// Receives only.
+    Viewer,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Source {
+    Camera,
+    Microphone,
+    Screen,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Audio,
+    Video,
+}
+
+impl Source {
+    pub fn kind(self) -> Kind {
+        match self {
+            Source::Microphone => Kind::Audio,
+            Source::Camera | Source::Screen => Kind::Video,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RoomError {
+    #[error("the room is full ({0} participants)")]
+    Full(usize),
+    #[error("{0} is already in the room")]
+    AlreadyJoined(String),
+    #[error("no such participant")]
+    UnknownParticipant,
+    #[error("no such track")]
+    UnknownTrack,
+    #[error("not allowed to publish {0:?}")]
+    PublishDenied(Source),
+    #[error("only the host may do this")]
+    NotHost,
+}
+
+/// What the room tells its members.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    Joined {
+        participant: ParticipantKey,
+    },
+    Left {
+        participant: ParticipantKey,
+        removed_by_host: bool,
+    },
+    Published {
+        track: TrackKey,
+        owner: ParticipantKey,
+        source: Source,
+    },
+    Unpublished {
+        track: TrackKey,
+    },
+    Muted {
+        track: TrackKey,
+        muted: bool,
+        by_host: bool,
+    },
+}
+
+#[derive(Debug)]
+struct Member {
+    name: String,
+    role: Role,
+    may_publish: Vec<Source>,
+    bandwidth_bps: Option<u64>,
+}
+
+#[derive(Debug)]
+struct Subscription {
+    subscriber: ParticipantKey,
+    want: Want,
+    target: Option<usize>,
+    rewriter: Rewriter,
+}
+
+#[derive(Debug)]
+struct Track {
+    owner: ParticipantKey,
+    source: Source,
+    layers: Vec<Layer>,
+    muted: bool,
+    subscriptions: Vec<Subscription>,
+    keyframes: KeyframeGate,
+}
+
+/// The size a new subscription asks for until the client says otherwise.
+const DEFAULT_WANT: Want = Want::Size {
+    width: 640,
+    height: 360,
+};
+
+pub struct Room {
+    capacity: usize,
+    next_key: u32,
+    members: HashMap<ParticipantKey, Member>,
+    tracks: HashMap<TrackKey, Track>,
+}
+
+impl Room {
+    pub fn new(capacity: usize) -> Self {
+        Room {
+            capacity,
+            next_key: 1,
+            members: HashMap::new(),
+            tracks: HashMap::new(),
+        }
+    }
+
+    fn key(&mut self) -> u32 {
+        self.next_key += 1;
+        self.next_key - 1
+    }
+
+    pub fn participants(&self) -> usize {
+        self.members.len()
+    }
+
+    pub fn tracks(&self) -> usize {
+        self.tracks.len()
+    }
+
+    pub fn name(&self, p: ParticipantKey) -> Option<&str> {
+        self.members.get(&p).map(|m| m.name.as_str())
+    }
+
+    /// Admits `name`; the newcomer is subscribed to every track already
+    /// published. Viewers may publish nothing whatever `may_publish` says.
+    pub fn join(
+        &mut self,
+        name: &str,
+        role: Role,
+        may_publish: &[Source],
+    ) -> Result<(ParticipantKey, Vec<Event>), RoomError> {
+        if self.members.len() >= self.capacity {
+            return Err(RoomError::Full(self.capacity));
+        }
+        if self.members.values().any(|m| m.name == name) {
+            return Err(RoomError::AlreadyJoined(name.to_owned()));
+        }
+        let key = self.key();
+        let may_publish = if role == Role::Viewer {
+            Vec::new()
+        } else {
+            may_publish.to_vec()
+        };
+        self.members.insert(
+            key,
+            Member {
+                name: name.to_owned(),
+                role,
+                may_publish,
+                bandwidth_bps: None,
+            },
+        );
+        let tracks: Vec<TrackKey> = self.tracks.keys().copied().collect();
+        for k in tracks {
+            let track = self.tracks.get_mut(&k).expect("listed above");
+            track
+                .subscriptions
+                .push(new_subscription(key, track.source));
+            self.retarget(k);
+        }
+        Ok((key, vec![Event::Joined { participant: key }]))
+    }
+
+    /// Removes a participant and everything they published.
+    pub fn leave(&mut self, p: ParticipantKey) -> Vec<Event> {
+        self.remove_member(p, false)
+    }
+
+    fn remove_member(&mut self, p: ParticipantKey, by_host: bool) -> Vec<Event> {
+        if self.members.remove(&p).is_none() {
+            return Vec::new();
+        }
+        let mut events: Vec<Event> = Vec::new();
+        let owned: Vec<TrackKey> = self
+            .tracks
+            .iter()
+            .filter(|(_, t)| t.owner == p)
+            .map(|(k, _)| *k)
+            .collect();
+        for k in owned {
+            self.tracks.remove(&k);
+            events.push(Event::Unpublished { track: k });
+        }
+        for t in self.tracks.values_mut() {
+            t.subscriptions.retain(|s| s.subscriber != p);
+        }
+        events.push(Event::Left {
+            participant: p,
+            removed_by_host: by_host,
+        });
+        events
+    }
+
+    /// A new track from `owner`; every other member is subscribed to it.
+    /// `layers` lists the simulcast layers of a video track (one for no simulcast).
+    pub fn publish(
+        &mut self,
+        owner: ParticipantKey,
+        source: Source,
+        layers: Vec<Layer>,
+    ) -> Result<(TrackKey, Vec<Event>), RoomError> {
+        let member = self
+            .members
+            .get(&owner)
+            .ok_or(RoomError::UnknownParticipant)?;
+        if !member.may_publish.contains(&source) {
+            return Err(RoomError::PublishDenied(source));
+        }
+        let key = self.key();
+        let subscriptions = self
+            .members
+            .keys()
+            .filter(|m| **m != owner)
+            .map(|m| new_subscription(*m, source))
+            .collect();
+        let track = Track {
+            owner,
+            source,
+            layers,
+            muted: false,
+            subscriptions,
+            keyframes: KeyframeGate::new(KeyframeGate::DEFAULT_INTERVAL_MS),
+        };
+        self.tracks.insert(key, track);
+        self.retarget(key);
+        Ok((
+            key,
+            vec![Event::Published {
+                track: key,
+                owner,
+                source,
+            }],
+        ))
+    }
+
+    pub fn unpublish(
+        &mut self,
+        owner: ParticipantKey,
+        track: TrackKey,
+    ) -> Result<Vec<Event>, RoomError> {
+        match self.tracks.get(&track) {
+            Some(t) if t.owner == owner => {
+                self.tracks.remove(&track);
+                Ok(vec![Event::Unpublished { track }])
+            }
+            _ => Err(RoomError::UnknownTrack),
+        }
+    }
+
+    /// Mutes or unmutes a track: its owner may always, the host may for anyone.
+    /// A muted track is not forwarded.
+    pub fn set_muted(
+        &mut self,
+        by: ParticipantKey,
+        track: TrackKey,
+        muted: bool,
+    ) -> Result<Vec<Event>, RoomError> {
+        let role = self
+            .members
+            .get(&by)
+            .ok_or(RoomError::UnknownParticipant)?
+            .role;
+        let t = self.tracks.get_mut(&track).ok_or(RoomError::UnknownTrack)?;
+        let by_host = t.owner != by;
+        if by_host && role != Role::Host {
+            return Err(RoomError::NotHost);
+        }
+        t.muted = muted;
+        Ok(vec![Event::Muted {
+            track,
+            muted,
+            by_host,
+        }])
+    }
+
+    /// The host removes a participant.
+    pub fn remove(
+        &mut self,
+        by: ParticipantKey,
+        target: ParticipantKey,
+    ) -> Result<Vec<Event>, RoomError> {
+        let role = self
+            .members
+            .get(&by)
+            .ok_or(RoomError::UnknownParticipant)?
+            .role;
+        if role != Role::Host {
+            return Err(RoomError::NotHost);
+        }
+        if !self.members.contains_key(&target) {
+            return Err(RoomError::UnknownParticipant);
+        }
+        Ok(self.remove_member(target, true))
+    }
+
+    /// What a subscriber asks of one track: its rendered size, or paused.
+    pub fn set_want(
+        &mut self,
+        subscriber: ParticipantKey,
+        track: TrackKey,
+        want: Want,
+    ) -> Result<(), RoomError> {
+        let t = self.tracks.get_mut(&track).ok_or(RoomError::UnknownTrack)?;
+        let s = t
+            .subscriptions
+            .iter_mut()
+            .find(|s| s.subscriber == subscriber)
+            .ok_or(RoomError::UnknownParticipant)?;
+        s.want = want;
+        self.retarget(track);
+        Ok(())
+    }
+
+    /// The subscriber's egress bandwidth estimate.
+    pub fn set_bandwidth(&mut self, subscriber: ParticipantKey, bps: u64) {
+        if let Some(m) = self.members.get_mut(&subscriber) {
+            m.bandwidth_bps = Some(bps);
+        }
+        let keys: Vec<TrackKey> = self.tracks.keys().copied().collect();
+        for k in keys {
+            self.retarget(k);
+        }
+    }
+
+    /// The publisher's current layers (measured bitrates, which are active).
+    pub fn set_layers(&mut self, track: TrackKey, layers: Vec<Layer>) -> Result<(), RoomError> {
+        self.tracks
+            .get_mut(&track)
+            .ok_or(RoomError::UnknownTrack)?
+            .layers = layers;
+        self.retarget(track);
+        Ok(())
+    }
+
+    fn retarget(&mut self, track: TrackKey) {
+        let Some(t) = self.tracks.get_mut(&track) else {
+            return;
+        };
+        for s in &mut t.subscriptions {
+            let bw = self
+                .members
+                .get(&s.subscriber)
+                .and_then(|m| m.bandwidth_bps);
+            s.target = match t.source.kind() {
+                Kind::Audio => Some(0),
+                Kind::Video => layers::target(&t.layers, s.want, bw),
+            };
+        }
+    }
+
+    /// Routes one packet of `track`: appends to `out` each subscriber to send
+    /// it to, with the values to send it with. `out` is cleared first.
+    pub fn route(
+        &mut self,
+        track: TrackKey,
+        packet: &Incoming,
+        out: &mut Vec<(ParticipantKey, Outgoing)>,
+    ) {
+        out.clear();
+        let Some(t) = self.tracks.get_mut(&track) else {
+            return;
+        };
+        if t.muted {
+            return;
+        }
+        // Every Opus packet decodes on its own: audio can start anywhere.
+        let packet = match t.source.kind() {
+            Kind::Audio => Incoming {
+                keyframe_start: true,
+                ..*packet
+            },
+            Kind::Video => *packet,
+        };
+        for s in &mut t.subscriptions {
+            if let Some(o) = s.rewriter.forward(&packet, s.target) {
+                out.push((s.subscriber, o));
+            }
+        }
+    }
+
+    /// Keyframe requests to send to publishers now: for each video track,
+    /// each layer some subscriber is waiting to switch to, throttled.
+    pub fn keyframe_requests(&mut self, now: i64) -> Vec<(TrackKey, usize)> {
+        let mut out = Vec::new();
+        for (k, t) in self.tracks.iter_mut() {
+            if t.source.kind() != Kind::Video || t.muted {
+                continue;
+            }
+            let mut wanted: Vec<usize> = t
+                .subscriptions
+                .iter()
+                .filter(|s| s.rewriter.needs_keyframe(s.target))
+                .filter_map(|s| s.target)
+                .collect();
+            wanted.sort_unstable();
+            wanted.dedup();
+            for layer in wanted {
+                if t.keyframes.allow(layer, now) {
+                    out.push((*k, layer));
+                }
+            }
+        }
+        out.sort_unstable();
+        out
+    }
+
+    /// Layers nobody is receiving or waiting for, per video track: the
+    /// publisher may stop sending them (dynacast).
+    pub fn unwatched_layers(&self, track: TrackKey) -> Vec<usize> {
+        let Some(t) = self.tracks.get(&track) else {
+            return Vec::new();
+        };
+        (0..t.layers.len())
+            .filter(|l| {
+                !t.subscriptions
+                    .iter()
+                    .any(|s| s.target == Some(*l) || s.rewriter.layer() == Some(*l))
+            })
+            .collect()
+    }
+}
+
+fn new_subscription(subscriber: ParticipantKey, source: Source) -> Subscription {
+    let clock_rate = match source.kind() {
+        Kind::Audio => 48_000,
+        Kind::Video => 90_000,
+    };
+    Subscription {
+        subscriber,
+        want: DEFAULT_WANT,
+        target: None,
+        rewriter: Rewriter::new(clock_rate),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ALL: &[Source] = &[Source::Camera, Source::Microphone, Source::Screen];
+
+    fn simulcast() -> Vec<Layer> {
+        [
+            (320, 180, 150_000),
+            (640, 360, 500_000),
+            (1280, 720, 1_700_000),
+        ]
+        .map(|(width, height, bitrate_bps)| Layer {
+            width,
+            height,
+            bitrate_bps,
+            active: true,
+        })
+        .to_vec()
+    }
+
+    fn packet(layer: usize, seq: u64, keyframe: bool) -> Incoming {
+        Incoming {
+            layer,
+            seq,
+            timestamp: seq * 3000,
+            keyframe_start: keyframe,
+            picture_id: None,
+            tl0_pic_idx: None,
+            arrival_ms: seq as i64 * 33,
+        }
+    }
+
+    #[test]
+    fn members_receive_each_others_tracks_but_not_their_own() {
+        let mut room = Room::new(10);
+        let (expert, _) = room.join("expert", Role::Host, ALL).unwrap();
+        let (user, _) = room.join("user", Role::Participant, ALL).unwrap();
+        let (mic, events) = room.publish(expert, Source::Microphone, vec![]).unwrap();
+        assert_eq!(
+            events,
+            vec![Event::Published {
+                track: mic,
+                owner: expert,
+                source: Source::Microphone
+            }]
+        );
+        let mut out = Vec::new();
+        room.route(mic, &packet(0, 1, false), &mut out);
+        assert_eq!(
+            out.iter().map(|(p, _)| *p).collect::<Vec<_>>(),
+            vec![user],
+            "audio needs no keyframe"
+        );
+        // A late joiner is subscribed to what is already published.
+        let (late, _) = room.join("late", Role::Participant, ALL).unwrap();
+        room.route(mic, &packet(0, 2, false), &mut out);
+        let mut got: Vec<_> = out.iter().map(|(p, _)| *p).collect();
+        got.sort();
+        assert_eq!(got, vec![user, late]);
+    }
+
+    #[test]
+    fn each_subscriber_gets_the_layer_for_its_size_starting_at_a_keyframe() {
+        let mut room = Room::new(10);
+        let (publisher, _) = room.join("pub", Role::Host, ALL).unwrap();
+        let (small, _) = room.join("small", Role::Participant, ALL).unwrap();
+        let (large, _) = room.join("large", Role::Participant, ALL).unwrap();
+        let (cam, _) = room
+            .publish(publisher, Source::Camera, simulcast())
+            .unwrap();
+        room.set_want(
+            small,
+            cam,
+            Want::Size {
+                width: 160,
+                height: 90,
+            },
+        )
+        .unwrap();
+        room.set_want(
+            large,
+            cam,
+            Want::Size {
+                width: 1280,
+                height: 720,
+            },
+        )
+        .unwrap();
+        assert_eq!(room.keyframe_requests(0), vec![(cam, 0), (cam, 2)]);
+        assert!(
+            room.keyframe_requests(100).is_empty(),
+            "throttled to one per layer per 500 ms"
+        );
+        assert_eq!(
+            room.unwatched_layers(cam),
+            vec![1],
+            "dynacast: nobody wants the middle layer"
+        );
+
+        let mut out = Vec::new();
+        room.route(cam, &packet(2, 10, false), &mut out);
+        assert!(out.is_empty(), "not before a keyframe");
+        room.route(cam, &packet(2, 11, true), &mut out);
+        assert_eq!(out.iter().map(|(p, _)| *p).collect::<Vec<_>>(), vec![large]);
+        room.route(cam, &packet(0, 11, true), &mut out);
+        assert_eq!(out.iter().map(|(p, _)| *p).collect::<Vec<_>>(), vec![small]);
+
+        // The large subscriber's bandwidth drops: it moves down at the next keyframe of layer 1.
+        room.set_bandwidth(large, 600_000);
+        assert_eq!(room.keyframe_requests(600), vec![(cam, 1)]);
+        room.route(cam, &packet(1, 50, true), &mut out);
+        assert_eq!(out.iter().map(|(p, _)| *p).collect::<Vec<_>>(), vec![large]);
+    }
+
+    #[test]
+    fn moderation_is_for_the_host_and_a_muted_track_is_not_forwarded() {
+        let mut room = Room::new(10);
+        let (host, _) = room.join("host", Role::Host, ALL).unwrap();
+        let (guest, _) = room.join("guest", Role::Participant, ALL).unwrap();
+        let (other, _) = room.join("other", Role::Participant, ALL).unwrap();
+        let (mic, _) = room.publish(guest, Source::Microphone, vec![]).unwrap();
+        assert_eq!(room.set_muted(other, mic, true), Err(RoomError::NotHost));
+        assert_eq!(
+            room.set_muted(host, mic, true).unwrap(),
+            vec![Event::Muted {
+                track: mic,
+                muted: true,
+                by_host: true
+            }]
+        );
+        let mut out = Vec::new();
+        room.route(mic, &packet(0, 1, false), &mut out);
+        assert!(out.is_empty());
+        room.set_muted(guest, mic, false).unwrap();
+        room.route(mic, &packet(0, 2, false), &mut out);
+        assert_eq!(out.len(), 2);
+
+        assert_eq!(room.remove(other, guest), Err(RoomError::NotHost));
+        let events = room.remove(host, guest).unwrap();
+        assert_eq!(
+            events,
+            vec![
+                Event::Unpublished { track: mic },
+                Event::Left {
+                    participant: guest,
+                    removed_by_host: true
+                }
+            ]
+        );
+        assert_eq!((room.participants(), room.tracks()), (2, 0));
+    }
+
+    #[test]
+    fn permissions_capacity_and_duplicates_are_refused() {
+        let mut room = Room::new(2);
+        let (viewer, _) = room.join("viewer", Role::Viewer, ALL).unwrap();
+        assert_eq!(
+            room.publish(viewer, Source::Camera, simulcast())
+                .unwrap_err(),
+            RoomError::PublishDenied(Source::Camera)
+        );
+        let (guest, _) = room
+            .join("guest", Role::Participant, &[Source::Microphone])
+            .unwrap();
+        assert_eq!(
+            room.publish(guest, Source::Screen, vec![]).unwrap_err(),
+            RoomError::PublishDenied(Source::Screen)
+        );
+        assert_eq!(
+            room.join("third", Role::Participant, ALL).unwrap_err(),
+            RoomError::Full(2)
+        );
+        room.leave(guest);
+        assert_eq!(
+            room.join("viewer", Role::Participant, ALL).unwrap_err(),
+            RoomError::AlreadyJoined("viewer".into())
+        );
+        assert_eq!(room.unpublish(viewer, 999), Err(RoomError::UnknownTrack));
+    }
+
+    #[test]
+    fn many_join_and_leave_cycles_leave_nothing_behind() {
+        let mut room = Room::new(50);
+        let (host, _) = room.join("host", Role::Host, ALL).unwrap();
+        room.publish(host, Source::Camera, simulcast()).unwrap();
+        for i in 0..200 {
+            let (p, _) = room.join(&format!("p{i}"), Role::Participant, ALL).unwrap();
+            room.publish(p, Source::Microphone, vec![]).unwrap();
+            room.publish(
+                p,
+                Source::Screen,
+                vec![Layer {
+                    width: 1920,
+                    height: 1080,
+                    bitrate_bps: 1_000_000,
+                    active: true,
+                }],
+            )
+            .unwrap();
+            room.leave(p);
+        }
+        assert_eq!((room.participants(), room.tracks()), (1, 1));
+        assert!(
+            room.tracks.values().all(|t| t.subscriptions.is_empty()),
+            "no subscription outlives its subscriber"
+        );
+    }
+}

@@ -19,8 +19,9 @@ CREATE TABLE accounts (
     notify_push       BIGINT NOT NULL DEFAULT 1,
     photo_key         TEXT,
     email_verified_at BIGINT,
-    failed_logins     BIGINT NOT NULL DEFAULT 0,
-    locked_until      BIGINT,
+    -- Lower-cased name and email, folded in Rust so search matches the same
+    -- way on both backends (SQLite's lower() folds ASCII only).
+    search_text       TEXT NOT NULL,
     created_at        BIGINT NOT NULL,
     updated_at        BIGINT NOT NULL,
     deleted_at        BIGINT
@@ -45,6 +46,16 @@ CREATE TABLE refresh_tokens (
     used_at    BIGINT
 );
 CREATE INDEX refresh_tokens_session ON refresh_tokens (session_id);
+
+-- Login attempts per email address, whether or not an account has it, so a
+-- lockout says nothing about who is registered. An attempt is counted before
+-- the password is checked, which is what makes parallel guessing useless.
+CREATE TABLE login_attempts (
+    email        TEXT PRIMARY KEY,
+    failures     BIGINT NOT NULL,
+    locked_until BIGINT,
+    updated_at   BIGINT NOT NULL
+);
 
 -- Nonces of single-use links (password reset) that have been used.
 CREATE TABLE used_links (

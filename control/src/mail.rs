@@ -30,9 +30,9 @@ pub struct Email {
 }
 
 impl Mailer {
-    /// `smtp_url` as lettre reads it: `smtp://user:pass@host:587` (STARTTLS
-    /// required), `smtps://host` (TLS), or `smtp://host:25?tls=none` for a
-    /// local relay.
+    /// `smtp_url` as lettre reads it: `smtps://user:pass@host` (TLS from the
+    /// start), `smtp://user:pass@host:587?tls=required` (STARTTLS), or plain
+    /// `smtp://host:25` (no encryption: only for a relay on the same host).
     pub fn new(from: &str, smtp_url: Option<&str>, outbox: PathBuf) -> anyhow::Result<Self> {
         let from: Mailbox = from
             .parse()

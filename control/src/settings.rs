@@ -50,7 +50,7 @@ pub struct AuthSettings {
 #[serde(deny_unknown_fields, default)]
 pub struct MailSettings {
     pub from: String,
-    /// e.g. `smtp://user:pass@smtp.example.com:587`; unset writes to the outbox.
+    /// e.g. `smtp://user:pass@smtp.example.com:587?tls=required`; unset writes to the outbox.
     pub smtp_url: Option<String>,
     /// Default: `<data_dir>/outbox`.
     pub outbox_dir: Option<PathBuf>,

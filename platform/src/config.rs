@@ -33,7 +33,8 @@ pub fn load<T: Serialize + DeserializeOwned + Default>(
     for (var, key) in UNPREFIXED {
         figment = figment.merge(Env::raw().only(&[var]).map(move |_| (*key).into()));
     }
-    figment = figment.merge(Env::prefixed("DI_").split("__"));
+    // DI_CONFIG_FILE names the file itself (read by the command line), not a key.
+    figment = figment.merge(Env::prefixed("DI_").ignore(&["CONFIG_FILE"]).split("__"));
     figment.extract().map_err(|errors| {
         let lines: Vec<String> = errors.into_iter().map(describe).collect();
         ConfigError(lines.join("; "))
@@ -93,6 +94,8 @@ mod tests {
             assert!(err.contains("`port`") && err.contains("DI_"), "{err}");
 
             jail.clear_env();
+            jail.set_env("DI_CONFIG_FILE", "di.toml");
+            assert!(load::<Sample>(None).is_ok(), "DI_CONFIG_FILE is not a key");
             jail.set_env("DI_INNER__NAMEE", "typo");
             let err = load::<Sample>(None).unwrap_err().to_string();
             assert!(err.contains("namee"), "{err}");

@@ -185,3 +185,43 @@ async fn a_blocking_read_wakes_on_append(bus: Bus) {
     assert_eq!(got.len(), 1);
     assert_eq!(got[0].payload, "wake");
 }
+
+/// Something else wrote to our stream: the entry is skipped and acknowledged
+/// rather than stalling the group forever.
+#[tokio::test]
+async fn on_redis_an_entry_without_payload_is_skipped_not_stalling() {
+    let bus = redis().await;
+    let stream = unique("stream");
+    let url = std::env::var("TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
+    let mut conn = ::redis::Client::open(url)
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap();
+    let _: String = ::redis::cmd("XADD")
+        .arg(&stream)
+        .arg("*")
+        .arg("other")
+        .arg("x")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    bus.append(&stream, "good").await.unwrap();
+    let got = bus
+        .read(&stream, opts("g", "c", Duration::ZERO))
+        .await
+        .unwrap();
+    assert_eq!(
+        got.iter().map(|e| e.payload.clone()).collect::<Vec<_>>(),
+        ["good"]
+    );
+    bus.ack(&stream, "g", &[got[0].id.clone()]).await.unwrap();
+    tokio::time::sleep(REDELIVER + Duration::from_millis(200)).await;
+    assert!(
+        bus.read(&stream, opts("g", "c", Duration::ZERO))
+            .await
+            .unwrap()
+            .is_empty(),
+        "nothing left pending"
+    );
+}

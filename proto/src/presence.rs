@@ -12,8 +12,11 @@ use serde::{Deserialize, Serialize};
 pub struct Seconds(Vec<(i64, i64)>);
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("invalid second range [{0}, {1}): start must be below end")]
+#[error("invalid second range [{0}, {1}): start must be below end, both within 0..=2^40")]
 pub struct InvalidRange(pub i64, pub i64);
+
+/// Far beyond any real Unix time (year 36812), far from overflow.
+pub const MAX_SECOND: i64 = 1 << 40;
 
 impl Seconds {
     pub fn new() -> Self {
@@ -42,8 +45,10 @@ impl Seconds {
         self.insert_range(second, second + 1);
     }
 
-    /// Adds `[start, end)`; an empty or inverted range adds nothing.
+    /// Adds `[start, end)`, clamped to `0..=MAX_SECOND`; an empty or
+    /// inverted range adds nothing.
     pub fn insert_range(&mut self, start: i64, end: i64) {
+        let (start, end) = (start.clamp(0, MAX_SECOND), end.clamp(0, MAX_SECOND));
         if start >= end {
             return;
         }
@@ -92,7 +97,7 @@ impl TryFrom<Vec<(i64, i64)>> for Seconds {
     fn try_from(ranges: Vec<(i64, i64)>) -> Result<Self, InvalidRange> {
         let mut set = Seconds::new();
         for (s, e) in ranges {
-            if s >= e {
+            if s >= e || s < 0 || e > MAX_SECOND {
                 return Err(InvalidRange(s, e));
             }
             set.insert_range(s, e);
@@ -184,5 +189,10 @@ mod tests {
         assert_eq!(back.ranges(), &[(1, 2), (3, 6)]);
         assert!(serde_json::from_str::<Seconds>("[[5,5]]").is_err());
         assert!(serde_json::from_str::<Seconds>("[[6,5]]").is_err());
+        assert!(
+            serde_json::from_str::<Seconds>("[[0,9223372036854775807]]").is_err(),
+            "no overflow later"
+        );
+        assert!(serde_json::from_str::<Seconds>("[[-5,2]]").is_err());
     }
 }

@@ -84,8 +84,6 @@ pub struct Account {
     pub notifications: NotificationPrefs,
     pub photo_key: Option<String>,
     pub email_verified_at: Option<i64>,
-    pub failed_logins: i64,
-    pub locked_until: Option<i64>,
     pub created_at: i64,
     pub updated_at: i64,
 }
@@ -120,8 +118,6 @@ impl Account {
             },
             photo_key: None,
             email_verified_at: None,
-            failed_logins: 0,
-            locked_until: None,
             created_at: now,
             updated_at: now,
         }
@@ -129,5 +125,11 @@ impl Account {
 
     pub fn full_name(&self) -> String {
         format!("{} {}", self.first_name, self.last_name)
+    }
+
+    /// What admin search matches against, lower-cased here rather than in SQL
+    /// so both backends fold letter case (Unicode included) the same way.
+    pub fn search_text(&self) -> String {
+        format!("{} {} {}", self.first_name, self.last_name, self.email).to_lowercase()
     }
 }

@@ -1,6 +1,6 @@
 //! Account persistence. One SQL text per query, valid on SQLite and PostgreSQL.
 
-use platform::Database;
+use platform::{Backend, Database};
 use sqlx::AnyPool;
 
 use super::{Account, Language, NotificationPrefs, Privacy, Role, Status};
@@ -16,7 +16,7 @@ pub enum StoreError {
 const COLUMNS: &str =
     "id, email, password_hash, role, status, first_name, last_name, bio, interests, \
     privacy, language, notify_email, notify_sms, notify_push, photo_key, email_verified_at, \
-    failed_logins, locked_until, created_at, updated_at";
+    created_at, updated_at";
 
 #[derive(sqlx::FromRow)]
 struct Row {
@@ -36,8 +36,6 @@ struct Row {
     notify_push: i64,
     photo_key: Option<String>,
     email_verified_at: Option<i64>,
-    failed_logins: i64,
-    locked_until: Option<i64>,
     created_at: i64,
     updated_at: i64,
 }
@@ -70,8 +68,6 @@ impl TryFrom<Row> for Account {
             bio: r.bio,
             photo_key: r.photo_key,
             email_verified_at: r.email_verified_at,
-            failed_logins: r.failed_logins,
-            locked_until: r.locked_until,
             created_at: r.created_at,
             updated_at: r.updated_at,
         })
@@ -86,8 +82,8 @@ pub async fn insert(db: &AnyPool, a: &Account) -> Result<(), StoreError> {
     let result = sqlx::query(
         "INSERT INTO accounts (id, email, email_normalized, password_hash, role, status, first_name, \
          last_name, bio, interests, privacy, language, notify_email, notify_sms, notify_push, \
-         email_verified_at, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)",
+         email_verified_at, created_at, updated_at, search_text) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)",
     )
     .bind(&a.id)
     .bind(&a.email)
@@ -107,6 +103,7 @@ pub async fn insert(db: &AnyPool, a: &Account) -> Result<(), StoreError> {
     .bind(a.email_verified_at)
     .bind(a.created_at)
     .bind(a.updated_at)
+    .bind(a.search_text())
     .execute(db)
     .await;
     match result {
@@ -116,7 +113,12 @@ pub async fn insert(db: &AnyPool, a: &Account) -> Result<(), StoreError> {
     }
 }
 
+/// Looks an account up by id. Anything that is not a UUID names no account
+/// (and never reaches the database, which may refuse odd bytes).
 pub async fn by_id(db: &AnyPool, id: &str) -> Result<Option<Account>, sqlx::Error> {
+    if uuid::Uuid::parse_str(id).is_err() {
+        return Ok(None);
+    }
     let row: Option<Row> = sqlx::query_as(&format!("SELECT {COLUMNS} FROM accounts WHERE id = $1"))
         .bind(id)
         .fetch_optional(db)
@@ -138,7 +140,8 @@ pub async fn by_email(db: &AnyPool, email: &str) -> Result<Option<Account>, sqlx
 pub async fn save_profile(db: &AnyPool, a: &Account, now: i64) -> Result<(), sqlx::Error> {
     sqlx::query(
         "UPDATE accounts SET first_name = $2, last_name = $3, bio = $4, interests = $5, privacy = $6, \
-         language = $7, notify_email = $8, notify_sms = $9, notify_push = $10, updated_at = $11 WHERE id = $1",
+         language = $7, notify_email = $8, notify_sms = $9, notify_push = $10, updated_at = $11, \
+         search_text = $12 WHERE id = $1",
     )
     .bind(&a.id)
     .bind(&a.first_name)
@@ -151,6 +154,7 @@ pub async fn save_profile(db: &AnyPool, a: &Account, now: i64) -> Result<(), sql
     .bind(i64::from(a.notifications.sms))
     .bind(i64::from(a.notifications.push))
     .bind(now)
+    .bind(a.search_text())
     .execute(db)
     .await?;
     Ok(())
@@ -164,11 +168,18 @@ pub async fn set_photo(
     now: i64,
 ) -> Result<Option<String>, sqlx::Error> {
     let mut tx = db.begin_write().await?;
-    let old: Option<(Option<String>,)> =
-        sqlx::query_as("SELECT photo_key FROM accounts WHERE id = $1")
-            .bind(id)
-            .fetch_optional(&mut *tx)
-            .await?;
+    // Two uploads at once must not both see the same "old" photo: one would
+    // be orphaned. SQLite's BEGIN IMMEDIATE already serialises them.
+    let lock = match db.backend() {
+        Backend::Postgres => " FOR UPDATE",
+        Backend::Sqlite => "",
+    };
+    let old: Option<(Option<String>,)> = sqlx::query_as(&format!(
+        "SELECT photo_key FROM accounts WHERE id = $1{lock}"
+    ))
+    .bind(id)
+    .fetch_optional(&mut *tx)
+    .await?;
     sqlx::query("UPDATE accounts SET photo_key = $2, updated_at = $3 WHERE id = $1")
         .bind(id)
         .bind(key)
@@ -188,51 +199,13 @@ pub async fn mark_verified(db: &AnyPool, id: &str, now: i64) -> Result<(), sqlx:
     Ok(())
 }
 
-/// Counts a failed login atomically and locks the account for `lock_ms` once
-/// `max` consecutive failures are reached. A lock that has run out starts the
-/// count afresh. Returns the lock's end, if the account is now locked.
-pub async fn record_login_failure(
-    db: &AnyPool,
-    id: &str,
-    now: i64,
-    max: i64,
-    lock_ms: i64,
-) -> Result<Option<i64>, sqlx::Error> {
-    let (locked_until,): (Option<i64>,) = sqlx::query_as(
-        "UPDATE accounts SET \
-           failed_logins = CASE WHEN locked_until <= $2 THEN 1 ELSE failed_logins + 1 END, \
-           locked_until = CASE \
-             WHEN (CASE WHEN locked_until <= $2 THEN 1 ELSE failed_logins + 1 END) >= $3 THEN $4 \
-             WHEN locked_until <= $2 THEN NULL \
-             ELSE locked_until END \
-         WHERE id = $1 RETURNING locked_until",
-    )
-    .bind(id)
-    .bind(now)
-    .bind(max)
-    .bind(now + lock_ms)
-    .fetch_one(db)
-    .await?;
-    Ok(locked_until.filter(|until| *until > now))
-}
-
-pub async fn clear_login_failures(db: &AnyPool, id: &str) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE accounts SET failed_logins = 0, locked_until = NULL WHERE id = $1 AND failed_logins <> 0")
+pub async fn set_password(db: &AnyPool, id: &str, hash: &str, now: i64) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE accounts SET password_hash = $2, updated_at = $3 WHERE id = $1")
         .bind(id)
+        .bind(hash)
+        .bind(now)
         .execute(db)
         .await?;
-    Ok(())
-}
-
-pub async fn set_password(db: &AnyPool, id: &str, hash: &str, now: i64) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "UPDATE accounts SET password_hash = $2, failed_logins = 0, locked_until = NULL, updated_at = $3 WHERE id = $1",
-    )
-    .bind(id)
-    .bind(hash)
-    .bind(now)
-    .execute(db)
-    .await?;
     Ok(())
 }
 
@@ -258,7 +231,8 @@ pub async fn anonymise(db: &AnyPool, id: &str, now: i64) -> Result<(), sqlx::Err
     sqlx::query(
         "UPDATE accounts SET email = $2, email_normalized = $2, password_hash = '!', status = 'deleted', \
          first_name = 'Deleted', last_name = 'account', bio = NULL, interests = '[]', privacy = 'private', \
-         photo_key = NULL, notify_email = 0, notify_sms = 0, notify_push = 0, updated_at = $3, deleted_at = $3 \
+         photo_key = NULL, notify_email = 0, notify_sms = 0, notify_push = 0, updated_at = $3, deleted_at = $3, \
+         search_text = $2 \
          WHERE id = $1",
     )
     .bind(id)
@@ -298,7 +272,7 @@ pub async fn search(db: &AnyPool, s: &Search) -> Result<Vec<Account>, sqlx::Erro
     };
     let rows: Vec<Row> = sqlx::query_as(&format!(
         "SELECT {COLUMNS} FROM accounts WHERE \
-           ($1 IS NULL OR lower(first_name || ' ' || last_name) LIKE $1 ESCAPE '\\' OR email_normalized LIKE $1 ESCAPE '\\') \
+           ($1 IS NULL OR search_text LIKE $1 ESCAPE '\\') \
            AND ($2 IS NULL OR role = $2) AND ($3 IS NULL OR status = $3) \
            AND ($4 IS NULL OR created_at < $4 OR (created_at = $4 AND id < $5)) \
          ORDER BY created_at DESC, id DESC LIMIT $6"

@@ -71,6 +71,15 @@ pub fn bio(field: &str, value: &str, errors: &mut Vec<FieldError>) {
             "too_long",
             format!("at most {MAX_BIO} characters"),
         ));
+    } else if value
+        .chars()
+        .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+    {
+        errors.push(FieldError::new(
+            field,
+            "invalid",
+            "must not contain control characters",
+        ));
     }
 }
 
@@ -84,11 +93,11 @@ pub fn interests(field: &str, values: &[String], errors: &mut Vec<FieldError>) {
     }
     for (i, v) in values.iter().enumerate() {
         let n = v.trim().chars().count();
-        if n == 0 || n > MAX_INTEREST {
+        if n == 0 || n > MAX_INTEREST || v.chars().any(char::is_control) {
             errors.push(FieldError::new(
                 format!("{field}[{i}]"),
                 "invalid",
-                format!("each interest has 1 to {MAX_INTEREST} characters"),
+                format!("each interest has 1 to {MAX_INTEREST} printable characters"),
             ));
         }
     }

@@ -15,6 +15,7 @@ use super::extract::{ApiJson, ApiQuery, ClientIp};
 use super::views::{AccountView, StatusMessage, Tokens};
 use crate::accounts::store::{self, StoreError};
 use crate::accounts::{validate, Account, Language, Role, Status};
+use crate::auth::attempts::{self, Attempt};
 use crate::auth::password;
 use crate::auth::sessions::{self, RefreshError};
 use crate::auth::tokens::{random_token, AccessClaims, LinkClaims, TokenError};
@@ -255,15 +256,37 @@ pub async fn resend_verification(
     ApiJson(req): ApiJson<EmailRequest>,
 ) -> ApiResult<(StatusCode, axum::Json<StatusMessage>)> {
     ip.throttle(&state)?;
-    if let Some(account) = store::by_email(state.db.pool(), &req.email).await? {
-        if account.status == Status::Active && account.email_verified_at.is_none() {
+    in_background(&state, req.email, |state, account| async move {
+        if account.email_verified_at.is_none() {
             send_verification(&state, &account).await;
         }
-    }
-    Ok((
+    });
+    Ok(accepted())
+}
+
+fn accepted() -> (StatusCode, axum::Json<StatusMessage>) {
+    (
         StatusCode::ACCEPTED,
         axum::Json(StatusMessage { status: "accepted" }),
-    ))
+    )
+}
+
+/// Looks up the active account of `email` and runs `work` for it after the
+/// response has gone: answering at once, whether or not the address is
+/// registered, keeps the response time from telling.
+fn in_background<F, Fut>(state: &AppState, email: String, work: F)
+where
+    F: FnOnce(AppState, Account) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = ()> + Send,
+{
+    let state = state.clone();
+    tokio::spawn(async move {
+        match store::by_email(state.db.pool(), &email).await {
+            Ok(Some(account)) if account.status == Status::Active => work(state, account).await,
+            Ok(_) => {}
+            Err(e) => tracing::error!(error = %e, "account lookup for an emailed link failed"),
+        }
+    });
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -292,41 +315,28 @@ pub async fn login(
     let password = required("password", req.password, &mut errors);
     fail_if_any(errors)?;
 
-    let invalid = || ApiError::unauthorized("invalid_credentials", "Wrong email or password");
     let now = state.now();
+    let failures = match reserve_attempt(&state, &email, now).await? {
+        Attempt::Allowed { failures } => failures,
+        Attempt::Locked { until } => {
+            state.metrics.login(LoginOutcome::Locked);
+            return Err(locked(until - now));
+        }
+    };
     let account = store::by_email(state.db.pool(), &email)
         .await?
         .filter(|a| a.status != Status::Deleted);
-    let Some(account) = account else {
-        // Same work as a real check, so timing does not reveal who has an account.
-        password::verify(password, state.decoy_hash.clone()).await?;
+    // Without an account, verify against a decoy: the same work, so timing
+    // does not reveal who is registered.
+    let hash = account
+        .as_ref()
+        .map_or_else(|| state.decoy_hash.clone(), |a| a.password_hash.clone());
+    let matches = password::verify(password, hash).await?;
+    let Some(account) = account.filter(|_| matches) else {
         state.metrics.login(LoginOutcome::InvalidCredentials);
-        return Err(invalid());
+        return Err(failed_attempt(&state, failures, now));
     };
-    if let Some(until) = account.locked_until.filter(|u| *u > now) {
-        state.metrics.login(LoginOutcome::Locked);
-        return Err(locked(until - now));
-    }
-    if !password::verify(password, account.password_hash.clone()).await? {
-        let auth = &state.settings.auth;
-        let locked_until = store::record_login_failure(
-            state.db.pool(),
-            &account.id,
-            now,
-            i64::from(auth.max_failed_logins),
-            auth.lockout.as_millis() as i64,
-        )
-        .await?;
-        tracing::info!(account = %account.id, locked = locked_until.is_some(), "failed login");
-        state.metrics.login(LoginOutcome::InvalidCredentials);
-        return Err(match locked_until {
-            Some(until) => {
-                state.metrics.lockout();
-                locked(until - now)
-            }
-            None => invalid(),
-        });
-    }
+    attempts::clear(state.db.pool(), &email).await?;
     if account.status == Status::Deactivated {
         state.metrics.login(LoginOutcome::Deactivated);
         return Err(ApiError::new(
@@ -335,11 +345,34 @@ pub async fn login(
             "This account is deactivated",
         ));
     }
-    store::clear_login_failures(state.db.pool(), &account.id).await?;
     state.metrics.login(LoginOutcome::Success);
     let (session_id, refresh) =
         sessions::open(&state.db, &account.id, now, refresh_ttl_ms(&state)).await?;
     Ok(axum::Json(tokens(&state, &account, session_id, refresh)))
+}
+
+async fn reserve_attempt(state: &AppState, email: &str, now: i64) -> ApiResult<Attempt> {
+    let auth = &state.settings.auth;
+    Ok(attempts::reserve(
+        state.db.pool(),
+        email,
+        now,
+        i64::from(auth.max_failed_logins),
+        auth.lockout.as_millis() as i64,
+    )
+    .await?)
+}
+
+/// The error for a wrong password: 401, or 429 if this failure used up the
+/// last attempt and locked the address.
+fn failed_attempt(state: &AppState, failures: i64, now: i64) -> ApiError {
+    let auth = &state.settings.auth;
+    if failures >= i64::from(auth.max_failed_logins) {
+        state.metrics.lockout();
+        locked(auth.lockout.as_millis() as i64 - (state.now() - now))
+    } else {
+        ApiError::unauthorized("invalid_credentials", "Wrong email or password")
+    }
 }
 
 fn locked(retry_after_ms: i64) -> ApiError {
@@ -450,10 +483,7 @@ pub async fn request_reset(
     ApiJson(req): ApiJson<EmailRequest>,
 ) -> ApiResult<(StatusCode, axum::Json<StatusMessage>)> {
     ip.throttle(&state)?;
-    if let Some(account) = store::by_email(state.db.pool(), &req.email)
-        .await?
-        .filter(|a| a.status == Status::Active)
-    {
+    in_background(&state, req.email, |state, account| async move {
         let ttl = state.settings.auth.reset_link_ttl;
         email_link(
             &state,
@@ -464,11 +494,8 @@ pub async fn request_reset(
             mail::password_reset,
         )
         .await;
-    }
-    Ok((
-        StatusCode::ACCEPTED,
-        axum::Json(StatusMessage { status: "accepted" }),
-    ))
+    });
+    Ok(accepted())
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -525,6 +552,7 @@ pub async fn confirm_reset(
     let hash = password::hash(req.new_password).await?;
     store::set_password(state.db.pool(), &account.id, &hash, now).await?;
     store::mark_verified(state.db.pool(), &account.id, now).await?;
+    attempts::clear(state.db.pool(), &account.email).await?;
     sessions::revoke_all(state.db.pool(), &account.id, "password_reset", now).await?;
     tracing::info!(account = %account.id, "password reset");
     Ok(StatusCode::NO_CONTENT)
@@ -548,13 +576,25 @@ pub struct ChangePasswordRequest {
     responses((status = 200, body = Tokens), (status = 403, body = Problem, description = "wrong_password"), (status = 422, body = Problem)))]
 pub async fn change_password(
     State(state): State<AppState>,
+    ip: ClientIp,
     caller: Caller,
     ApiJson(req): ApiJson<ChangePasswordRequest>,
 ) -> ApiResult<axum::Json<Tokens>> {
+    ip.throttle(&state)?;
     let account = store::by_id(state.db.pool(), &caller.account_id)
         .await?
         .ok_or_else(|| ApiError::not_found("account"))?;
+    // Guessing the current password with a stolen access token counts
+    // against the same limit as guessing it at login.
+    let now = state.now();
+    let failures = match reserve_attempt(&state, &account.email, now).await? {
+        Attempt::Allowed { failures } => failures,
+        Attempt::Locked { until } => return Err(locked(until - now)),
+    };
     if !password::verify(req.current_password, account.password_hash.clone()).await? {
+        if failures >= i64::from(state.settings.auth.max_failed_logins) {
+            return Err(failed_attempt(&state, failures, now));
+        }
         return Err(ApiError::new(
             StatusCode::FORBIDDEN,
             "wrong_password",
@@ -566,6 +606,7 @@ pub async fn change_password(
             "does not match",
         )]));
     }
+    attempts::clear(state.db.pool(), &account.email).await?;
     let mut errors = Vec::new();
     let local = account.email.split('@').next().unwrap_or_default();
     validate::password(
@@ -575,7 +616,6 @@ pub async fn change_password(
         &mut errors,
     );
     fail_if_any(errors)?;
-    let now = state.now();
     let hash = password::hash(req.new_password).await?;
     store::set_password(state.db.pool(), &account.id, &hash, now).await?;
     sessions::revoke_all(state.db.pool(), &account.id, "password_changed", now).await?;

@@ -45,28 +45,82 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
             )
             .detail(e.body_text())
         })?;
-        let de = &mut serde_json::Deserializer::from_slice(&bytes);
-        match serde_path_to_error::deserialize(de) {
-            Ok(value) => Ok(ApiJson(value)),
-            Err(e) => {
-                let path = e.path().to_string();
-                let inner = e.into_inner();
-                if inner.is_syntax() || inner.is_eof() || path == "." {
-                    Err(ApiError::new(
-                        StatusCode::BAD_REQUEST,
-                        "malformed_json",
-                        "The body is not valid JSON for this request",
-                    )
-                    .detail(inner.to_string()))
-                } else {
-                    Err(ApiError::validation(vec![FieldError::new(
-                        path,
-                        "invalid",
-                        inner.to_string(),
-                    )]))
-                }
-            }
+        let value: serde_json::Value = serde_json::from_slice(&bytes).map_err(|e| {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "malformed_json",
+                "The body is not valid JSON",
+            )
+            .detail(e.to_string())
+        })?;
+        // JSON may carry NUL as \u0000; PostgreSQL refuses it in text, and no
+        // field of ours has a use for it.
+        if let Some(field) = find_nul(&value, String::new()) {
+            return Err(ApiError::validation(vec![FieldError::new(
+                field,
+                "invalid",
+                "must not contain NUL characters",
+            )]));
         }
+        serde_path_to_error::deserialize(value)
+            .map(ApiJson)
+            .map_err(|e| {
+                let path = e.path().to_string();
+                let message = e.into_inner().to_string();
+                ApiError::validation(vec![field_error(path, message)])
+            })
+    }
+}
+
+/// Names the field a deserialisation error is about. A missing field is
+/// reported at the enclosing object with its name only in the message
+/// (``missing field `email` ``); an unknown one already carries it in the path.
+fn field_error(path: String, message: String) -> FieldError {
+    let quoted = |prefix: &str| {
+        message
+            .strip_prefix(prefix)
+            .and_then(|rest| rest.split('`').next())
+            .map(str::to_owned)
+    };
+    if let Some(name) = quoted("missing field `") {
+        let field = if path == "." {
+            name
+        } else {
+            format!("{path}.{name}")
+        };
+        FieldError::new(field, "required", "is required")
+    } else if let Some(name) = quoted("unknown field `") {
+        let field = if path == "." { name } else { path };
+        FieldError::new(field, "unknown", message)
+    } else {
+        FieldError::new(path, "invalid", message)
+    }
+}
+
+/// The path of the first string (or key) holding a NUL character.
+fn find_nul(value: &serde_json::Value, path: String) -> Option<String> {
+    use serde_json::Value;
+    match value {
+        Value::String(s) if s.contains('\0') => {
+            Some(if path.is_empty() { ".".into() } else { path })
+        }
+        Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .find_map(|(i, v)| find_nul(v, format!("{path}[{i}]"))),
+        Value::Object(map) => map.iter().find_map(|(k, v)| {
+            let here = if path.is_empty() {
+                k.clone()
+            } else {
+                format!("{path}.{k}")
+            };
+            if k.contains('\0') {
+                Some(here)
+            } else {
+                find_nul(v, here)
+            }
+        }),
+        _ => None,
     }
 }
 
@@ -77,6 +131,17 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
+        if parts
+            .uri
+            .query()
+            .is_some_and(|q| q.to_ascii_lowercase().contains("%00"))
+        {
+            return Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "invalid_query",
+                "Query parameters must not contain NUL characters",
+            ));
+        }
         Query::<T>::try_from_uri(&parts.uri)
             .map(|Query(v)| ApiQuery(v))
             .map_err(|e| {

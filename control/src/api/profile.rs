@@ -221,15 +221,13 @@ pub async fn get_photo(
         .get(key)
         .await?
         .ok_or_else(|| ApiError::not_found("photo"))?;
-    let cache = if account.privacy == Privacy::Public {
-        "public, max-age=86400"
-    } else {
-        "private, max-age=3600"
-    };
+    // Browsers only, and briefly: a profile can turn private at any time,
+    // and a shared cache would go on serving the photo. A new photo has a new
+    // URL, so the short lifetime costs little.
     Ok((
         [
             (header::CONTENT_TYPE, "image/jpeg"),
-            (header::CACHE_CONTROL, cache),
+            (header::CACHE_CONTROL, "private, max-age=300"),
         ],
         bytes,
     )

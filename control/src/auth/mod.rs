@@ -1,5 +1,6 @@
 //! Identity: passwords, tokens, sessions and brute-force throttling.
 
+pub mod attempts;
 pub mod password;
 pub mod sessions;
 pub mod throttle;

@@ -261,11 +261,42 @@ impl Server {
             .collect()
     }
 
-    /// The token of the newest emailed link to `to` whose URL contains `path`.
-    pub fn link_token(&self, to: &str, path: &str) -> String {
-        let mails = self.mails_to(to);
-        let mail = mails.last().unwrap_or_else(|| panic!("no email to {to}"));
-        token_in(mail, path).unwrap_or_else(|| panic!("no {path} link in: {mail}"))
+    /// Waits (up to 10 s: some mail is sent after the response) until `to`
+    /// has at least `count` emails, and returns them all.
+    pub async fn wait_for_mails(&self, to: &str, count: usize) -> Vec<String> {
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            let mails = self.mails_to(to);
+            if mails.len() >= count {
+                return mails;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "no email {count} to {to}"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// The token of the newest emailed link to `to` whose URL contains `path`,
+    /// waiting for one to arrive.
+    pub async fn link_token(&self, to: &str, path: &str) -> String {
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            if let Some(token) = self
+                .mails_to(to)
+                .iter()
+                .rev()
+                .find_map(|m| token_in(m, path))
+            {
+                return token;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "no {path} link emailed to {to}"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
     }
 
     pub async fn signup(&self, email: &str) -> Resp {
@@ -292,7 +323,7 @@ impl Server {
             .as_str()
             .unwrap()
             .to_owned();
-        let token = self.link_token(email, "/api/v1/auth/verify-email");
+        let token = self.link_token(email, "/api/v1/auth/verify-email").await;
         self.get(&format!("/api/v1/auth/verify-email?token={token}"), None)
             .await
             .expect(200);

@@ -2,6 +2,8 @@
 
 mod common;
 
+mod hostile;
+
 mod admin;
 mod login;
 mod mail;

@@ -30,7 +30,7 @@ async fn password_reset_works_once_and_ends_every_session(backend: Backend) {
     )
     .await
     .expect(202);
-    let token = s.link_token("ines@example.tn", "/reset-password");
+    let token = s.link_token("ines@example.tn", "/reset-password").await;
 
     // The page the link opens is served.
     let page = s
@@ -88,7 +88,7 @@ async fn reset_links_expire_and_are_refused_when_tampered(backend: Backend) {
     )
     .await
     .expect(202);
-    let token = s.link_token("walid@example.tn", "/reset-password");
+    let token = s.link_token("walid@example.tn", "/reset-password").await;
     // A verification link's token is signed by the same server but is not a reset token.
     let verification = s.mails_to("walid@example.tn").into_iter().next().unwrap();
     let verification = crate::common::token_in(&verification, "/api/v1/auth/verify-email").unwrap();

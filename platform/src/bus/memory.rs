@@ -81,7 +81,11 @@ impl MemoryBus {
         let seq = s.next_seq;
         s.entries.insert(seq, payload);
         if s.entries.len() > super::STREAM_RETENTION {
-            s.entries.pop_first();
+            if let Some((gone, _)) = s.entries.pop_first() {
+                for g in s.groups.values_mut() {
+                    g.pending.remove(&gone);
+                }
+            }
         }
         drop(streams);
         self.inner.appended.notify_waiters();

@@ -28,8 +28,6 @@ pub use self::redis::RedisBus;
 pub enum BusError {
     #[error("redis: {0}")]
     Redis(#[from] ::redis::RedisError),
-    #[error("malformed stream entry {0}: no payload field")]
-    MalformedEntry(String),
 }
 
 pub const STREAM_RETENTION: usize = 100_000;

@@ -79,7 +79,7 @@ impl RedisBus {
             .query_async(&mut conn)
             .await?;
         if !claimed.claimed.is_empty() {
-            return claimed.claimed.into_iter().map(entry).collect();
+            return self.usable(stream, opts.group, claimed.claimed).await;
         }
         let mut cmd = redis::cmd("XREADGROUP");
         cmd.arg("GROUP")
@@ -101,9 +101,36 @@ impl RedisBus {
             }
             reply?
         };
-        reply
-            .map(|r| r.keys.into_iter().flat_map(|k| k.ids).map(entry).collect())
-            .unwrap_or_else(|| Ok(Vec::new()))
+        let ids = reply
+            .map(|r| r.keys.into_iter().flat_map(|k| k.ids).collect())
+            .unwrap_or_default();
+        self.usable(stream, opts.group, ids).await
+    }
+
+    /// Entries with a payload. One without (written by something else) is
+    /// acknowledged and skipped, or it would be redelivered forever.
+    async fn usable(
+        &self,
+        stream: &str,
+        group: &str,
+        ids: Vec<StreamId>,
+    ) -> Result<Vec<Entry>, BusError> {
+        let mut out = Vec::with_capacity(ids.len());
+        let mut malformed = Vec::new();
+        for id in ids {
+            match id.map.get(PAYLOAD_FIELD) {
+                Some(Value::BulkString(b)) => out.push(Entry {
+                    payload: Bytes::copy_from_slice(b),
+                    id: id.id,
+                }),
+                _ => malformed.push(id.id),
+            }
+        }
+        if !malformed.is_empty() {
+            tracing::warn!(stream, entries = ?malformed, "skipping stream entries without a payload");
+            self.ack(stream, group, &malformed).await?;
+        }
+        Ok(out)
     }
 
     pub async fn ack(&self, stream: &str, group: &str, ids: &[String]) -> Result<(), BusError> {
@@ -153,14 +180,4 @@ impl RedisBus {
 
 fn millis(d: Duration) -> u64 {
     u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
-}
-
-fn entry(id: StreamId) -> Result<Entry, BusError> {
-    match id.map.get(PAYLOAD_FIELD) {
-        Some(Value::BulkString(b)) => Ok(Entry {
-            payload: Bytes::copy_from_slice(b),
-            id: id.id,
-        }),
-        _ => Err(BusError::MalformedEntry(id.id)),
-    }
 }

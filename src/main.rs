@@ -79,7 +79,7 @@ fn main() -> std::process::ExitCode {
         }
     };
     if let Err(e) = telemetry::init_logging(config.log_format, &config.log_level) {
-        eprintln!("deepinfluence: {e}");
+        eprintln!("deepinfluence: {e:#}");
         return std::process::ExitCode::from(2);
     }
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -90,7 +90,13 @@ fn main() -> std::process::ExitCode {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("deepinfluence: {e:#}");
-            std::process::ExitCode::FAILURE
+            // A value that cannot work is the operator's to fix: status 2, as
+            // for values that do not even parse.
+            if e.chain().any(|c| c.is::<platform::config::ConfigError>()) {
+                std::process::ExitCode::from(2)
+            } else {
+                std::process::ExitCode::FAILURE
+            }
         }
     }
 }
@@ -245,7 +251,7 @@ async fn serve(mut config: Config, services: &[Service]) -> anyhow::Result<()> {
 
     for &service in services {
         let name = service.name();
-        let listener = http::bind(name, &service.listen(&config)).await?;
+        let listener = http::bind(&format!("{name}.listen"), &service.listen(&config)).await?;
         let addr = listener.local_addr()?;
         let router = if service == Service::Control {
             let db = database(&config).await?;

@@ -23,10 +23,21 @@ fn binary(dir: &Path) -> Command {
     cmd
 }
 
-/// Starts `deepinfluence` (serve by default) and returns it with the address
-/// each service printed, and the stderr lines as they come.
-fn start(dir: &Path) -> (Child, Vec<(String, String)>, mpsc::Receiver<String>) {
+/// A running server: the process, the lines it printed before serving, each
+/// service's address, and its log lines as they come.
+type Started = (
+    Child,
+    Vec<String>,
+    Vec<(String, String)>,
+    mpsc::Receiver<String>,
+);
+
+/// Starts `deepinfluence` (serve by default) and returns it with the lines
+/// it printed before serving, the address each service printed, and the
+/// stderr lines as they come.
+fn start(dir: &Path, env: &[(&str, &str)]) -> Started {
     let mut child = binary(dir)
+        .envs(env.iter().copied())
         .env("DI_LOG_FORMAT", "json")
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -40,9 +51,11 @@ fn start(dir: &Path) -> (Child, Vec<(String, String)>, mpsc::Receiver<String>) {
         }
     });
     let mut services = Vec::new();
+    let mut banner = Vec::new();
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
     for line in lines.by_ref() {
         let line = line.unwrap();
+        banner.push(line.clone());
         if line.trim_start().starts_with("health") {
             break;
         }
@@ -54,7 +67,7 @@ fn start(dir: &Path) -> (Child, Vec<(String, String)>, mpsc::Receiver<String>) {
         }
     }
     std::thread::spawn(move || for _ in lines {});
-    (child, services, logs)
+    (child, banner, services, logs)
 }
 
 fn url_of<'a>(services: &'a [(String, String)], name: &str) -> &'a str {
@@ -66,9 +79,61 @@ fn url_of<'a>(services: &'a [(String, String)], name: &str) -> &'a str {
 }
 
 #[tokio::test]
-async fn the_quick_start_flow_works_against_the_real_binary() {
+async fn the_quick_start_flow_works_on_the_embedded_default() {
+    let banner = quick_start_flow(&[]).await;
+    assert!(
+        banner.iter().any(|l| l.contains("bus: in-process")),
+        "{banner:?}"
+    );
+    assert!(
+        banner
+            .iter()
+            .any(|l| l.contains("sqlite://data/deepinfluence.db (sqlite)")),
+        "{banner:?}"
+    );
+}
+
+/// The same binary on PostgreSQL and Redis, switched by the environment alone.
+#[tokio::test]
+async fn the_quick_start_flow_works_on_postgresql_and_redis() {
+    let admin = std::env::var("TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres:postgres@127.0.0.1:5432/postgres".into());
+    let redis = std::env::var("TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
+    let name = format!("di_test_cli_{}", std::process::id());
+    let psql = |sql: &str| {
+        let out = Command::new("psql")
+            .args([admin.as_str(), "-qc", sql])
+            .output()
+            .expect("psql (run scripts/test)");
+        assert!(
+            out.status.success(),
+            "{sql}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    psql(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
+    psql(&format!("CREATE DATABASE {name}"));
+    let url = format!("{}/{name}", admin.rsplit_once('/').unwrap().0);
+    let banner = quick_start_flow(&[("DATABASE_URL", &url), ("REDIS_URL", &redis)]).await;
+    psql(&format!("DROP DATABASE {name} WITH (FORCE)"));
+    assert!(
+        banner.iter().any(|l| l.contains("bus: redis")),
+        "{banner:?}"
+    );
+    assert!(
+        banner
+            .iter()
+            .any(|l| l.contains("(postgres)") && l.contains(":***@")),
+        "password hidden: {banner:?}"
+    );
+}
+
+/// The README's flow, against the real binary: health everywhere, sign-up,
+/// the emailed link from the outbox, login, a profile edit, an administrator
+/// from the command line, metrics, then a graceful stop. Returns the banner.
+async fn quick_start_flow(env: &[(&str, &str)]) -> Vec<String> {
     let dir = tempfile::tempdir().unwrap();
-    let (mut server, services, logs) = start(dir.path());
+    let (mut server, banner, services, logs) = start(dir.path(), env);
     let names: Vec<&str> = services.iter().map(|(n, _)| n.as_str()).collect();
     assert_eq!(
         names,
@@ -153,6 +218,7 @@ async fn the_quick_start_flow_works_against_the_real_binary() {
 
     // The first administrator, created from the command line beside the running server.
     let mut create = binary(dir.path())
+        .envs(env.iter().copied())
         .args([
             "admin",
             "create",
@@ -183,7 +249,11 @@ async fn the_quick_start_flow_works_against_the_real_binary() {
         .unwrap();
     let list = http
         .get(format!("{api}/api/v1/admin/accounts"))
-        .bearer_auth(admin["access_token"].as_str().unwrap())
+        .bearer_auth(
+            admin["access_token"]
+                .as_str()
+                .unwrap_or_else(|| panic!("admin login: {admin}")),
+        )
         .send()
         .await
         .unwrap();
@@ -226,6 +296,7 @@ async fn the_quick_start_flow_works_against_the_real_binary() {
             .any(|l| l.contains("email written to outbox") && l.contains("verify-email?token=")),
         "the link is logged"
     );
+    banner
 }
 
 fn wait(child: &mut Child, limit: Duration) -> std::process::ExitStatus {
@@ -271,6 +342,41 @@ fn bad_configuration_is_a_clear_startup_error_naming_the_key() {
     let (code, err) = run("DATABASE_URL", "mysql://localhost/x");
     assert_eq!(code, Some(1));
     assert!(err.contains("unsupported database URL"), "{err}");
+
+    // Values of the right type that still cannot work: found while starting.
+    let start_with = |var: &str, value: &str| {
+        let out = binary(dir.path())
+            .arg("control")
+            .env(var, value)
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    for (var, value, key) in [
+        (
+            "DI_CONTROL__AUTH__SECRET",
+            "too-short",
+            "control.auth.secret",
+        ),
+        (
+            "DI_CONTROL__MAIL__FROM",
+            "not an address",
+            "control.mail.from",
+        ),
+        (
+            "DI_CONTROL__MAIL__SMTP_URL",
+            "ftp://nope",
+            "control.mail.smtp_url",
+        ),
+        ("DI_CONTROL__LISTEN", "localhost", "control.listen"),
+    ] {
+        let (code, err) = start_with(var, value);
+        assert_eq!(code, Some(2), "{var}: {err}");
+        assert!(err.contains(key), "{var}: the key is named: {err}");
+    }
     let out = binary(dir.path())
         .args(["--config", "missing.toml", "migrate"])
         .output()

@@ -8,6 +8,7 @@ use std::time::Duration;
 use lettre::message::header::{ContentTransferEncoding, ContentType};
 use lettre::message::{Body, Mailbox};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use platform::config::ConfigError;
 
 use crate::accounts::Language;
 
@@ -36,13 +37,11 @@ impl Mailer {
     pub fn new(from: &str, smtp_url: Option<&str>, outbox: PathBuf) -> anyhow::Result<Self> {
         let from: Mailbox = from
             .parse()
-            .map_err(|e| anyhow::anyhow!("invalid configuration: key `control.mail.from`: {e}"))?;
+            .map_err(|e| ConfigError::key("control.mail.from", e))?;
         Ok(match smtp_url {
             Some(url) => Mailer::Smtp {
                 transport: AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
-                    .map_err(|e| {
-                        anyhow::anyhow!("invalid configuration: key `control.mail.smtp_url`: {e}")
-                    })?
+                    .map_err(|e| ConfigError::key("control.mail.smtp_url", e))?
                     .build(),
                 from,
             },

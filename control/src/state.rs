@@ -3,6 +3,7 @@
 use std::path::Path;
 use std::sync::Arc;
 
+use platform::config::ConfigError;
 use platform::telemetry::Telemetry;
 use platform::{Clock, Database};
 
@@ -48,7 +49,11 @@ impl AppState {
     ) -> anyhow::Result<Self> {
         let secret = match &settings.auth.secret {
             Some(s) if s.len() < 32 => {
-                anyhow::bail!("invalid configuration: key `control.auth.secret`: must be at least 32 characters")
+                return Err(ConfigError::key(
+                    "control.auth.secret",
+                    "must be at least 32 characters",
+                )
+                .into())
             }
             Some(s) => s.clone(),
             None => load_or_create_secret(data_dir)?,

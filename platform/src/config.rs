@@ -9,9 +9,18 @@ use figment::Figment;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
+/// A configuration value that cannot work. Commands exit with status 2 on it.
 #[derive(Debug, thiserror::Error)]
 #[error("invalid configuration: {0}")]
 pub struct ConfigError(String);
+
+impl ConfigError {
+    /// An error about one key, found after loading (a value of the right type
+    /// that still cannot work, such as a too-short secret).
+    pub fn key(key: &str, problem: impl std::fmt::Display) -> Self {
+        ConfigError(format!("key `{key}`: {problem}"))
+    }
+}
 
 /// Environment variables read without the `DI_` prefix, because they are the
 /// names every tool in this space already uses.

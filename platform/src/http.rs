@@ -126,21 +126,21 @@ async fn healthz() -> impl IntoResponse {
     Json(json!({ "status": "ok" }))
 }
 
+/// 200 when every check passes; otherwise a 503 problem document (`not_ready`)
+/// listing each failing check and why.
 async fn readyz(State(ops): State<Ops>) -> Response {
-    let mut failed = serde_json::Map::new();
+    let mut failed = Vec::new();
     for (name, check) in &ops.readiness.checks {
         if let Err(e) = check().await {
-            failed.insert((*name).to_owned(), e.into());
+            failed.push(proto::FieldError::new(*name, "failed", e));
         }
     }
     if failed.is_empty() {
         Json(json!({ "status": "ready" })).into_response()
     } else {
-        (
-            StatusCode::SERVICE_UNAVAILABLE,
-            Json(json!({ "status": "not ready", "failed": failed })),
+        problem_response(
+            &Problem::new(503, "not_ready", "A dependency is unavailable").with_errors(failed),
         )
-            .into_response()
     }
 }
 
@@ -156,10 +156,19 @@ async fn metrics(State(ops): State<Ops>) -> Response {
 }
 
 /// Binds `addr`, naming the service in the error so a port clash is obvious.
-pub async fn bind(service: &str, addr: &str) -> anyhow::Result<TcpListener> {
-    TcpListener::bind(addr)
+/// Binds the address configured under `key`. One that does not parse is a
+/// configuration error; one the system refuses (in use, not ours) names the
+/// key too, so the fix is obvious.
+pub async fn bind(key: &str, addr: &str) -> anyhow::Result<TcpListener> {
+    let parsed: std::net::SocketAddr = addr.parse().map_err(|e| {
+        crate::config::ConfigError::key(
+            key,
+            format!("`{addr}` is not an address with a port ({e})"),
+        )
+    })?;
+    TcpListener::bind(parsed)
         .await
-        .map_err(|e| anyhow::anyhow!("{service}: cannot listen on {addr}: {e}"))
+        .map_err(|e| anyhow::anyhow!("cannot listen on {addr} (key `{key}`): {e}"))
 }
 
 /// Serves `router` until `shutdown` resolves, then drains open requests.
@@ -198,4 +207,50 @@ pub async fn shutdown_signal() {
         _ = term => {},
     }
     tracing::info!("shutdown requested");
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::body::Body;
+    use axum::http::Request;
+    use tower::ServiceExt;
+
+    use super::*;
+
+    async fn call(router: Router, path: &str) -> (StatusCode, serde_json::Value) {
+        let response = router
+            .oneshot(Request::get(path).body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        let status = response.status();
+        let body = axum::body::to_bytes(response.into_body(), 1 << 20)
+            .await
+            .unwrap();
+        (
+            status,
+            serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null),
+        )
+    }
+
+    #[tokio::test]
+    async fn readyz_fails_with_the_names_of_failing_checks_while_healthz_stays_up() {
+        let readiness = Readiness::default()
+            .check("database", || async { Ok(()) })
+            .check("bus", || async { Err("connection refused".to_owned()) });
+        let router = with_ops(Router::new(), "test", &Telemetry::new(), readiness);
+        let (status, body) = call(router.clone(), "/readyz").await;
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(body["code"], "not_ready");
+        assert_eq!(
+            body["errors"],
+            serde_json::json!([{ "field": "bus", "code": "failed", "message": "connection refused" }])
+        );
+        assert_eq!(call(router.clone(), "/healthz").await.0, StatusCode::OK);
+        let (status, body) = call(router, "/nope").await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        assert_eq!(
+            body["code"], "not_found",
+            "errors outside handlers are problem documents"
+        );
+    }
 }

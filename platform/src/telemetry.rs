@@ -25,8 +25,8 @@ pub enum LogFormat {
 /// Installs the global subscriber. `filter` uses `RUST_LOG` syntax, e.g.
 /// `info,control=debug`.
 pub fn init_logging(format: LogFormat, filter: &str) -> anyhow::Result<()> {
-    let filter = EnvFilter::try_new(filter)
-        .map_err(|e| anyhow::anyhow!("invalid configuration: key `log_level`: {e}"))?;
+    let filter =
+        EnvFilter::try_new(filter).map_err(|e| crate::config::ConfigError::key("log_level", e))?;
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);

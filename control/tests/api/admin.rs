@@ -171,7 +171,25 @@ async fn deletion_anonymises_and_keeps_the_row(backend: Backend) {
     s.patch(
         &format!("/api/v1/accounts/{}", user.id),
         Some(&user.access),
-        json!({ "bio": "personal story" }),
+        json!({ "bio": "personal story", "interests": ["poetry"] }),
+    )
+    .await
+    .expect(200);
+    let png = {
+        let img = image::RgbImage::new(8, 8);
+        let mut out = Vec::new();
+        img.write_to(&mut std::io::Cursor::new(&mut out), image::ImageFormat::Png)
+            .unwrap();
+        out
+    };
+    s.send(
+        s.req(
+            reqwest::Method::PUT,
+            &format!("/api/v1/accounts/{}/photo", user.id),
+            Some(&user.access),
+        )
+        .header("content-type", "image/png")
+        .body(png),
     )
     .await
     .expect(200);
@@ -198,10 +216,31 @@ async fn deletion_anonymises_and_keeps_the_row(backend: Backend) {
         .body;
     assert_eq!(kept["status"], "deleted");
     assert_eq!(kept["bio"], serde_json::Value::Null);
+    let text = kept.to_string();
+    for personal in ["dalia", "Amira", "Ben Salah", "poetry", "personal story"] {
+        assert!(!text.contains(personal), "{personal} left in {kept}");
+    }
+    assert_eq!(kept["photo_url"], serde_json::Value::Null);
     assert!(
-        !kept.to_string().contains("dalia"),
-        "no personal data left: {kept}"
+        std::fs::read_dir(s.objects().join("photos")).map_or(true, |mut d| d.all(|e| {
+            std::fs::read_dir(e.unwrap().path())
+                .unwrap()
+                .next()
+                .is_none()
+        })),
+        "the photo file is gone"
     );
+    let (search_text, email_normalized): (String, String) =
+        sqlx::query_as("SELECT search_text, email_normalized FROM accounts WHERE id = $1")
+            .bind(&user.id)
+            .fetch_one(s.db.pool())
+            .await
+            .unwrap();
+    assert!(
+        !search_text.contains("dalia") && !search_text.contains("amira"),
+        "{search_text}"
+    );
+    assert!(!email_normalized.contains("dalia"));
     s.delete(
         &format!("/api/v1/admin/accounts/{}", user.id),
         Some(&admin.access),

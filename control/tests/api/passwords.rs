@@ -99,6 +99,18 @@ async fn reset_links_expire_and_are_refused_when_tampered(backend: Backend) {
     )
     .await
     .expect_problem(400, "invalid_token");
+    // A different account id in the payload, the signature kept.
+    let (payload, signature) = token.split_once('.').unwrap();
+    let mut bytes = payload.as_bytes().to_vec();
+    bytes[20] = if bytes[20] == b'A' { b'B' } else { b'A' };
+    let forged = format!("{}.{signature}", String::from_utf8(bytes).unwrap());
+    s.post(
+        "/api/v1/auth/password-reset/confirm",
+        None,
+        json!({ "token": forged, "new_password": NEW }),
+    )
+    .await
+    .expect_problem(400, "invalid_token");
     let tampered = format!("{}x", token);
     s.post(
         "/api/v1/auth/password-reset/confirm",

@@ -24,8 +24,16 @@ ensure_rust() {
   [ -d "$HOME/.cargo/bin" ] && export PATH="$HOME/.cargo/bin:$PATH"
   if ! command -v cargo >/dev/null; then
     say "installing the Rust toolchain (rustup, stable)"
-    ensure_packages rustup
-    rustup default stable
+    if apt-cache policy rustup 2>/dev/null | grep -q 'Candidate: [0-9]'; then
+      ensure_packages rustup    # Debian 13 and later package rustup
+      rustup default stable
+    else
+      # Debian 12 has no rustup package (and its cargo is too old): the
+      # official installer, which verifies what it downloads over HTTPS.
+      ensure_packages curl ca-certificates
+      curl --proto '=https' --tlsv1.2 -sSf https://sh.rustup.rs | sh -s -- -y --profile minimal
+      export PATH="$HOME/.cargo/bin:$PATH"
+    fi
   fi
   if command -v rustup >/dev/null; then
     rustup component list --installed 2>/dev/null | grep -q '^rustfmt' || rustup component add rustfmt

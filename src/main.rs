@@ -272,6 +272,7 @@ async fn serve(mut config: Config, services: &[Service]) -> anyhow::Result<()> {
                 &telemetry,
             )
             .await?;
+            control::maintenance::spawn(state.clone());
             lines.push(format!("  mail        {}", state.mailer.describe()));
             lines.push(format!("  objects     {}", state.objects.describe()));
             let readiness = Readiness::default()

@@ -163,9 +163,8 @@ pub async fn put_photo(
         )));
     }
     let mut account = load(&state, &id).await?;
-    let jpeg = tokio::task::spawn_blocking(move || photos::normalise(&body))
-        .await
-        .map_err(ApiError::internal)?
+    let jpeg = crate::cpu::run(move || photos::normalise(&body))
+        .await?
         .map_err(|e| {
             let code = match e {
                 PhotoError::NotAnImage => "invalid_image",

@@ -1,5 +1,6 @@
 //! Password hashing with argon2id (OWASP's recommended parameters: 19 MiB,
-//! two passes). Hashing is CPU-bound, so it runs off the async workers.
+//! two passes). Hashing is CPU-bound, so it runs off the async workers,
+//! one job per core (`crate::cpu`).
 
 use argon2::password_hash::rand_core::OsRng;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
@@ -10,7 +11,7 @@ fn hasher() -> Argon2<'static> {
 }
 
 pub async fn hash(password: String) -> anyhow::Result<String> {
-    tokio::task::spawn_blocking(move || {
+    crate::cpu::run(move || {
         let salt = SaltString::generate(&mut OsRng);
         hasher()
             .hash_password(password.as_bytes(), &salt)
@@ -23,15 +24,13 @@ pub async fn hash(password: String) -> anyhow::Result<String> {
 /// True when `password` matches `stored`. An unparsable stored hash (such as
 /// the `!` of an anonymised account) matches nothing.
 pub async fn verify(password: String, stored: String) -> anyhow::Result<bool> {
-    Ok(
-        tokio::task::spawn_blocking(move || match PasswordHash::new(&stored) {
-            Ok(parsed) => hasher()
-                .verify_password(password.as_bytes(), &parsed)
-                .is_ok(),
-            Err(_) => false,
-        })
-        .await?,
-    )
+    crate::cpu::run(move || match PasswordHash::new(&stored) {
+        Ok(parsed) => hasher()
+            .verify_password(password.as_bytes(), &parsed)
+            .is_ok(),
+        Err(_) => false,
+    })
+    .await
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@ mod hostile;
 mod admin;
 mod login;
 mod mail;
+mod maintenance;
 mod passwords;
 mod profile;
 mod races;

@@ -1,0 +1,82 @@
+//! Housekeeping: rows that can no longer matter are deleted, so the identity
+//! tables follow the number of people, not the age of the system. Deletes are
+//! idempotent, so every replica may run this.
+
+use std::time::Duration;
+
+use sqlx::AnyPool;
+
+use crate::settings::AuthSettings;
+use crate::state::AppState;
+
+const EVERY: Duration = Duration::from_secs(3600);
+
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Purged {
+    pub refresh_tokens: u64,
+    pub sessions: u64,
+    pub used_links: u64,
+    pub login_attempts: u64,
+}
+
+fn ms(d: Duration) -> i64 {
+    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
+}
+
+/// Deletes what is past use at `now`:
+/// - refresh tokens past their expiry (presented, they are refused as unknown);
+/// - sessions with no refresh token left, older than an access token's
+///   lifetime (no token of theirs can be valid any more);
+/// - used reset-link nonces older than a link's lifetime (the link has expired);
+/// - login-attempt counts neither locked nor touched within the lockout period.
+pub async fn purge(db: &AnyPool, now: i64, auth: &AuthSettings) -> Result<Purged, sqlx::Error> {
+    let refresh_tokens = sqlx::query("DELETE FROM refresh_tokens WHERE expires_at <= $1")
+        .bind(now)
+        .execute(db)
+        .await?
+        .rows_affected();
+    let sessions = sqlx::query(
+        "DELETE FROM sessions WHERE created_at <= $1 \
+         AND NOT EXISTS (SELECT 1 FROM refresh_tokens r WHERE r.session_id = sessions.id)",
+    )
+    .bind(now - ms(auth.access_token_ttl))
+    .execute(db)
+    .await?
+    .rows_affected();
+    let used_links = sqlx::query("DELETE FROM used_links WHERE used_at <= $1")
+        .bind(now - ms(auth.reset_link_ttl))
+        .execute(db)
+        .await?
+        .rows_affected();
+    let login_attempts = sqlx::query(
+        "DELETE FROM login_attempts WHERE (locked_until IS NULL OR locked_until <= $1) AND updated_at <= $2",
+    )
+    .bind(now)
+    .bind(now - ms(auth.lockout))
+    .execute(db)
+    .await?
+    .rows_affected();
+    Ok(Purged {
+        refresh_tokens,
+        sessions,
+        used_links,
+        login_attempts,
+    })
+}
+
+/// Runs `purge` every hour for as long as the process lives.
+pub fn spawn(state: AppState) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(EVERY);
+        loop {
+            tick.tick().await;
+            match purge(state.db.pool(), state.now(), &state.settings.auth).await {
+                Ok(p) if p != Purged::default() => {
+                    tracing::info!(?p, "purged expired identity rows")
+                }
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "purge of expired identity rows failed"),
+            }
+        }
+    })
+}

@@ -17,6 +17,16 @@ pub enum PhotoError {
     TooManyPixels,
 }
 
+impl PhotoError {
+    /// The stable error code clients see.
+    pub fn code(&self) -> &'static str {
+        match self {
+            PhotoError::NotAnImage => "invalid_image",
+            PhotoError::TooManyPixels => "image_too_large",
+        }
+    }
+}
+
 /// The accepted upload content types.
 pub const CONTENT_TYPES: &[&str] = &["image/jpeg", "image/png", "image/webp", "image/gif"];
 

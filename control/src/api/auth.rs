@@ -3,8 +3,8 @@
 use std::time::Duration;
 
 use axum::extract::State;
-use axum::http::{header, StatusCode};
-use axum::response::{Html, IntoResponse, Response};
+use axum::http::StatusCode;
+use axum::response::Html;
 use proto::{FieldError, Problem};
 use serde::Deserialize;
 use utoipa::ToSchema;
@@ -13,8 +13,8 @@ use super::access::Caller;
 use super::error::{ApiError, ApiResult};
 use super::extract::{ApiJson, ApiQuery, ClientIp};
 use super::views::{AccountView, StatusMessage, Tokens};
-use crate::accounts::store::{self, StoreError};
-use crate::accounts::{validate, Account, Language, Role, Status};
+use crate::accounts::store;
+use crate::accounts::{validate, Account, Language, Status};
 use crate::auth::attempts::{self, Attempt};
 use crate::auth::password;
 use crate::auth::sessions::{self, RefreshError};
@@ -27,7 +27,7 @@ const VERIFY_EMAIL: &str = "verify_email";
 const RESET_PASSWORD: &str = "reset_password";
 
 /// Takes a required string field, recording `required` when it is absent or blank.
-fn required(field: &str, value: Option<String>, errors: &mut Vec<FieldError>) -> String {
+pub(super) fn required(field: &str, value: Option<String>, errors: &mut Vec<FieldError>) -> String {
     match value {
         Some(v) if !v.trim().is_empty() => v,
         _ => {
@@ -37,114 +37,12 @@ fn required(field: &str, value: Option<String>, errors: &mut Vec<FieldError>) ->
     }
 }
 
-fn fail_if_any(errors: Vec<FieldError>) -> ApiResult<()> {
+pub(super) fn fail_if_any(errors: Vec<FieldError>) -> ApiResult<()> {
     if errors.is_empty() {
         Ok(())
     } else {
         Err(ApiError::validation(errors))
     }
-}
-
-#[derive(Debug, Clone, Copy, Deserialize, ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum SignupRole {
-    User,
-    Expert,
-}
-
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct SignupRequest {
-    #[schema(required = true)]
-    pub first_name: Option<String>,
-    #[schema(required = true)]
-    pub last_name: Option<String>,
-    #[schema(required = true)]
-    pub email: Option<String>,
-    /// 10+ characters mixing three of: lower case, upper case, digits, symbols.
-    #[schema(required = true)]
-    pub password: Option<String>,
-    /// `user` (default) or `expert`.
-    pub role: Option<SignupRole>,
-    pub bio: Option<String>,
-    /// Language of emails: `fr` (default) or `en`.
-    pub language: Option<Language>,
-}
-
-/// Create an account. A verification link is emailed; until it is followed
-/// the account cannot book or message.
-#[utoipa::path(post, path = "/api/v1/auth/signup", tag = "auth", request_body = SignupRequest,
-    responses((status = 201, body = AccountView), (status = 409, body = Problem, description = "email_taken"),
-              (status = 422, body = Problem, description = "validation_failed"), (status = 429, body = Problem)))]
-pub async fn signup(
-    State(state): State<AppState>,
-    ip: ClientIp,
-    ApiJson(req): ApiJson<SignupRequest>,
-) -> ApiResult<Response> {
-    ip.throttle(&state)?;
-    let mut errors = Vec::new();
-    let first_name = required("first_name", req.first_name, &mut errors);
-    let last_name = required("last_name", req.last_name, &mut errors);
-    let email = required("email", req.email, &mut errors);
-    let password = required("password", req.password, &mut errors);
-    if !first_name.is_empty() {
-        validate::name("first_name", &first_name, &mut errors);
-    }
-    if !last_name.is_empty() {
-        validate::name("last_name", &last_name, &mut errors);
-    }
-    if !email.is_empty() {
-        validate::email("email", &email, &mut errors);
-    }
-    if !password.is_empty() {
-        let local = email.split('@').next().unwrap_or_default();
-        validate::password(
-            "password",
-            &password,
-            &[local, &first_name, &last_name],
-            &mut errors,
-        );
-    }
-    if let Some(bio) = &req.bio {
-        validate::bio("bio", bio, &mut errors);
-    }
-    fail_if_any(errors)?;
-
-    let role = match req.role.unwrap_or(SignupRole::User) {
-        SignupRole::User => Role::User,
-        SignupRole::Expert => Role::Expert,
-    };
-    let hash = password::hash(password).await?;
-    let mut account = Account::new(&email, hash, role, &first_name, &last_name, state.now());
-    account.bio = req
-        .bio
-        .map(|b| b.trim().to_owned())
-        .filter(|b| !b.is_empty());
-    account.language = req.language.unwrap_or(Language::Fr);
-    match store::insert(state.db.pool(), &account).await {
-        Ok(()) => {}
-        Err(StoreError::EmailTaken) => {
-            return Err(ApiError::conflict(
-                "email_taken",
-                "An account with this email already exists",
-            )
-            .fields(vec![FieldError::new(
-                "email",
-                "taken",
-                "is already registered",
-            )]))
-        }
-        Err(StoreError::Db(e)) => return Err(e.into()),
-    }
-    tracing::info!(account = %account.id, role = account.role.as_str(), "account created");
-    send_verification(&state, &account).await;
-    let location = format!("/api/v1/accounts/{}", account.id);
-    Ok((
-        StatusCode::CREATED,
-        [(header::LOCATION, location)],
-        axum::Json(AccountView::from(&account)),
-    )
-        .into_response())
 }
 
 /// Signs a link for one purpose and emails it to the account. A mail failure
@@ -174,7 +72,7 @@ async fn email_link(
     }
 }
 
-async fn send_verification(state: &AppState, account: &Account) {
+pub(super) async fn send_verification(state: &AppState, account: &Account) {
     let ttl = state.settings.auth.verification_link_ttl;
     email_link(
         state,

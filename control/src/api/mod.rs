@@ -8,6 +8,7 @@ mod auth;
 pub mod error;
 mod extract;
 mod profile;
+mod signup;
 pub mod views;
 
 use axum::extract::DefaultBodyLimit;
@@ -25,7 +26,7 @@ use crate::state::AppState;
 use error::ApiError;
 
 /// JSON bodies are small; only uploads get more.
-const JSON_BODY_LIMIT: usize = 64 * 1024;
+pub(crate) const JSON_BODY_LIMIT: usize = 64 * 1024;
 
 #[derive(OpenApi)]
 #[openapi(
@@ -61,17 +62,19 @@ impl Modify for BearerAuth {
 }
 
 pub fn openapi_and_routes(state: &AppState) -> (Router<AppState>, utoipa::openapi::OpenApi) {
+    let photo_limit = state.settings.storage.max_photo_bytes;
     let uploads = OpenApiRouter::new()
         .routes(routes!(
             profile::put_photo,
             profile::delete_photo,
             profile::get_photo
         ))
-        .layer(DefaultBodyLimit::max(
-            state.settings.storage.max_photo_bytes,
-        ));
+        .layer(DefaultBodyLimit::max(photo_limit));
+    // A sign-up form may carry a photo next to its fields.
+    let signup = OpenApiRouter::new()
+        .routes(routes!(signup::signup))
+        .layer(DefaultBodyLimit::max(photo_limit + JSON_BODY_LIMIT));
     OpenApiRouter::with_openapi(ApiDoc::openapi())
-        .routes(routes!(auth::signup))
         .routes(routes!(auth::verify_email_link, auth::verify_email_post))
         .routes(routes!(auth::resend_verification))
         .routes(routes!(auth::login))
@@ -88,6 +91,7 @@ pub fn openapi_and_routes(state: &AppState) -> (Router<AppState>, utoipa::openap
         .routes(routes!(admin::activate))
         .layer(DefaultBodyLimit::max(JSON_BODY_LIMIT))
         .merge(uploads)
+        .merge(signup)
         .split_for_parts()
 }
 

@@ -151,36 +151,64 @@ pub async fn put_photo(
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default();
-    if !photos::CONTENT_TYPES.contains(&content_type.split(';').next().unwrap_or_default().trim()) {
-        return Err(ApiError::new(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported_media_type",
-            "Send a JPEG, PNG, WebP or GIF image",
-        )
-        .detail(format!(
-            "Content-Type must be one of {}",
-            photos::CONTENT_TYPES.join(", ")
-        )));
-    }
     let mut account = load(&state, &id).await?;
-    let jpeg = crate::cpu::run(move || photos::normalise(&body))
+    let jpeg = prepare_photo(content_type, body)
         .await?
-        .map_err(|e| {
-            let code = match e {
-                PhotoError::NotAnImage => "invalid_image",
-                PhotoError::TooManyPixels => "image_too_large",
-            };
-            ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, code, &e.to_string())
+        .map_err(|refusal| match refusal {
+            PhotoRefusal::WrongType => ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                "Send a JPEG, PNG, WebP or GIF image",
+            )
+            .detail(format!(
+                "Content-Type must be one of {}",
+                photos::CONTENT_TYPES.join(", ")
+            )),
+            PhotoRefusal::Invalid(e) => {
+                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, e.code(), &e.to_string())
+            }
         })?;
-    let key = format!("photos/{}/{}.jpg", account.id, uuid::Uuid::now_v7());
-    state.objects.put(&key, jpeg).await?;
     let now = state.now();
-    if let Some(old) = store::set_photo(&state.db, &account.id, Some(&key), now).await? {
-        state.objects.delete(&old).await?;
-    }
-    account.photo_key = Some(key);
+    account.photo_key = Some(store_photo(&state, &account.id, jpeg, now).await?);
     account.updated_at = now;
     Ok(Json(AccountView::from(&account)))
+}
+
+/// Why an uploaded photo was refused.
+pub(super) enum PhotoRefusal {
+    /// Not one of `photos::CONTENT_TYPES`.
+    WrongType,
+    Invalid(PhotoError),
+}
+
+/// Checks an upload's declared type, then decodes and re-encodes it (one
+/// job per core). The outer error is ours; the inner one the upload's.
+pub(super) async fn prepare_photo(
+    content_type: &str,
+    body: Bytes,
+) -> ApiResult<Result<Vec<u8>, PhotoRefusal>> {
+    let declared = content_type.split(';').next().unwrap_or_default().trim();
+    if !photos::CONTENT_TYPES.contains(&declared) {
+        return Ok(Err(PhotoRefusal::WrongType));
+    }
+    Ok(crate::cpu::run(move || photos::normalise(&body))
+        .await?
+        .map_err(PhotoRefusal::Invalid))
+}
+
+/// Stores a prepared photo as the account's, deleting the one it replaces.
+pub(super) async fn store_photo(
+    state: &AppState,
+    account_id: &str,
+    jpeg: Vec<u8>,
+    now: i64,
+) -> ApiResult<String> {
+    let key = format!("photos/{account_id}/{}.jpg", uuid::Uuid::now_v7());
+    state.objects.put(&key, jpeg).await?;
+    if let Some(old) = store::set_photo(&state.db, account_id, Some(&key), now).await? {
+        state.objects.delete(&old).await?;
+    }
+    Ok(key)
 }
 
 /// Remove the profile photo.

@@ -11,6 +11,8 @@ both_backends!(
     duplicate_email_in_another_letter_case_is_refused,
     verification_link_verifies_and_tampered_or_expired_links_are_refused,
     resending_verification_does_not_reveal_who_is_registered,
+    a_signup_form_may_carry_a_photo,
+    a_bad_photo_refuses_the_whole_signup_form,
 );
 
 async fn signup_creates_an_unverified_account_and_emails_a_verification_link(backend: Backend) {
@@ -233,4 +235,104 @@ async fn resending_verification_does_not_reveal_who_is_registered(backend: Backe
     // asked first and does less, so by the time Sami's mail is there it is done.
     assert_eq!(s.wait_for_mails("sami@example.tn", 2).await.len(), 2);
     assert!(s.mails_to("nobody@example.tn").is_empty());
+}
+
+fn form(email: &str) -> reqwest::multipart::Form {
+    reqwest::multipart::Form::new()
+        .text("first_name", "Rania")
+        .text("last_name", "Jaziri")
+        .text("email", email.to_owned())
+        .text("password", PASSWORD)
+        .text("role", "expert")
+}
+
+fn png() -> Vec<u8> {
+    let img = image::RgbImage::from_fn(900, 900, |x, _| image::Rgb([(x % 256) as u8, 10, 200]));
+    let mut out = Vec::new();
+    img.write_to(&mut std::io::Cursor::new(&mut out), image::ImageFormat::Png)
+        .unwrap();
+    out
+}
+
+fn part(bytes: Vec<u8>, mime: &str) -> reqwest::multipart::Part {
+    reqwest::multipart::Part::bytes(bytes)
+        .file_name("me.png")
+        .mime_str(mime)
+        .unwrap()
+}
+
+async fn a_signup_form_may_carry_a_photo(backend: Backend) {
+    let s = Server::start(backend).await;
+    let with_photo = form("rania@example.tn").part("photo", part(png(), "image/png"));
+    let r = s
+        .send(
+            s.req(reqwest::Method::POST, "/api/v1/auth/signup", None)
+                .multipart(with_photo),
+        )
+        .await
+        .expect(201);
+    assert_eq!(r.body["role"], "expert");
+    let photo = s
+        .get(r.body["photo_url"].as_str().expect("a photo URL"), None)
+        .await
+        .expect(200);
+    let decoded = image::load_from_memory(&photo.bytes).unwrap();
+    assert_eq!((decoded.width(), decoded.height()), (512, 512));
+    assert!(!s
+        .link_token("rania@example.tn", "/api/v1/auth/verify-email")
+        .await
+        .is_empty());
+
+    // Without a photo, the form works as the JSON body does.
+    s.send(
+        s.req(reqwest::Method::POST, "/api/v1/auth/signup", None)
+            .multipart(form("plain@example.tn")),
+    )
+    .await
+    .expect(201);
+}
+
+async fn a_bad_photo_refuses_the_whole_signup_form(backend: Backend) {
+    let s = Server::start(backend).await;
+    let cases = [
+        (part(b"hello".to_vec(), "text/plain"), "unsupported_type"),
+        (
+            part(b"%PDF-1.7 not an image".to_vec(), "image/png"),
+            "invalid_image",
+        ),
+    ];
+    for (photo, code) in cases {
+        let r = s
+            .send(
+                s.req(reqwest::Method::POST, "/api/v1/auth/signup", None)
+                    .multipart(form("bad@example.tn").part("photo", photo)),
+            )
+            .await
+            .expect_problem(422, "validation_failed");
+        assert_eq!(r.field_codes(), [("photo".to_owned(), code.to_owned())]);
+    }
+    let r = s
+        .send(
+            s.req(reqwest::Method::POST, "/api/v1/auth/signup", None)
+                .multipart(
+                    reqwest::multipart::Form::new()
+                        .text("email", "x@example.tn")
+                        .text("role", "wizard")
+                        .text("nickname", "x"),
+                ),
+        )
+        .await
+        .expect_problem(422, "validation_failed");
+    assert_eq!(
+        r.field_codes(),
+        [
+            ("role".to_owned(), "invalid".to_owned()),
+            ("nickname".to_owned(), "unknown".to_owned())
+        ]
+    );
+    assert!(
+        s.mails_to("bad@example.tn").is_empty(),
+        "nothing was created"
+    );
+    s.signup("bad@example.tn").await.expect(201);
 }

@@ -316,9 +316,9 @@ fn wait(child: &mut Child, limit: Duration) -> std::process::ExitStatus {
 #[test]
 fn bad_configuration_is_a_clear_startup_error_naming_the_key() {
     let dir = tempfile::tempdir().unwrap();
-    let run = |var: &str, value: &str| {
+    let with = |command: &str, var: &str, value: &str| {
         let out = binary(dir.path())
-            .arg("migrate")
+            .arg(command)
             .env(var, value)
             .output()
             .unwrap();
@@ -327,6 +327,7 @@ fn bad_configuration_is_a_clear_startup_error_naming_the_key() {
             String::from_utf8_lossy(&out.stderr).into_owned(),
         )
     };
+    let run = |var: &str, value: &str| with("migrate", var, value);
     let (code, err) = run("DI_CONTROL__AUTH__MAX_FAILED_LOGINS", "lots");
     assert_eq!(code, Some(2));
     assert!(
@@ -344,17 +345,7 @@ fn bad_configuration_is_a_clear_startup_error_naming_the_key() {
     assert!(err.contains("unsupported database URL"), "{err}");
 
     // Values of the right type that still cannot work: found while starting.
-    let start_with = |var: &str, value: &str| {
-        let out = binary(dir.path())
-            .arg("control")
-            .env(var, value)
-            .output()
-            .unwrap();
-        (
-            out.status.code(),
-            String::from_utf8_lossy(&out.stderr).into_owned(),
-        )
-    };
+    let start_with = |var: &str, value: &str| with("control", var, value);
     for (var, value, key) in [
         (
             "DI_CONTROL__AUTH__SECRET",

@@ -141,6 +141,13 @@ impl Room {
         self.next_key - 1
     }
 
+    fn role_of(&self, p: ParticipantKey) -> Result<Role, RoomError> {
+        self.members
+            .get(&p)
+            .map(|m| m.role)
+            .ok_or(RoomError::UnknownParticipant)
+    }
+
     pub fn participants(&self) -> usize {
         self.members.len()
     }
@@ -287,11 +294,7 @@ impl Room {
         track: TrackKey,
         muted: bool,
     ) -> Result<Vec<Event>, RoomError> {
-        let role = self
-            .members
-            .get(&by)
-            .ok_or(RoomError::UnknownParticipant)?
-            .role;
+        let role = self.role_of(by)?;
         let t = self.tracks.get_mut(&track).ok_or(RoomError::UnknownTrack)?;
         let by_host = t.owner != by;
         if by_host && role != Role::Host {
@@ -311,11 +314,7 @@ impl Room {
         by: ParticipantKey,
         target: ParticipantKey,
     ) -> Result<Vec<Event>, RoomError> {
-        let role = self
-            .members
-            .get(&by)
-            .ok_or(RoomError::UnknownParticipant)?
-            .role;
+        let role = self.role_of(by)?;
         if role != Role::Host {
             return Err(RoomError::NotHost);
         }

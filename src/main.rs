@@ -160,9 +160,16 @@ fn admin_password(from_stdin: bool) -> anyhow::Result<(String, bool)> {
 /// database starts here, so a fresh data directory just works.
 async fn database(config: &Config) -> anyhow::Result<Database> {
     let url = config.database_url();
-    let db = Database::connect(&url)
-        .await
-        .with_context(|| format!("cannot open the database {}", redact(&url)))?;
+    let db = match Database::connect(&url).await {
+        Ok(db) => db,
+        Err(e @ platform::db::DbError::UnsupportedUrl(_)) => {
+            return Err(platform::config::ConfigError::key("database_url", e).into())
+        }
+        Err(e) => {
+            return Err(anyhow::Error::from(e)
+                .context(format!("cannot open the database {}", redact(&url))))
+        }
+    };
     control::migrate(&db)
         .await
         .context("cannot apply database migrations")?;

@@ -340,9 +340,16 @@ fn bad_configuration_is_a_clear_startup_error_naming_the_key() {
     let (code, err) = run("DI_LOG_FORMAT", "xml");
     assert_eq!(code, Some(2));
     assert!(err.contains("log_format"), "{err}");
-    let (code, err) = run("DATABASE_URL", "mysql://localhost/x");
-    assert_eq!(code, Some(1));
-    assert!(err.contains("unsupported database URL"), "{err}");
+    let (code, err) = run("DATABASE_URL", "mysql://admin:hunter2@localhost/x");
+    assert_eq!(code, Some(2));
+    assert!(
+        err.contains("database_url") && err.contains("`mysql`"),
+        "{err}"
+    );
+    assert!(
+        !err.contains("hunter2"),
+        "the password is not printed: {err}"
+    );
 
     // Values of the right type that still cannot work: found while starting.
     let start_with = |var: &str, value: &str| with("control", var, value);
@@ -363,6 +370,11 @@ fn bad_configuration_is_a_clear_startup_error_naming_the_key() {
             "control.mail.smtp_url",
         ),
         ("DI_CONTROL__LISTEN", "localhost", "control.listen"),
+        (
+            "DI_CONTROL__AUTH__ACCESS_TOKEN_TTL",
+            "90days",
+            "control.auth.refresh_token_ttl",
+        ),
     ] {
         let (code, err) = start_with(var, value);
         assert_eq!(code, Some(2), "{var}: {err}");

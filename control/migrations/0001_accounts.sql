@@ -51,7 +51,9 @@ CREATE INDEX refresh_tokens_session ON refresh_tokens (session_id);
 -- lockout says nothing about who is registered. An attempt is counted before
 -- the password is checked, which is what makes parallel guessing useless.
 CREATE TABLE login_attempts (
-    email        TEXT PRIMARY KEY,
+    -- SHA-256 of the normalised address: fixed size whatever a client sends,
+    -- and no plain addresses kept for people who have no account.
+    email_hash   TEXT PRIMARY KEY,
     failures     BIGINT NOT NULL,
     locked_until BIGINT,
     updated_at   BIGINT NOT NULL

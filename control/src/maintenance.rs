@@ -24,17 +24,24 @@ fn ms(d: Duration) -> i64 {
 }
 
 /// Deletes what is past use at `now`:
-/// - refresh tokens past their expiry (presented, they are refused as unknown);
+/// - refresh tokens of sessions that can no longer be used: revoked ones, and
+///   ones whose every token has expired. A spent token of a live session is
+///   kept, because presenting it again is how theft is detected;
 /// - sessions with no refresh token left, older than an access token's
 ///   lifetime (no token of theirs can be valid any more);
 /// - used reset-link nonces older than a link's lifetime (the link has expired);
 /// - login-attempt counts neither locked nor touched within the lockout period.
 pub async fn purge(db: &AnyPool, now: i64, auth: &AuthSettings) -> Result<Purged, sqlx::Error> {
-    let refresh_tokens = sqlx::query("DELETE FROM refresh_tokens WHERE expires_at <= $1")
-        .bind(now)
-        .execute(db)
-        .await?
-        .rows_affected();
+    let refresh_tokens = sqlx::query(
+        "DELETE FROM refresh_tokens WHERE session_id IN ( \
+           SELECT id FROM sessions WHERE revoked_at IS NOT NULL \
+           UNION \
+           SELECT session_id FROM refresh_tokens GROUP BY session_id HAVING MAX(expires_at) <= $1)",
+    )
+    .bind(now)
+    .execute(db)
+    .await?
+    .rows_affected();
     let sessions = sqlx::query(
         "DELETE FROM sessions WHERE created_at <= $1 \
          AND NOT EXISTS (SELECT 1 FROM refresh_tokens r WHERE r.session_id = sessions.id)",

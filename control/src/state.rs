@@ -26,6 +26,9 @@ pub struct Inner {
     pub mailer: Mailer,
     pub objects: ObjectStore,
     pub auth_limiter: RateLimiter,
+    /// Emailed links per recipient address: however many clients ask,
+    /// nobody's mailbox gets flooded.
+    pub mail_limiter: RateLimiter,
     pub metrics: AuthMetrics,
     /// A hash to verify against when the email is unknown, so a login takes
     /// as long whether or not the account exists.
@@ -58,6 +61,13 @@ impl AppState {
             Some(s) => s.clone(),
             None => load_or_create_secret(data_dir)?,
         };
+        if settings.auth.refresh_token_ttl <= settings.auth.access_token_ttl {
+            return Err(ConfigError::key(
+                "control.auth.refresh_token_ttl",
+                "must be longer than control.auth.access_token_ttl",
+            )
+            .into());
+        }
         let public_url = settings
             .public_url
             .clone()
@@ -84,6 +94,7 @@ impl AppState {
         Ok(AppState(Arc::new(Inner {
             keys: Keys::new(secret.as_bytes()),
             auth_limiter: RateLimiter::per_minute(rate, rate),
+            mail_limiter: RateLimiter::every(10 * 60_000, 3),
             metrics: AuthMetrics::register(&telemetry.registry)?,
             decoy_hash: crate::auth::password::hash(crate::auth::tokens::random_token()).await?,
             db,

@@ -27,7 +27,7 @@ impl Backend {
 
 #[derive(Debug, thiserror::Error)]
 pub enum DbError {
-    #[error("unsupported database URL `{0}`: use sqlite://PATH or postgres://...")]
+    #[error("unsupported database URL scheme `{0}`: use sqlite://PATH or postgres://...")]
     UnsupportedUrl(String),
     #[error("cannot create the database directory {path}: {source}")]
     Directory {
@@ -55,7 +55,9 @@ impl Database {
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             Backend::Postgres
         } else {
-            return Err(DbError::UnsupportedUrl(url.to_owned()));
+            // The scheme only: the rest may hold a password.
+            let scheme = url.split(':').next().unwrap_or_default();
+            return Err(DbError::UnsupportedUrl(scheme.to_owned()));
         };
         let url = match backend {
             Backend::Sqlite => prepare_sqlite(url)?,
@@ -128,9 +130,9 @@ fn prepare_sqlite(url: &str) -> Result<String, DbError> {
         .trim_start_matches("sqlite:");
     let path = rest.split('?').next().unwrap_or_default();
     if path.is_empty() || path == ":memory:" {
-        return Err(DbError::UnsupportedUrl(format!(
-            "{url} (an in-memory SQLite database is not shared between connections; give a file path)"
-        )));
+        return Err(DbError::UnsupportedUrl(
+            "sqlite::memory: (an in-memory database is not shared between connections; give a file path)".to_owned(),
+        ));
     }
     if let Some(dir) = Path::new(path)
         .parent()

@@ -132,7 +132,10 @@ async fn readyz(State(ops): State<Ops>) -> Response {
     let mut failed = Vec::new();
     for (name, check) in &ops.readiness.checks {
         if let Err(e) = check().await {
-            failed.push(proto::FieldError::new(*name, "failed", e));
+            // The details (hosts, drivers' words) go to the log, not to
+            // whoever asks over HTTP.
+            tracing::warn!(check = *name, error = %e, "readiness check failed");
+            failed.push(proto::FieldError::new(*name, "unavailable", "unavailable"));
         }
     }
     if failed.is_empty() {
@@ -156,17 +159,19 @@ async fn metrics(State(ops): State<Ops>) -> Response {
 }
 
 /// Binds `addr`, naming the service in the error so a port clash is obvious.
-/// Binds the address configured under `key`. One that does not parse is a
-/// configuration error; one the system refuses (in use, not ours) names the
-/// key too, so the fix is obvious.
+/// Binds the address configured under `key` (`host:port`; the host may be
+/// a name). One without a valid port is a configuration error; one the
+/// system refuses (in use, not ours, unknown host) names the key too.
 pub async fn bind(key: &str, addr: &str) -> anyhow::Result<TcpListener> {
-    let parsed: std::net::SocketAddr = addr.parse().map_err(|e| {
-        crate::config::ConfigError::key(
-            key,
-            format!("`{addr}` is not an address with a port ({e})"),
-        )
-    })?;
-    TcpListener::bind(parsed)
+    let port_ok = addr
+        .rsplit_once(':')
+        .is_some_and(|(host, port)| !host.is_empty() && port.parse::<u16>().is_ok());
+    if !port_ok {
+        return Err(
+            crate::config::ConfigError::key(key, format!("`{addr}` is not host:port")).into(),
+        );
+    }
+    TcpListener::bind(addr)
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {addr} (key `{key}`): {e}"))
 }
@@ -243,7 +248,7 @@ mod tests {
         assert_eq!(body["code"], "not_ready");
         assert_eq!(
             body["errors"],
-            serde_json::json!([{ "field": "bus", "code": "failed", "message": "connection refused" }])
+            serde_json::json!([{ "field": "bus", "code": "unavailable", "message": "unavailable" }])
         );
         assert_eq!(call(router.clone(), "/healthz").await.0, StatusCode::OK);
         let (status, body) = call(router, "/nope").await;

@@ -55,6 +55,11 @@ async fn email_link(
     ttl: Duration,
     compose: fn(Language, &str, &str, Duration) -> mail::Email,
 ) {
+    let recipient = validate::normalize_email(&account.email);
+    if state.mail_limiter.check(&recipient, state.now()).is_err() {
+        tracing::info!(account = %account.id, purpose, "emailed link not sent: too many to this address lately");
+        return;
+    }
     let token = state.keys.sign_link(&LinkClaims {
         purpose: purpose.to_owned(),
         account: account.id.clone(),

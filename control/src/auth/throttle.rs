@@ -19,7 +19,11 @@ const SWEEP_AT: usize = 50_000;
 
 impl RateLimiter {
     pub fn per_minute(rate: u32, burst: u32) -> Self {
-        let interval_ms = 60_000 / i64::from(rate.max(1));
+        Self::every(60_000 / i64::from(rate.max(1)), burst)
+    }
+
+    /// One request per `interval_ms` at the steady rate, bursts of `burst`.
+    pub fn every(interval_ms: i64, burst: u32) -> Self {
         RateLimiter {
             interval_ms,
             tolerance_ms: interval_ms * i64::from(burst.max(1) - 1),

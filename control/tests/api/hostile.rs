@@ -203,3 +203,34 @@ async fn guessing_the_current_password_is_limited_too(backend: Backend) {
         .await
         .expect_problem(429, "account_locked");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nobody_s_mailbox_can_be_flooded_with_links() {
+    let s = Server::start_with(Backend::Sqlite, |c| c.auth.ip_requests_per_minute = 1000).await;
+    s.signup("victim@example.tn").await.expect(201);
+    for _ in 0..6 {
+        s.post(
+            "/api/v1/auth/password-reset/request",
+            None,
+            json!({ "email": "victim@example.tn" }),
+        )
+        .await
+        .expect(202);
+    }
+    s.wait_for_mails("victim@example.tn", 3).await;
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert_eq!(
+        s.mails_to("victim@example.tn").len(),
+        3,
+        "three links, then one per 10 minutes"
+    );
+    s.clock.advance(std::time::Duration::from_secs(600));
+    s.post(
+        "/api/v1/auth/password-reset/request",
+        None,
+        json!({ "email": "victim@example.tn" }),
+    )
+    .await
+    .expect(202);
+    assert_eq!(s.wait_for_mails("victim@example.tn", 4).await.len(), 4);
+}

@@ -12,9 +12,13 @@ use crate::common::{Backend, Server, PASSWORD};
 
 both_backends!(expired_identity_rows_are_purged_and_live_ones_kept);
 
+const DAY: u64 = 24 * 3600;
+
 async fn expired_identity_rows_are_purged_and_live_ones_kept(backend: Backend) {
     let s = Server::start(backend).await;
     let auth = Settings::default().auth;
+    // A session revoked by a password reset, a failed attempt, and a live
+    // session that will rotate.
     let old = s.user("old@example.tn").await;
     s.post(
         "/api/v1/auth/password-reset/request",
@@ -32,22 +36,52 @@ async fn expired_identity_rows_are_purged_and_live_ones_kept(backend: Backend) {
     .await
     .expect(204);
     s.login("nobody@example.tn", PASSWORD).await.expect(401);
+    let rotator = s.user("rotator@example.tn").await;
 
-    // Nothing is past use yet.
+    s.clock.advance(Duration::from_secs(29 * DAY));
+    let rotated = s
+        .post(
+            "/api/v1/auth/refresh",
+            None,
+            json!({ "refresh_token": rotator.refresh }),
+        )
+        .await
+        .expect(200);
+    s.clock.advance(Duration::from_secs(2 * DAY));
+    let fresh = s.user("fresh@example.tn").await;
+
+    let purged = purge(s.db.pool(), s.clock.now_ms(), &auth).await.unwrap();
+    assert_eq!(
+        purged,
+        Purged {
+            refresh_tokens: 1,
+            sessions: 1,
+            used_links: 1,
+            login_attempts: 1
+        },
+        "the revoked session and its token, the used reset link, the stale attempt"
+    );
     assert_eq!(
         purge(s.db.pool(), s.clock.now_ms(), &auth).await.unwrap(),
         Purged::default()
     );
 
-    s.clock.advance(Duration::from_secs(31 * 24 * 3600));
-    let fresh = s.user("fresh@example.tn").await;
-    let purged = purge(s.db.pool(), s.clock.now_ms(), &auth).await.unwrap();
-    assert_eq!(purged.refresh_tokens, 1, "the old user's one login");
-    assert_eq!(purged.sessions, 1);
-    assert_eq!(purged.used_links, 1);
-    assert_eq!(purged.login_attempts, 1, "nobody@'s failed attempt");
-
-    // The fresh session works; the purged one is refused as unknown.
+    // The rotator's spent token outlived its own expiry because its session
+    // is alive: presenting it again still reveals the theft.
+    s.post(
+        "/api/v1/auth/refresh",
+        None,
+        json!({ "refresh_token": rotator.refresh }),
+    )
+    .await
+    .expect_problem(401, "refresh_token_reused");
+    s.post(
+        "/api/v1/auth/refresh",
+        None,
+        json!({ "refresh_token": rotated.body["refresh_token"] }),
+    )
+    .await
+    .expect_problem(401, "session_revoked");
     s.post(
         "/api/v1/auth/refresh",
         None,

@@ -21,12 +21,6 @@ use std::collections::HashMap;
 
 use proto::{PresenceReport, Seconds};
 
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-struct Key {
-    room: String,
-    participant: String,
-}
-
 #[derive(Debug)]
 struct Peer {
     /// Alive spans whose seconds are not all decided yet, oldest first.
@@ -44,7 +38,9 @@ pub struct Presence {
     node: String,
     liveness_ms: i64,
     next_seq: u64,
-    peers: HashMap<Key, Peer>,
+    /// By room, then participant: nested so that a lookup by `&str` (once
+    /// per packet, in `heard`) allocates nothing.
+    peers: HashMap<String, HashMap<String, Peer>>,
 }
 
 fn midpoint(second: i64) -> i64 {
@@ -104,20 +100,23 @@ impl Presence {
 
     fn peer(&mut self, room: &str, participant: &str, now: i64) -> &mut Peer {
         self.peers
-            .entry(Key {
-                room: room.to_owned(),
-                participant: participant.to_owned(),
-            })
+            .entry(room.to_owned())
+            .or_default()
+            .entry(participant.to_owned())
             .or_insert_with(|| Peer::new(now))
+    }
+
+    fn existing(&mut self, room: &str, participant: &str) -> Option<&mut Peer> {
+        self.peers.get_mut(room)?.get_mut(participant)
     }
 
     /// The participant's DTLS session is established (again, after an ICE restart).
     pub fn connected(&mut self, room: &str, participant: &str, now: i64) {
         let liveness = self.liveness_ms;
         let peer = self.peer(room, participant, now);
-        if peer.left_at.is_some() {
-            return;
-        }
+        // Back before their final report went out: they are simply present
+        // again, and the seconds in between are decided as usual.
+        peer.left_at = None;
         peer.close(now, liveness);
         peer.spans.push((now, None));
         peer.last_heard = now;
@@ -126,10 +125,7 @@ impl Presence {
     /// A valid packet arrived from the participant.
     pub fn heard(&mut self, room: &str, participant: &str, now: i64) {
         let liveness = self.liveness_ms;
-        let Some(peer) = self.peers.get_mut(&Key {
-            room: room.to_owned(),
-            participant: participant.to_owned(),
-        }) else {
+        let Some(peer) = self.existing(room, participant) else {
             return;
         };
         match peer.spans.last() {
@@ -148,10 +144,7 @@ impl Presence {
     /// The participant's transport is gone (DTLS closed, ICE failed).
     pub fn disconnected(&mut self, room: &str, participant: &str, now: i64) {
         let liveness = self.liveness_ms;
-        if let Some(peer) = self.peers.get_mut(&Key {
-            room: room.to_owned(),
-            participant: participant.to_owned(),
-        }) {
+        if let Some(peer) = self.existing(room, participant) {
             peer.close(now, liveness);
         }
     }
@@ -167,7 +160,7 @@ impl Presence {
     /// Participants currently accounted for (including those whose final
     /// report is still to come).
     pub fn tracked(&self) -> usize {
-        self.peers.len()
+        self.peers.values().map(HashMap::len).sum()
     }
 
     /// Decides every second whose midpoint is before `now` and returns one
@@ -177,28 +170,35 @@ impl Presence {
         let liveness = self.liveness_ms;
         let mut reports = Vec::new();
         let mut done = Vec::new();
-        for (key, peer) in self.peers.iter_mut() {
-            peer.decide_until(now, liveness);
-            let finished = peer
-                .left_at
-                .is_some_and(|left| midpoint(peer.next_second) >= left);
-            if peer.unreported.is_empty() && !finished {
-                continue;
-            }
-            reports.push(PresenceReport {
-                node: self.node.clone(),
-                seq: 0,
-                room: key.room.clone(),
-                participant: key.participant.clone(),
-                seconds: std::mem::take(&mut peer.unreported),
-                last: finished,
-            });
-            if finished {
-                done.push(key.clone());
+        for (room, members) in self.peers.iter_mut() {
+            for (participant, peer) in members.iter_mut() {
+                peer.decide_until(now, liveness);
+                let finished = peer
+                    .left_at
+                    .is_some_and(|left| midpoint(peer.next_second) >= left);
+                if peer.unreported.is_empty() && !finished {
+                    continue;
+                }
+                reports.push(PresenceReport {
+                    node: self.node.clone(),
+                    seq: 0,
+                    room: room.clone(),
+                    participant: participant.clone(),
+                    seconds: std::mem::take(&mut peer.unreported),
+                    last: finished,
+                });
+                if finished {
+                    done.push((room.clone(), participant.clone()));
+                }
             }
         }
-        for key in done {
-            self.peers.remove(&key);
+        for (room, participant) in done {
+            if let Some(members) = self.peers.get_mut(&room) {
+                members.remove(&participant);
+                if members.is_empty() {
+                    self.peers.remove(&room);
+                }
+            }
         }
         // Deterministic order (the map's is not), then sequence numbers.
         reports.sort_by(|a, b| (&a.room, &a.participant).cmp(&(&b.room, &b.participant)));
@@ -277,6 +277,24 @@ mod tests {
         p.disconnected("r", "bob", 23_000);
         let seconds = all_seconds(&p.tick(60_000), "bob");
         assert_eq!(seconds.ranges(), &[(0, 6), (20, 23)]);
+    }
+
+    #[test]
+    fn leaving_and_rejoining_before_the_final_report_keeps_both_stays() {
+        let mut p = Presence::new("node-a", LIVENESS);
+        p.connected("r", "amel", 0);
+        for t in (0..10_000).step_by(500) {
+            p.heard("r", "amel", t);
+        }
+        p.left("r", "amel", 10_000);
+        p.connected("r", "amel", 10_200);
+        p.heard("r", "amel", 14_000);
+        p.disconnected("r", "amel", 15_000);
+        p.left("r", "amel", 15_000);
+        let reports = p.tick(30_000);
+        assert_eq!(all_seconds(&reports, "amel").ranges(), &[(0, 15)]);
+        assert!(reports.last().unwrap().last);
+        assert_eq!(p.tracked(), 0);
     }
 
     #[test]

@@ -286,7 +286,8 @@ impl Room {
         }
     }
 
-    /// Mutes or unmutes a track: its owner may always, the host may for anyone.
+    /// Mutes or unmutes a track: its owner may do either, the host may mute
+    /// anyone's (but not unmute it: that is the owner's choice).
     /// A muted track is not forwarded.
     pub fn set_muted(
         &mut self,
@@ -297,7 +298,8 @@ impl Room {
         let role = self.role_of(by)?;
         let t = self.tracks.get_mut(&track).ok_or(RoomError::UnknownTrack)?;
         let by_host = t.owner != by;
-        if by_host && role != Role::Host {
+        // The host may silence anyone; only the owner may speak again.
+        if by_host && (role != Role::Host || !muted) {
             return Err(RoomError::NotHost);
         }
         t.muted = muted;
@@ -392,6 +394,11 @@ impl Room {
             return;
         };
         if t.muted {
+            // Forget the layer: after unmuting, forwarding resumes at a
+            // keyframe (requested then) with the numbering carried on.
+            for sub in &mut t.subscriptions {
+                sub.rewriter.forward(packet, None);
+            }
             return;
         }
         // Every Opus packet decodes on its own: audio can start anywhere.
@@ -435,18 +442,32 @@ impl Room {
         out
     }
 
-    /// Layers nobody is receiving or waiting for, per video track: the
-    /// publisher may stop sending them (dynacast).
+    /// Layers no subscriber would choose even if every announced layer were
+    /// being sent: the publisher may stop sending them (dynacast). Worked
+    /// out from what subscribers want, not from what they receive, so a
+    /// stopped layer is asked for again as soon as someone needs it.
     pub fn unwatched_layers(&self, track: TrackKey) -> Vec<usize> {
         let Some(t) = self.tracks.get(&track) else {
             return Vec::new();
         };
-        (0..t.layers.len())
-            .filter(|l| {
-                !t.subscriptions
-                    .iter()
-                    .any(|s| s.target == Some(*l) || s.rewriter.layer() == Some(*l))
+        let announced: Vec<Layer> = t
+            .layers
+            .iter()
+            .map(|l| Layer { active: true, ..*l })
+            .collect();
+        let wanted: Vec<usize> = t
+            .subscriptions
+            .iter()
+            .filter_map(|s| {
+                let bw = self
+                    .members
+                    .get(&s.subscriber)
+                    .and_then(|m| m.bandwidth_bps);
+                layers::target(&announced, s.want, bw)
             })
+            .collect();
+        (0..t.layers.len())
+            .filter(|l| !wanted.contains(l))
             .collect()
     }
 }
@@ -492,6 +513,7 @@ mod tests {
             timestamp: seq * 3000,
             keyframe_start: keyframe,
             picture_id: None,
+            long_picture_id: false,
             tl0_pic_idx: None,
             arrival_ms: seq as i64 * 33,
         }
@@ -598,6 +620,11 @@ mod tests {
         let mut out = Vec::new();
         room.route(mic, &packet(0, 1, false), &mut out);
         assert!(out.is_empty());
+        assert_eq!(
+            room.set_muted(host, mic, false),
+            Err(RoomError::NotHost),
+            "only the owner unmutes"
+        );
         room.set_muted(guest, mic, false).unwrap();
         room.route(mic, &packet(0, 2, false), &mut out);
         assert_eq!(out.len(), 2);
@@ -615,6 +642,81 @@ mod tests {
             ]
         );
         assert_eq!((room.participants(), room.tracks()), (2, 0));
+    }
+
+    #[test]
+    fn unmuted_video_resumes_at_a_keyframe_without_a_gap() {
+        let mut room = Room::new(10);
+        let (publisher, _) = room.join("pub", Role::Host, ALL).unwrap();
+        let (viewer, _) = room.join("viewer", Role::Participant, ALL).unwrap();
+        let (cam, _) = room
+            .publish(publisher, Source::Camera, simulcast())
+            .unwrap();
+        room.set_want(
+            viewer,
+            cam,
+            Want::Size {
+                width: 320,
+                height: 180,
+            },
+        )
+        .unwrap();
+        let mut out = Vec::new();
+        room.route(cam, &packet(0, 1, true), &mut out);
+        let last = out[0].1.seq;
+        room.set_muted(publisher, cam, true).unwrap();
+        room.route(cam, &packet(0, 2, false), &mut out);
+        assert!(out.is_empty());
+        room.set_muted(publisher, cam, false).unwrap();
+        assert_eq!(
+            room.keyframe_requests(1_000),
+            vec![(cam, 0)],
+            "a keyframe is asked for at once"
+        );
+        room.route(cam, &packet(0, 3, false), &mut out);
+        assert!(out.is_empty(), "not mid-picture");
+        room.route(cam, &packet(0, 4, true), &mut out);
+        assert_eq!(out[0].1.seq, last + 1, "numbering carries on");
+    }
+
+    #[test]
+    fn a_layer_stopped_by_dynacast_is_wanted_again_when_someone_needs_it() {
+        let mut room = Room::new(10);
+        let (publisher, _) = room.join("pub", Role::Host, ALL).unwrap();
+        let (viewer, _) = room.join("viewer", Role::Participant, ALL).unwrap();
+        let (cam, _) = room
+            .publish(publisher, Source::Camera, simulcast())
+            .unwrap();
+        room.set_want(
+            viewer,
+            cam,
+            Want::Size {
+                width: 160,
+                height: 90,
+            },
+        )
+        .unwrap();
+        assert_eq!(room.unwatched_layers(cam), vec![1, 2]);
+        // The publisher stops layers 1 and 2; then someone wants HD.
+        let mut stopped = simulcast();
+        stopped[1].active = false;
+        stopped[2].active = false;
+        room.set_layers(cam, stopped).unwrap();
+        let (big, _) = room.join("big", Role::Participant, ALL).unwrap();
+        room.set_want(
+            big,
+            cam,
+            Want::Size {
+                width: 1280,
+                height: 720,
+            },
+        )
+        .unwrap();
+        assert_eq!(
+            room.unwatched_layers(cam),
+            vec![1],
+            "layer 2 is wanted again"
+        );
     }
 
     #[test]

@@ -28,10 +28,14 @@ impl Speakers {
     /// The audio level of one packet from `participant`.
     pub fn level(&mut self, participant: &str, level: u8, now: i64) {
         let level = level.min(127);
-        self.samples
-            .entry(participant.to_owned())
-            .or_default()
-            .push((now, level));
+        // Once per audio packet: look up by `&str`, allocate only for a newcomer.
+        match self.samples.get_mut(participant) {
+            Some(samples) => samples.push((now, level)),
+            None => {
+                self.samples
+                    .insert(participant.to_owned(), vec![(now, level)]);
+            }
+        }
     }
 
     pub fn forget(&mut self, participant: &str) {

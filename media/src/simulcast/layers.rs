@@ -36,7 +36,7 @@ pub fn target(layers: &[Layer], want: Want, bandwidth_bps: Option<u64>) -> Optio
         return None;
     };
     let mut active: Vec<usize> = (0..layers.len()).filter(|&i| layers[i].active).collect();
-    active.sort_by_key(|&i| (layers[i].width * layers[i].height, i));
+    active.sort_by_key(|&i| (u64::from(layers[i].width) * u64::from(layers[i].height), i));
     let mut pick = active
         .iter()
         .position(|&i| layers[i].width >= width && layers[i].height >= height)

@@ -24,6 +24,9 @@ pub struct Incoming {
     pub keyframe_start: bool,
     /// VP8 only.
     pub picture_id: Option<u16>,
+    /// Whether the PictureID field is 15 bits long (else 7): rewritten ids
+    /// keep the width, because the descriptor is patched in place.
+    pub long_picture_id: bool,
     /// VP8 only.
     pub tl0_pic_idx: Option<u8>,
     pub arrival_ms: i64,
@@ -43,6 +46,9 @@ const PICTURE_ID_MOD: u32 = 0x8000;
 #[derive(Debug, Clone, Copy)]
 struct Offsets {
     layer: usize,
+    /// The source sequence number the layer was joined at: anything older
+    /// of that layer (late, or retransmitted) would reuse sent numbers.
+    from_seq: u64,
     seq: i64,
     timestamp: i64,
     picture_id: u16,
@@ -99,16 +105,22 @@ impl Rewriter {
             return None;
         }
         let offsets = match self.current {
-            Some(c) if c.layer == p.layer => c,
+            Some(c) if c.layer == p.layer && p.seq >= c.from_seq => c,
+            Some(c) if c.layer == p.layer => return None,
             _ if Some(p.layer) == target && p.keyframe_start => self.switch_to(p),
             _ => return None,
+        };
+        let id_mod = if p.long_picture_id {
+            PICTURE_ID_MOD
+        } else {
+            0x80
         };
         let out = Outgoing {
             seq: p.seq.wrapping_add_signed(offsets.seq),
             timestamp: p.timestamp.wrapping_add_signed(offsets.timestamp),
-            picture_id: p.picture_id.map(|id| {
-                ((u32::from(id) + u32::from(offsets.picture_id)) % PICTURE_ID_MOD) as u16
-            }),
+            picture_id: p
+                .picture_id
+                .map(|id| ((u32::from(id) + u32::from(offsets.picture_id)) % id_mod) as u16),
             tl0_pic_idx: p.tl0_pic_idx.map(|t| t.wrapping_add(offsets.tl0)),
         };
         // Track the newest packet sent; a late (reordered) one keeps its own
@@ -124,9 +136,13 @@ impl Rewriter {
 
     fn switch_to(&mut self, p: &Incoming) -> Offsets {
         let offsets = match self.last {
+            // The first packet: sequence numbers start at rollover count 0,
+            // as a receiver that joins late expects for SRTP (str0m takes
+            // the rollover count from the extended number).
             None => Offsets {
                 layer: p.layer,
-                seq: 0,
+                from_seq: p.seq,
+                seq: -((p.seq & !0xFFFF) as i64),
                 timestamp: 0,
                 picture_id: 0,
                 tl0: 0,
@@ -140,6 +156,7 @@ impl Rewriter {
                     .map_or(0, |id| (u32::from(id) + 1) % PICTURE_ID_MOD);
                 let next_tl0 = last.out.tl0_pic_idx.map_or(0, |t| t.wrapping_add(1));
                 Offsets {
+                    from_seq: p.seq,
                     layer: p.layer,
                     seq: (last.out.seq + 1).wrapping_sub(p.seq) as i64,
                     timestamp: (last.out.timestamp + ticks).wrapping_sub(p.timestamp) as i64,
@@ -195,6 +212,7 @@ mod tests {
                         timestamp: self.base_ts[layer] + frame * 3000,
                         keyframe_start: keyframe && part == 0,
                         picture_id: Some(self.picture_id[layer]),
+                        long_picture_id: true,
                         tl0_pic_idx: Some(self.tl0[layer]),
                         arrival_ms: now_ms,
                     });
@@ -290,6 +308,7 @@ mod tests {
             timestamp,
             keyframe_start: true,
             picture_id: None,
+            long_picture_id: false,
             tl0_pic_idx: None,
             arrival_ms,
         };
@@ -307,6 +326,67 @@ mod tests {
             next.timestamp,
             switched.timestamp + 3_000,
             "then the layer's own spacing"
+        );
+    }
+
+    fn vp8(layer: usize, seq: u64, keyframe_start: bool, picture_id: u16, long: bool) -> Incoming {
+        Incoming {
+            layer,
+            seq,
+            timestamp: seq * 3000,
+            keyframe_start,
+            picture_id: Some(picture_id),
+            long_picture_id: long,
+            tl0_pic_idx: Some(0),
+            arrival_ms: seq as i64,
+        }
+    }
+
+    #[test]
+    fn the_stream_starts_at_rollover_zero_whatever_the_publisher_is_at() {
+        let mut r = Rewriter::new(90_000);
+        let start = 3 * 65_536 + 5;
+        assert_eq!(
+            r.forward(&vp8(0, start, true, 1, true), Some(0))
+                .unwrap()
+                .seq,
+            5
+        );
+        assert_eq!(
+            r.forward(&vp8(0, start + 1, false, 1, true), Some(0))
+                .unwrap()
+                .seq,
+            6
+        );
+    }
+
+    #[test]
+    fn late_packets_from_before_the_switch_are_dropped() {
+        let mut r = Rewriter::new(90_000);
+        r.forward(&vp8(0, 100, true, 1, true), Some(0)).unwrap();
+        let switched = r.forward(&vp8(1, 500, true, 9, true), Some(1)).unwrap();
+        assert_eq!(switched.seq, 101);
+        // A retransmission of the new layer from before its keyframe.
+        assert_eq!(r.forward(&vp8(1, 499, false, 8, true), Some(1)), None);
+        assert_eq!(
+            r.forward(&vp8(1, 501, false, 9, true), Some(1))
+                .unwrap()
+                .seq,
+            102
+        );
+    }
+
+    #[test]
+    fn short_picture_ids_stay_seven_bits() {
+        let mut r = Rewriter::new(90_000);
+        r.forward(&vp8(0, 10, true, 127, false), Some(0)).unwrap();
+        let out = r.forward(&vp8(1, 77, true, 3, false), Some(1)).unwrap();
+        assert_eq!(out.picture_id, Some(0), "127 + 1 wraps at 7 bits");
+        assert_eq!(
+            r.forward(&vp8(1, 78, false, 4, false), Some(1))
+                .unwrap()
+                .picture_id,
+            Some(1)
         );
     }
 

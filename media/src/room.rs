@@ -644,23 +644,22 @@ mod tests {
         assert_eq!((room.participants(), room.tracks()), (2, 0));
     }
 
-    #[test]
-    fn unmuted_video_resumes_at_a_keyframe_without_a_gap() {
+    /// A host publishing simulcast video, and one viewer rendering it at the size given.
+    fn camera_watched_at(width: u32, height: u32) -> (Room, ParticipantKey, TrackKey) {
         let mut room = Room::new(10);
         let (publisher, _) = room.join("pub", Role::Host, ALL).unwrap();
         let (viewer, _) = room.join("viewer", Role::Participant, ALL).unwrap();
         let (cam, _) = room
             .publish(publisher, Source::Camera, simulcast())
             .unwrap();
-        room.set_want(
-            viewer,
-            cam,
-            Want::Size {
-                width: 320,
-                height: 180,
-            },
-        )
-        .unwrap();
+        room.set_want(viewer, cam, Want::Size { width, height })
+            .unwrap();
+        (room, publisher, cam)
+    }
+
+    #[test]
+    fn unmuted_video_resumes_at_a_keyframe_without_a_gap() {
+        let (mut room, publisher, cam) = camera_watched_at(320, 180);
         let mut out = Vec::new();
         room.route(cam, &packet(0, 1, true), &mut out);
         let last = out[0].1.seq;
@@ -681,21 +680,7 @@ mod tests {
 
     #[test]
     fn a_layer_stopped_by_dynacast_is_wanted_again_when_someone_needs_it() {
-        let mut room = Room::new(10);
-        let (publisher, _) = room.join("pub", Role::Host, ALL).unwrap();
-        let (viewer, _) = room.join("viewer", Role::Participant, ALL).unwrap();
-        let (cam, _) = room
-            .publish(publisher, Source::Camera, simulcast())
-            .unwrap();
-        room.set_want(
-            viewer,
-            cam,
-            Want::Size {
-                width: 160,
-                height: 90,
-            },
-        )
-        .unwrap();
+        let (mut room, _, cam) = camera_watched_at(160, 90);
         assert_eq!(room.unwatched_layers(cam), vec![1, 2]);
         // The publisher stops layers 1 and 2; then someone wants HD.
         let mut stopped = simulcast();

@@ -142,14 +142,7 @@ async fn quick_start_flow(env: &[(&str, &str)]) -> Vec<String> {
     );
     let http = reqwest::Client::new();
     for (name, url) in &services {
-        let health: Value = http
-            .get(format!("{url}/healthz"))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let health = get_json(&http, format!("{url}/healthz")).await;
         assert_eq!(health["status"], "ok", "{name}");
         let ready = http.get(format!("{url}/readyz")).send().await.unwrap();
         assert_eq!(ready.status(), 200, "{name} ready");
@@ -187,15 +180,7 @@ async fn quick_start_flow(env: &[(&str, &str)]) -> Vec<String> {
     );
     assert_eq!(http.get(link).send().await.unwrap().status(), 200);
 
-    let tokens: Value = http
-        .post(format!("{api}/api/v1/auth/login"))
-        .json(&json!({ "email": "amel@example.tn", "password": PASSWORD }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let tokens = login(&http, api, "amel@example.tn", PASSWORD).await;
     let access = tokens["access_token"].as_str().unwrap();
     assert_eq!(tokens["account"]["email_verified"], true);
     let r = http
@@ -206,14 +191,7 @@ async fn quick_start_flow(env: &[(&str, &str)]) -> Vec<String> {
         .await
         .unwrap();
     assert_eq!(r.status(), 200);
-    let public: Value = http
-        .get(format!("{api}/api/v1/accounts/{id}"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let public = get_json(&http, format!("{api}/api/v1/accounts/{id}")).await;
     assert_eq!(public["bio"], "Conseil en finances personnelles");
 
     // The first administrator, created from the command line beside the running server.
@@ -238,15 +216,7 @@ async fn quick_start_flow(env: &[(&str, &str)]) -> Vec<String> {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(String::from_utf8_lossy(&out.stdout).contains("administrator created: root@example.tn"));
-    let admin: Value = http
-        .post(format!("{api}/api/v1/auth/login"))
-        .json(&json!({ "email": "root@example.tn", "password": "Sunrise-Tunis-77" }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let admin = login(&http, api, "root@example.tn", "Sunrise-Tunis-77").await;
     let list = http
         .get(format!("{api}/api/v1/admin/accounts"))
         .bearer_auth(
@@ -297,6 +267,21 @@ async fn quick_start_flow(env: &[(&str, &str)]) -> Vec<String> {
         "the link is logged"
     );
     banner
+}
+
+async fn get_json(http: &reqwest::Client, url: String) -> Value {
+    http.get(url).send().await.unwrap().json().await.unwrap()
+}
+
+async fn login(http: &reqwest::Client, api: &str, email: &str, password: &str) -> Value {
+    http.post(format!("{api}/api/v1/auth/login"))
+        .json(&json!({ "email": email, "password": password }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
 }
 
 fn wait(child: &mut Child, limit: Duration) -> std::process::ExitStatus {

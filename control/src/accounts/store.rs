@@ -78,35 +78,58 @@ fn one(row: Option<Row>) -> Result<Option<Account>, sqlx::Error> {
     row.map(Account::try_from).transpose()
 }
 
+type AnyQuery<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>;
+
+/// The profile columns, in this order, as `insert` and `save_profile` write them.
+const PROFILE_COLUMNS: [&str; 10] = [
+    "first_name",
+    "last_name",
+    "bio",
+    "interests",
+    "privacy",
+    "language",
+    "notify_email",
+    "notify_sms",
+    "notify_push",
+    "search_text",
+];
+
+/// Binds the profile fields in `PROFILE_COLUMNS` order: one place maps the
+/// profile to its columns.
+fn bind_profile<'q>(q: AnyQuery<'q>, a: &'q Account) -> AnyQuery<'q> {
+    q.bind(&a.first_name)
+        .bind(&a.last_name)
+        .bind(&a.bio)
+        .bind(serde_json::to_string(&a.interests).expect("strings serialise"))
+        .bind(a.privacy.as_str())
+        .bind(a.language.as_str())
+        .bind(i64::from(a.notifications.email))
+        .bind(i64::from(a.notifications.sms))
+        .bind(i64::from(a.notifications.push))
+        .bind(a.search_text())
+}
+
 pub async fn insert(db: &AnyPool, a: &Account) -> Result<(), StoreError> {
-    let result = sqlx::query(
-        "INSERT INTO accounts (id, email, email_normalized, password_hash, role, status, first_name, \
-         last_name, bio, interests, privacy, language, notify_email, notify_sms, notify_push, \
-         email_verified_at, created_at, updated_at, search_text) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)",
-    )
-    .bind(&a.id)
-    .bind(&a.email)
-    .bind(super::validate::normalize_email(&a.email))
-    .bind(&a.password_hash)
-    .bind(a.role.as_str())
-    .bind(a.status.as_str())
-    .bind(&a.first_name)
-    .bind(&a.last_name)
-    .bind(&a.bio)
-    .bind(serde_json::to_string(&a.interests).expect("strings serialise"))
-    .bind(a.privacy.as_str())
-    .bind(a.language.as_str())
-    .bind(i64::from(a.notifications.email))
-    .bind(i64::from(a.notifications.sms))
-    .bind(i64::from(a.notifications.push))
-    .bind(a.email_verified_at)
-    .bind(a.created_at)
-    .bind(a.updated_at)
-    .bind(a.search_text())
-    .execute(db)
-    .await;
-    match result {
+    let placeholders: Vec<String> = (1..=9 + PROFILE_COLUMNS.len())
+        .map(|i| format!("${i}"))
+        .collect();
+    let sql = format!(
+        "INSERT INTO accounts (id, email, email_normalized, password_hash, role, status, \
+         email_verified_at, created_at, updated_at, {}) VALUES ({})",
+        PROFILE_COLUMNS.join(", "),
+        placeholders.join(", ")
+    );
+    let query = sqlx::query(&sql)
+        .bind(&a.id)
+        .bind(&a.email)
+        .bind(super::validate::normalize_email(&a.email))
+        .bind(&a.password_hash)
+        .bind(a.role.as_str())
+        .bind(a.status.as_str())
+        .bind(a.email_verified_at)
+        .bind(a.created_at)
+        .bind(a.updated_at);
+    match bind_profile(query, a).execute(db).await {
         Ok(_) => Ok(()),
         Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Err(StoreError::EmailTaken),
         Err(e) => Err(e.into()),
@@ -138,25 +161,17 @@ pub async fn by_email(db: &AnyPool, email: &str) -> Result<Option<Account>, sqlx
 
 /// Writes the fields a person edits on their profile.
 pub async fn save_profile(db: &AnyPool, a: &Account, now: i64) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "UPDATE accounts SET first_name = $2, last_name = $3, bio = $4, interests = $5, privacy = $6, \
-         language = $7, notify_email = $8, notify_sms = $9, notify_push = $10, updated_at = $11, \
-         search_text = $12 WHERE id = $1",
-    )
-    .bind(&a.id)
-    .bind(&a.first_name)
-    .bind(&a.last_name)
-    .bind(&a.bio)
-    .bind(serde_json::to_string(&a.interests).expect("strings serialise"))
-    .bind(a.privacy.as_str())
-    .bind(a.language.as_str())
-    .bind(i64::from(a.notifications.email))
-    .bind(i64::from(a.notifications.sms))
-    .bind(i64::from(a.notifications.push))
-    .bind(now)
-    .bind(a.search_text())
-    .execute(db)
-    .await?;
+    let sets: Vec<String> = PROFILE_COLUMNS
+        .iter()
+        .enumerate()
+        .map(|(i, column)| format!("{column} = ${}", i + 3))
+        .collect();
+    let sql = format!(
+        "UPDATE accounts SET updated_at = $2, {} WHERE id = $1",
+        sets.join(", ")
+    );
+    let query = sqlx::query(&sql).bind(&a.id).bind(now);
+    bind_profile(query, a).execute(db).await?;
     Ok(())
 }
 

@@ -19,7 +19,6 @@ pub struct Caller {
     pub account_id: String,
     pub role: Role,
     pub session_id: String,
-    pub email_verified: bool,
 }
 
 impl Caller {
@@ -71,15 +70,15 @@ impl FromRequestParts<AppState> for Caller {
             })?;
         // Checked on every request, so deactivation, logout and revocation
         // take effect at once rather than when the token expires.
-        let row: Option<(String, String, Option<i64>, Option<i64>)> = sqlx::query_as(
-            "SELECT a.role, a.status, a.email_verified_at, s.revoked_at FROM accounts a \
+        let row: Option<(String, String, Option<i64>)> = sqlx::query_as(
+            "SELECT a.role, a.status, s.revoked_at FROM accounts a \
              JOIN sessions s ON s.account_id = a.id WHERE a.id = $1 AND s.id = $2",
         )
         .bind(&claims.sub)
         .bind(&claims.sid)
         .fetch_optional(state.db.pool())
         .await?;
-        let Some((role, status, verified, revoked)) = row else {
+        let Some((role, status, revoked)) = row else {
             return Err(ApiError::unauthorized(
                 "invalid_token",
                 "The access token is not valid",
@@ -102,7 +101,6 @@ impl FromRequestParts<AppState> for Caller {
             role: Role::parse(&role)
                 .ok_or_else(|| ApiError::internal(anyhow::anyhow!("bad role {role}")))?,
             session_id: claims.sid,
-            email_verified: verified.is_some(),
         })
     }
 }

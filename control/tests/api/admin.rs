@@ -116,13 +116,9 @@ async fn a_deactivated_account_cannot_log_in_until_reactivated(backend: Backend)
     s.get("/api/v1/me", Some(&user.access))
         .await
         .expect_problem(401, "session_revoked");
-    s.post(
-        "/api/v1/auth/refresh",
-        None,
-        json!({ "refresh_token": user.refresh }),
-    )
-    .await
-    .expect_problem(401, "session_revoked");
+    s.refresh(&user.refresh)
+        .await
+        .expect_problem(401, "session_revoked");
 
     s.post(
         &format!("/api/v1/admin/accounts/{}/deactivate", admin.id),

@@ -308,6 +308,24 @@ impl Server {
         .await
     }
 
+    pub async fn refresh(&self, token: &impl serde::Serialize) -> Resp {
+        self.post(
+            "/api/v1/auth/refresh",
+            None,
+            json!({ "refresh_token": token }),
+        )
+        .await
+    }
+
+    pub async fn request_reset(&self, email: &str) -> Resp {
+        self.post(
+            "/api/v1/auth/password-reset/request",
+            None,
+            json!({ "email": email }),
+        )
+        .await
+    }
+
     pub async fn login(&self, email: &str, password: &str) -> Resp {
         self.post(
             "/api/v1/auth/login",

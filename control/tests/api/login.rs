@@ -125,34 +125,19 @@ async fn one_address_is_rate_limited_with_retry_after(backend: Backend) {
 async fn refresh_rotates_and_a_reused_token_revokes_the_family(backend: Backend) {
     let s = Server::start(backend).await;
     let session = s.user("rim@example.tn").await;
-    let first = s
-        .post(
-            "/api/v1/auth/refresh",
-            None,
-            json!({ "refresh_token": session.refresh }),
-        )
-        .await
-        .expect(200);
+    let first = s.refresh(&session.refresh).await.expect(200);
     let second_refresh = first.body["refresh_token"].as_str().unwrap().to_owned();
     let new_access = first.body["access_token"].as_str().unwrap().to_owned();
     assert_ne!(second_refresh, session.refresh);
     s.get("/api/v1/me", Some(&new_access)).await.expect(200);
 
     // The spent token comes back: someone copied it. The whole family dies.
-    s.post(
-        "/api/v1/auth/refresh",
-        None,
-        json!({ "refresh_token": session.refresh }),
-    )
-    .await
-    .expect_problem(401, "refresh_token_reused");
-    s.post(
-        "/api/v1/auth/refresh",
-        None,
-        json!({ "refresh_token": second_refresh }),
-    )
-    .await
-    .expect_problem(401, "session_revoked");
+    s.refresh(&session.refresh)
+        .await
+        .expect_problem(401, "refresh_token_reused");
+    s.refresh(&second_refresh)
+        .await
+        .expect_problem(401, "session_revoked");
     s.get("/api/v1/me", Some(&new_access))
         .await
         .expect_problem(401, "session_revoked");
@@ -165,23 +150,15 @@ async fn refresh_rotates_and_a_reused_token_revokes_the_family(backend: Backend)
     s.get("/api/v1/me", other.body["access_token"].as_str())
         .await
         .expect(200);
-    s.post(
-        "/api/v1/auth/refresh",
-        None,
-        json!({ "refresh_token": "made-up" }),
-    )
-    .await
-    .expect_problem(401, "invalid_refresh_token");
+    s.refresh(&"made-up")
+        .await
+        .expect_problem(401, "invalid_refresh_token");
 
     // An unused refresh token past its 30 days is refused.
     s.clock.advance(Duration::from_secs(30 * 24 * 3600 + 1));
-    s.post(
-        "/api/v1/auth/refresh",
-        None,
-        json!({ "refresh_token": other.body["refresh_token"] }),
-    )
-    .await
-    .expect_problem(401, "refresh_token_expired");
+    s.refresh(&other.body["refresh_token"])
+        .await
+        .expect_problem(401, "refresh_token_expired");
 }
 
 async fn logout_ends_the_session_at_once(backend: Backend) {
@@ -197,13 +174,9 @@ async fn logout_ends_the_session_at_once(backend: Backend) {
     s.get("/api/v1/me", Some(&session.access))
         .await
         .expect_problem(401, "session_revoked");
-    s.post(
-        "/api/v1/auth/refresh",
-        None,
-        json!({ "refresh_token": session.refresh }),
-    )
-    .await
-    .expect_problem(401, "session_revoked");
+    s.refresh(&session.refresh)
+        .await
+        .expect_problem(401, "session_revoked");
     s.post(
         "/api/v1/auth/logout",
         None,
@@ -238,14 +211,7 @@ async fn access_tokens_expire_and_bad_tokens_are_refused(backend: Backend) {
     s.get("/api/v1/me", Some(&session.access))
         .await
         .expect_problem(401, "token_expired");
-    let r = s
-        .post(
-            "/api/v1/auth/refresh",
-            None,
-            json!({ "refresh_token": session.refresh }),
-        )
-        .await
-        .expect(200);
+    let r = s.refresh(&session.refresh).await.expect(200);
     s.get("/api/v1/me", r.body["access_token"].as_str())
         .await
         .expect(200);

@@ -20,13 +20,7 @@ async fn expired_identity_rows_are_purged_and_live_ones_kept(backend: Backend) {
     // A session revoked by a password reset, a failed attempt, and a live
     // session that will rotate.
     let old = s.user("old@example.tn").await;
-    s.post(
-        "/api/v1/auth/password-reset/request",
-        None,
-        json!({ "email": "old@example.tn" }),
-    )
-    .await
-    .expect(202);
+    s.request_reset("old@example.tn").await.expect(202);
     let token = s.link_token("old@example.tn", "/reset-password").await;
     s.post(
         "/api/v1/auth/password-reset/confirm",
@@ -39,14 +33,7 @@ async fn expired_identity_rows_are_purged_and_live_ones_kept(backend: Backend) {
     let rotator = s.user("rotator@example.tn").await;
 
     s.clock.advance(Duration::from_secs(29 * DAY));
-    let rotated = s
-        .post(
-            "/api/v1/auth/refresh",
-            None,
-            json!({ "refresh_token": rotator.refresh }),
-        )
-        .await
-        .expect(200);
+    let rotated = s.refresh(&rotator.refresh).await.expect(200);
     s.clock.advance(Duration::from_secs(2 * DAY));
     let fresh = s.user("fresh@example.tn").await;
 
@@ -68,32 +55,14 @@ async fn expired_identity_rows_are_purged_and_live_ones_kept(backend: Backend) {
 
     // The rotator's spent token outlived its own expiry because its session
     // is alive: presenting it again still reveals the theft.
-    s.post(
-        "/api/v1/auth/refresh",
-        None,
-        json!({ "refresh_token": rotator.refresh }),
-    )
-    .await
-    .expect_problem(401, "refresh_token_reused");
-    s.post(
-        "/api/v1/auth/refresh",
-        None,
-        json!({ "refresh_token": rotated.body["refresh_token"] }),
-    )
-    .await
-    .expect_problem(401, "session_revoked");
-    s.post(
-        "/api/v1/auth/refresh",
-        None,
-        json!({ "refresh_token": fresh.refresh }),
-    )
-    .await
-    .expect(200);
-    s.post(
-        "/api/v1/auth/refresh",
-        None,
-        json!({ "refresh_token": old.refresh }),
-    )
-    .await
-    .expect_problem(401, "invalid_refresh_token");
+    s.refresh(&rotator.refresh)
+        .await
+        .expect_problem(401, "refresh_token_reused");
+    s.refresh(&rotated.body["refresh_token"])
+        .await
+        .expect_problem(401, "session_revoked");
+    s.refresh(&fresh.refresh).await.expect(200);
+    s.refresh(&old.refresh)
+        .await
+        .expect_problem(401, "invalid_refresh_token");
 }

@@ -16,20 +16,8 @@ const NEW: &str = "Brand-New-Pass7";
 async fn password_reset_works_once_and_ends_every_session(backend: Backend) {
     let s = Server::start(backend).await;
     let session = s.user("ines@example.tn").await;
-    s.post(
-        "/api/v1/auth/password-reset/request",
-        None,
-        json!({ "email": "nobody@example.tn" }),
-    )
-    .await
-    .expect(202);
-    s.post(
-        "/api/v1/auth/password-reset/request",
-        None,
-        json!({ "email": "Ines@example.tn" }),
-    )
-    .await
-    .expect(202);
+    s.request_reset("nobody@example.tn").await.expect(202);
+    s.request_reset("Ines@example.tn").await.expect(202);
     let token = s.link_token("ines@example.tn", "/reset-password").await;
 
     // The page the link opens is served.
@@ -81,13 +69,7 @@ async fn password_reset_works_once_and_ends_every_session(backend: Backend) {
 async fn reset_links_expire_and_are_refused_when_tampered(backend: Backend) {
     let s = Server::start(backend).await;
     s.user("walid@example.tn").await;
-    s.post(
-        "/api/v1/auth/password-reset/request",
-        None,
-        json!({ "email": "walid@example.tn" }),
-    )
-    .await
-    .expect(202);
+    s.request_reset("walid@example.tn").await.expect(202);
     let token = s.link_token("walid@example.tn", "/reset-password").await;
     // A verification link's token is signed by the same server but is not a reset token.
     let verification = s.mails_to("walid@example.tn").into_iter().next().unwrap();

@@ -15,13 +15,7 @@ both_backends!(
 async fn concurrent_refreshes_of_one_token_have_exactly_one_winner(backend: Backend) {
     let s = Server::start_with(backend, |c| c.auth.ip_requests_per_minute = 1000).await;
     let session = s.user("race@example.tn").await;
-    let attempts = (0..16).map(|_| {
-        s.post(
-            "/api/v1/auth/refresh",
-            None,
-            json!({ "refresh_token": session.refresh }),
-        )
-    });
+    let attempts = (0..16).map(|_| s.refresh(&session.refresh));
     let results = join_all(attempts).await;
     let statuses: Vec<u16> = results.iter().map(|r| r.status).collect();
     assert_eq!(
@@ -39,13 +33,9 @@ async fn concurrent_refreshes_of_one_token_have_exactly_one_winner(backend: Back
     }
     // The replays revoked the session, the winner's new token included.
     let winner = results.iter().find(|r| r.status == 200).unwrap();
-    s.post(
-        "/api/v1/auth/refresh",
-        None,
-        json!({ "refresh_token": winner.body["refresh_token"] }),
-    )
-    .await
-    .expect_problem(401, "session_revoked");
+    s.refresh(&winner.body["refresh_token"])
+        .await
+        .expect_problem(401, "session_revoked");
 }
 
 async fn concurrent_signups_with_one_email_create_one_account(backend: Backend) {

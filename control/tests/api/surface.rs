@@ -1,7 +1,5 @@
 //! What every client relies on: one error format, the OpenAPI document, metrics.
 
-use serde_json::json;
-
 use crate::both_backends;
 use crate::common::{Backend, Server};
 
@@ -23,9 +21,7 @@ async fn unknown_routes_and_methods_answer_problem_documents(backend: Backend) {
     s.send(s.req(reqwest::Method::PUT, "/healthz", None))
         .await
         .expect_problem(405, "method_not_allowed");
-    s.post("/api/v1/auth/refresh", None, json!({ "refresh_token": 5 }))
-        .await
-        .expect_problem(422, "validation_failed");
+    s.refresh(&5).await.expect_problem(422, "validation_failed");
 }
 
 async fn openapi_docs_and_metrics_are_served(backend: Backend) {

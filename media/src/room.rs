@@ -15,36 +15,7 @@ use crate::simulcast::rewrite::{Incoming, Outgoing, Rewriter};
 pub type ParticipantKey = u32;
 pub type TrackKey = u32;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Role {
-    /// The expert: may moderate.
-    Host,
-    Participant,
-    /// Receives only.
-    Viewer,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Source {
-    Camera,
-    Microphone,
-    Screen,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
-    Audio,
-    Video,
-}
-
-impl Source {
-    pub fn kind(self) -> Kind {
-        match self {
-            Source::Microphone => Kind::Audio,
-            Source::Camera | Source::Screen => Kind::Video,
-        }
-    }
-}
+pub use proto::sfu::{Kind, Role, Source};
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum RoomError {
@@ -101,6 +72,8 @@ struct Subscription {
     want: Want,
     target: Option<usize>,
     rewriter: Rewriter,
+    /// The subscriber's leg can carry the track (its m-line is negotiated).
+    ready: bool,
 }
 
 #[derive(Debug)]
@@ -124,6 +97,7 @@ pub struct Room {
     next_key: u32,
     members: HashMap<ParticipantKey, Member>,
     tracks: HashMap<TrackKey, Track>,
+    switches: u64,
 }
 
 impl Room {
@@ -133,6 +107,7 @@ impl Room {
             next_key: 1,
             members: HashMap::new(),
             tracks: HashMap::new(),
+            switches: 0,
         }
     }
 
@@ -409,10 +384,12 @@ impl Room {
             },
             Kind::Video => *packet,
         };
-        for s in &mut t.subscriptions {
+        for s in t.subscriptions.iter_mut().filter(|s| s.ready) {
+            let before = s.rewriter.switches();
             if let Some(o) = s.rewriter.forward(&packet, s.target) {
                 out.push((s.subscriber, o));
             }
+            self.switches += s.rewriter.switches() - before;
         }
     }
 
@@ -427,7 +404,7 @@ impl Room {
             let mut wanted: Vec<usize> = t
                 .subscriptions
                 .iter()
-                .filter(|s| s.rewriter.needs_keyframe(s.target))
+                .filter(|s| s.ready && s.rewriter.needs_keyframe(s.target))
                 .filter_map(|s| s.target)
                 .collect();
             wanted.sort_unstable();
@@ -470,6 +447,70 @@ impl Room {
             .filter(|l| !wanted.contains(l))
             .collect()
     }
+
+    /// A subscriber lost video of `track` (it sent PLI or FIR): the layer
+    /// it receives, when a keyframe request for it may go to the publisher.
+    pub fn keyframe_for(
+        &mut self,
+        subscriber: ParticipantKey,
+        track: TrackKey,
+        now: i64,
+    ) -> Option<usize> {
+        let t = self.tracks.get_mut(&track)?;
+        let layer = t
+            .subscriptions
+            .iter()
+            .find(|s| s.subscriber == subscriber)?
+            .rewriter
+            .layer()?;
+        t.keyframes.allow(layer, now).then_some(layer)
+    }
+
+    /// Whether the subscriber's leg can carry `track` yet. Packets are not
+    /// routed to a leg that cannot; once it can, forwarding starts at a
+    /// keyframe (requested), so the first frame it gets decodes.
+    pub fn set_ready(&mut self, subscriber: ParticipantKey, track: TrackKey, ready: bool) {
+        let Some(s) = self.tracks.get_mut(&track).and_then(|t| {
+            t.subscriptions
+                .iter_mut()
+                .find(|s| s.subscriber == subscriber)
+        }) else {
+            return;
+        };
+        if ready && !s.ready {
+            s.rewriter.restart();
+        }
+        s.ready = ready;
+    }
+
+    /// Owner, source and mute state of a track.
+    pub fn track(&self, track: TrackKey) -> Option<(ParticipantKey, Source, bool)> {
+        self.tracks
+            .get(&track)
+            .map(|t| (t.owner, t.source, t.muted))
+    }
+
+    pub fn track_keys(&self) -> impl Iterator<Item = TrackKey> + '_ {
+        self.tracks.keys().copied()
+    }
+
+    pub fn members(&self) -> impl Iterator<Item = (ParticipantKey, &str, Role)> + '_ {
+        self.members
+            .iter()
+            .map(|(k, m)| (*k, m.name.as_str(), m.role))
+    }
+
+    pub fn key_of(&self, name: &str) -> Option<ParticipantKey> {
+        self.members
+            .iter()
+            .find(|(_, m)| m.name == name)
+            .map(|(k, _)| *k)
+    }
+
+    /// Layer changes of all subscriptions since the room opened.
+    pub fn layer_switches(&self) -> u64 {
+        self.switches
+    }
 }
 
 fn new_subscription(subscriber: ParticipantKey, source: Source) -> Subscription {
@@ -482,6 +523,7 @@ fn new_subscription(subscriber: ParticipantKey, source: Source) -> Subscription 
         want: DEFAULT_WANT,
         target: None,
         rewriter: Rewriter::new(clock_rate),
+        ready: true,
     }
 }
 
@@ -517,6 +559,30 @@ mod tests {
             tl0_pic_idx: None,
             arrival_ms: seq as i64 * 33,
         }
+    }
+
+    #[test]
+    fn a_leg_not_ready_gets_nothing_and_starts_at_a_keyframe() {
+        let mut room = Room::new(10);
+        let (expert, _) = room.join("expert", Role::Host, ALL).unwrap();
+        let (user, _) = room.join("user", Role::Participant, ALL).unwrap();
+        let (cam, _) = room
+            .publish(expert, Source::Camera, simulcast()[..1].to_vec())
+            .unwrap();
+        room.set_ready(user, cam, false);
+        let mut out = Vec::new();
+        room.route(cam, &packet(0, 1, true), &mut out);
+        assert!(out.is_empty(), "m-line not negotiated yet");
+        assert!(
+            room.keyframe_requests(0).is_empty(),
+            "nobody can receive one"
+        );
+        room.set_ready(user, cam, true);
+        room.route(cam, &packet(0, 2, false), &mut out);
+        assert!(out.is_empty(), "a delta frame cannot start the stream");
+        assert_eq!(room.keyframe_requests(1_000), vec![(cam, 0)]);
+        room.route(cam, &packet(0, 3, true), &mut out);
+        assert_eq!(out.len(), 1);
     }
 
     #[test]

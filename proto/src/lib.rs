@@ -4,6 +4,7 @@
 
 pub mod presence;
 pub mod problem;
+pub mod sfu;
 
 pub use presence::{PresenceReport, Seconds};
 pub use problem::{FieldError, Problem};

@@ -21,14 +21,7 @@ pub struct Layer {
 /// estimate is noisy and audio and retransmissions need room too.
 const HEADROOM_PERCENT: u64 = 85;
 
-/// What the subscriber asked for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Want {
-    /// The rendered size of the video element, in pixels.
-    Size { width: u32, height: u32 },
-    /// The video element is hidden: forward nothing.
-    Paused,
-}
+pub use proto::sfu::Want;
 
 /// The index of the layer to forward, if any.
 pub fn target(layers: &[Layer], want: Want, bandwidth_bps: Option<u64>) -> Option<usize> {

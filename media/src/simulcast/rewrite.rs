@@ -96,6 +96,12 @@ impl Rewriter {
         target.is_some() && target != self.layer()
     }
 
+    /// Forgets the layer being forwarded, keeping the numbering: the next
+    /// packet forwarded is a keyframe start, continuing the sequence.
+    pub fn restart(&mut self) {
+        self.current = None;
+    }
+
     /// Decides one packet: `Some` values to send it with, or `None` to drop it.
     /// `target` is the layer the subscriber should get (None: paused).
     pub fn forward(&mut self, p: &Incoming, target: Option<usize>) -> Option<Outgoing> {

@@ -1,0 +1,703 @@
+//! A simulated call participant, for tests and load tests: a str0m peer on
+//! its own UDP socket and thread that publishes real media (H.264 from
+//! openh264 at up to three simulcast sizes, Opus from libopus, from a moving
+//! test pattern and a tone), decodes what it receives, and records what it
+//! decoded so a test can check real frames of the expected size arrived.
+//!
+//! Signalling is the caller's job: `Offerer::new` gives the SDP offer and
+//! the track declarations to join with, `Offerer::connect` takes the SFU's
+//! answer and starts the peer; the SFU's later offers go to `Peer::answer`.
+
+pub mod pattern;
+
+use std::collections::HashMap;
+use std::net::{SocketAddr, UdpSocket};
+use std::sync::mpsc::{self, Receiver, Sender};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use openh264::decoder::Decoder;
+use openh264::encoder::{BitRate, Encoder, EncoderConfig, FrameRate};
+use openh264::formats::YUVBuffer;
+use openh264::OpenH264API;
+use proto::sfu::{LayerSpec, Source, TrackSpec};
+use str0m::change::{SdpAnswer, SdpOffer, SdpPendingOffer};
+use str0m::channel::{ChannelConfig, ChannelId, Reliability};
+use str0m::format::Codec;
+use str0m::media::{Direction, MediaKind, MediaTime, Mid, Rid, Simulcast, SimulcastLayer};
+use str0m::net::{Protocol, Receive};
+use str0m::{Candidate, Event, Input, Output, Rtc};
+
+/// One encoding of a video track.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Size {
+    pub width: u32,
+    pub height: u32,
+}
+
+/// The three simulcast sizes a camera publishes, smallest first.
+pub const SIMULCAST: [(&str, Size); 3] = [
+    (
+        "q",
+        Size {
+            width: 160,
+            height: 90,
+        },
+    ),
+    (
+        "h",
+        Size {
+            width: 320,
+            height: 180,
+        },
+    ),
+    (
+        "f",
+        Size {
+            width: 640,
+            height: 360,
+        },
+    ),
+];
+
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Camera encodings: several for simulcast, one for a plain track, none
+    /// for no camera.
+    pub camera: Vec<(&'static str, Size)>,
+    pub microphone: bool,
+    pub screen: Option<Size>,
+    /// Open the whiteboard, chat and lossy data channels.
+    pub channels: bool,
+    pub fps: u32,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            camera: vec![(
+                "",
+                Size {
+                    width: 320,
+                    height: 180,
+                },
+            )],
+            microphone: true,
+            screen: None,
+            channels: false,
+            fps: 15,
+        }
+    }
+}
+
+/// What arrived on one track, as decoded.
+#[derive(Debug, Clone, Default)]
+pub struct Received {
+    pub video_frames: u64,
+    /// Frames that failed to decode.
+    pub decode_errors: u64,
+    /// Size of the last decoded frame.
+    pub size: Option<Size>,
+    /// Each size change, in order.
+    pub sizes: Vec<Size>,
+    pub audio_frames: u64,
+    pub audio_samples: u64,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Stats {
+    pub connected: bool,
+    /// By the SFU's track number (the m-line's msid track `t<n>`).
+    pub tracks: HashMap<u32, Received>,
+    /// Data channel messages received, by channel label.
+    pub messages: HashMap<String, Vec<Vec<u8>>>,
+    pub video_frames_sent: u64,
+    pub audio_frames_sent: u64,
+    pub keyframe_requests: u64,
+    pub dropped_for_loss: u64,
+}
+
+/// A peer that has made its offer and waits for the answer.
+pub struct Offerer {
+    rtc: Rtc,
+    socket: UdpSocket,
+    pending: SdpPendingOffer,
+    options: Options,
+    mids: Mids,
+}
+
+#[derive(Debug, Clone, Default)]
+struct Mids {
+    camera: Option<Mid>,
+    microphone: Option<Mid>,
+    screen: Option<Mid>,
+}
+
+impl Offerer {
+    /// A peer on a fresh loopback port with its offer and track declarations.
+    pub fn new(options: Options) -> std::io::Result<(Offerer, String, Vec<TrackSpec>)> {
+        let socket = UdpSocket::bind("127.0.0.1:0")?;
+        let local = socket.local_addr()?;
+        let mut rtc = Rtc::builder().build(Instant::now());
+        rtc.add_local_candidate(Candidate::host(local, "udp").map_err(std::io::Error::other)?);
+        let mut api = rtc.sdp_api();
+        let mut mids = Mids::default();
+        let mut specs = Vec::new();
+        if !options.camera.is_empty() {
+            let simulcast = (options.camera.len() > 1).then(|| {
+                let mut s = Simulcast::new();
+                for (rid, _) in &options.camera {
+                    s.add_send_layer(SimulcastLayer::new(rid));
+                }
+                s
+            });
+            let mid = api.add_media(MediaKind::Video, Direction::SendOnly, None, None, simulcast);
+            let layers = if options.camera.len() > 1 {
+                options
+                    .camera
+                    .iter()
+                    .map(|(rid, s)| LayerSpec {
+                        rid: (*rid).to_owned(),
+                        width: s.width,
+                        height: s.height,
+                    })
+                    .collect()
+            } else {
+                Vec::new()
+            };
+            specs.push(TrackSpec {
+                mid: mid.to_string(),
+                source: Source::Camera,
+                layers,
+            });
+            mids.camera = Some(mid);
+        }
+        if options.microphone {
+            let mid = api.add_media(MediaKind::Audio, Direction::SendOnly, None, None, None);
+            specs.push(TrackSpec {
+                mid: mid.to_string(),
+                source: Source::Microphone,
+                layers: Vec::new(),
+            });
+            mids.microphone = Some(mid);
+        }
+        if options.screen.is_some() {
+            let mid = api.add_media(MediaKind::Video, Direction::SendOnly, None, None, None);
+            specs.push(TrackSpec {
+                mid: mid.to_string(),
+                source: Source::Screen,
+                layers: Vec::new(),
+            });
+            mids.screen = Some(mid);
+        }
+        if options.channels {
+            api.add_channel(proto::sfu::channels::WHITEBOARD.to_owned());
+            api.add_channel(proto::sfu::channels::CHAT.to_owned());
+            api.add_channel_with_config(ChannelConfig {
+                label: proto::sfu::channels::LOSSY.to_owned(),
+                ordered: false,
+                reliability: Reliability::MaxRetransmits { retransmits: 0 },
+                ..Default::default()
+            });
+        }
+        let (offer, pending) = api
+            .apply()
+            .ok_or_else(|| std::io::Error::other("nothing to offer"))?;
+        Ok((
+            Offerer {
+                rtc,
+                socket,
+                pending,
+                options,
+                mids,
+            },
+            offer.to_sdp_string(),
+            specs,
+        ))
+    }
+
+    /// Applies the SFU's answer and starts the peer's thread.
+    pub fn connect(mut self, answer: &str) -> Result<Peer, String> {
+        let answer = SdpAnswer::from_sdp_string(answer).map_err(|e| e.to_string())?;
+        self.rtc
+            .sdp_api()
+            .accept_answer(self.pending, answer)
+            .map_err(|e| e.to_string())?;
+        let stats = Arc::new(Mutex::new(Stats::default()));
+        let (commands, rx) = mpsc::channel();
+        let local = self.socket.local_addr().map_err(|e| e.to_string())?;
+        self.socket
+            .set_read_timeout(Some(Duration::from_millis(2)))
+            .map_err(|e| e.to_string())?;
+        let runner = Runner::new(
+            self.rtc,
+            self.socket,
+            self.options,
+            self.mids,
+            stats.clone(),
+            rx,
+        )?;
+        let thread = std::thread::Builder::new()
+            .name("simpeer".into())
+            .spawn(move || runner.run())
+            .map_err(|e| e.to_string())?;
+        Ok(Peer {
+            commands,
+            stats,
+            local,
+            thread: Some(thread),
+        })
+    }
+}
+
+enum Command {
+    Answer(String, Sender<Result<String, String>>),
+    Send(&'static str, Vec<u8>),
+    Loss(u32),
+    PauseMedia(bool),
+    Stop,
+}
+
+/// A running participant.
+pub struct Peer {
+    commands: Sender<Command>,
+    stats: Arc<Mutex<Stats>>,
+    local: SocketAddr,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Peer {
+    /// Answers an offer of the SFU (tracks added or stopped).
+    pub fn answer(&self, offer: &str) -> Result<String, String> {
+        let (tx, rx) = mpsc::channel();
+        self.commands
+            .send(Command::Answer(offer.to_owned(), tx))
+            .map_err(|_| "peer stopped".to_owned())?;
+        rx.recv_timeout(Duration::from_secs(5))
+            .map_err(|_| "peer did not answer".to_owned())?
+    }
+
+    /// Sends a message on a data channel (`proto::sfu::channels`).
+    pub fn send(&self, label: &'static str, data: &[u8]) {
+        let _ = self.commands.send(Command::Send(label, data.to_vec()));
+    }
+
+    /// Drops this share of incoming RTP, in percent, to squeeze the path.
+    pub fn set_loss(&self, percent: u32) {
+        let _ = self.commands.send(Command::Loss(percent.min(100)));
+    }
+
+    /// Stops or resumes publishing media (the connection stays up).
+    pub fn pause_media(&self, paused: bool) {
+        let _ = self.commands.send(Command::PauseMedia(paused));
+    }
+
+    pub fn stats(&self) -> Stats {
+        self.stats.lock().expect("stats lock").clone()
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local
+    }
+
+    /// Polls `check` on the stats until it holds or `timeout` passes.
+    pub fn wait_for(
+        &self,
+        timeout: Duration,
+        check: impl Fn(&Stats) -> bool,
+    ) -> Result<Stats, Stats> {
+        let end = Instant::now() + timeout;
+        loop {
+            let s = self.stats();
+            if check(&s) {
+                return Ok(s);
+            }
+            if Instant::now() > end {
+                return Err(s);
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Peer {
+    fn drop(&mut self) {
+        let _ = self.commands.send(Command::Stop);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+struct VideoSource {
+    mid: Mid,
+    rid: Option<Rid>,
+    size: Size,
+    encoder: Encoder,
+}
+
+struct Runner {
+    rtc: Rtc,
+    socket: UdpSocket,
+    local: SocketAddr,
+    options: Options,
+    videos: Vec<VideoSource>,
+    microphone: Option<(Mid, opus::Encoder)>,
+    decoders: HashMap<Mid, Decoder>,
+    audio_decoders: HashMap<Mid, opus::Decoder>,
+    channels: HashMap<String, ChannelId>,
+    labels: HashMap<ChannelId, String>,
+    stats: Arc<Mutex<Stats>>,
+    commands: Receiver<Command>,
+    loss: u32,
+    lcg: u64,
+    paused: bool,
+    frame: u64,
+    samples: u64,
+    started: Instant,
+    next_video: Instant,
+    next_audio: Instant,
+}
+
+impl Runner {
+    fn new(
+        rtc: Rtc,
+        socket: UdpSocket,
+        options: Options,
+        mids: Mids,
+        stats: Arc<Mutex<Stats>>,
+        commands: Receiver<Command>,
+    ) -> Result<Runner, String> {
+        let local = socket.local_addr().map_err(|e| e.to_string())?;
+        let mut videos = Vec::new();
+        let fps = options.fps.max(1);
+        let mut add = |mid: Mid, rid: &str, size: Size| -> Result<(), String> {
+            // About 0.1 bit per pixel per frame: small layers stay small.
+            let bps = (size.width * size.height * fps / 10).max(50_000);
+            let config = EncoderConfig::new()
+                .bitrate(BitRate::from_bps(bps))
+                .max_frame_rate(FrameRate::from_hz(fps as f32))
+                .skip_frames(false);
+            let encoder = Encoder::with_api_config(OpenH264API::from_source(), config)
+                .map_err(|e| e.to_string())?;
+            videos.push(VideoSource {
+                mid,
+                rid: (!rid.is_empty()).then(|| rid.into()),
+                size,
+                encoder,
+            });
+            Ok(())
+        };
+        if let Some(mid) = mids.camera {
+            for (rid, size) in &options.camera {
+                add(mid, if options.camera.len() > 1 { rid } else { "" }, *size)?;
+            }
+        }
+        if let (Some(mid), Some(size)) = (mids.screen, options.screen) {
+            add(mid, "", size)?;
+        }
+        let microphone = match mids.microphone {
+            Some(mid) => Some((
+                mid,
+                opus::Encoder::new(48_000, opus::Channels::Mono, opus::Application::Voip)
+                    .map_err(|e| e.to_string())?,
+            )),
+            None => None,
+        };
+        let now = Instant::now();
+        Ok(Runner {
+            rtc,
+            socket,
+            local,
+            options,
+            videos,
+            microphone,
+            decoders: HashMap::new(),
+            audio_decoders: HashMap::new(),
+            channels: HashMap::new(),
+            labels: HashMap::new(),
+            stats,
+            commands,
+            loss: 0,
+            lcg: 0x2545_f491_4f6c_dd1d,
+            paused: false,
+            frame: 0,
+            samples: 0,
+            started: now,
+            next_video: now,
+            next_audio: now,
+        })
+    }
+
+    fn run(mut self) {
+        let mut buf = vec![0u8; 2048];
+        loop {
+            loop {
+                match self.commands.try_recv() {
+                    Ok(Command::Stop) | Err(mpsc::TryRecvError::Disconnected) => {
+                        self.rtc.disconnect();
+                        self.drain();
+                        return;
+                    }
+                    Ok(c) => self.command(c),
+                    Err(mpsc::TryRecvError::Empty) => break,
+                }
+            }
+            let now = Instant::now();
+            if self.rtc.is_connected() && !self.paused {
+                if now >= self.next_video {
+                    self.send_video(now);
+                    self.next_video = now + Duration::from_secs(1) / self.options.fps.max(1);
+                }
+                if now >= self.next_audio {
+                    self.send_audio(now);
+                    self.next_audio += Duration::from_millis(20);
+                    if self.next_audio < now {
+                        self.next_audio = now + Duration::from_millis(20);
+                    }
+                }
+            }
+            let timeout = self.drain();
+            let wait = timeout
+                .min(self.next_video)
+                .min(self.next_audio)
+                .saturating_duration_since(Instant::now())
+                .clamp(Duration::from_millis(1), Duration::from_millis(5));
+            let _ = self.socket.set_read_timeout(Some(wait));
+            match self.socket.recv_from(&mut buf) {
+                Ok((n, source)) => self.receive(&buf[..n], source),
+                Err(_) => {
+                    let _ = self.rtc.handle_input(Input::Timeout(Instant::now()));
+                }
+            }
+        }
+    }
+
+    fn receive(&mut self, data: &[u8], source: SocketAddr) {
+        let is_rtp = matches!(data.first(), Some(128..=191))
+            && data.get(1).is_some_and(|pt| !(192..=223).contains(pt));
+        if is_rtp && self.loss > 0 {
+            self.lcg = self
+                .lcg
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            if ((self.lcg >> 33) % 100) < u64::from(self.loss) {
+                self.stats.lock().expect("stats").dropped_for_loss += 1;
+                return;
+            }
+        }
+        let Ok(contents) = data.try_into() else {
+            return;
+        };
+        let _ = self.rtc.handle_input(Input::Receive(
+            Instant::now(),
+            Receive {
+                proto: Protocol::Udp,
+                source,
+                destination: self.local,
+                contents,
+            },
+        ));
+    }
+
+    fn command(&mut self, command: Command) {
+        match command {
+            Command::Answer(offer, reply) => {
+                let result = SdpOffer::from_sdp_string(&offer)
+                    .map_err(|e| e.to_string())
+                    .and_then(|o| {
+                        self.rtc
+                            .sdp_api()
+                            .accept_offer(o)
+                            .map_err(|e| e.to_string())
+                    })
+                    .map(|a| a.to_sdp_string());
+                let _ = reply.send(result);
+            }
+            Command::Send(label, data) => {
+                if let Some(id) = self.channels.get(label) {
+                    if let Some(mut c) = self.rtc.channel(*id) {
+                        let _ = c.write(true, &data);
+                    }
+                }
+            }
+            Command::Loss(p) => self.loss = p,
+            Command::PauseMedia(p) => self.paused = p,
+            Command::Stop => {}
+        }
+    }
+
+    fn send_video(&mut self, now: Instant) {
+        let n = self.frame;
+        self.frame += 1;
+        let rtp_time =
+            MediaTime::from_90khz(now.duration_since(self.started).as_micros() as u64 * 9 / 100);
+        let mut sent = 0;
+        for v in &mut self.videos {
+            let yuv = YUVBuffer::from_vec(
+                pattern::frame(v.size.width as usize, v.size.height as usize, n),
+                v.size.width as usize,
+                v.size.height as usize,
+            );
+            let Ok(bitstream) = v.encoder.encode(&yuv) else {
+                continue;
+            };
+            let data = bitstream.to_vec();
+            if data.is_empty() {
+                continue;
+            }
+            let Some(writer) = self.rtc.writer(v.mid) else {
+                continue;
+            };
+            let Some(pt) = writer
+                .payload_params()
+                .find(|p| p.spec().codec == Codec::H264)
+                .map(|p| p.pt())
+            else {
+                continue;
+            };
+            let writer = match v.rid {
+                Some(rid) => writer.rid(rid),
+                None => writer,
+            };
+            if writer.write(pt, now, rtp_time, data).is_ok() {
+                sent += 1;
+            }
+        }
+        if sent > 0 {
+            self.stats.lock().expect("stats").video_frames_sent += 1;
+        }
+    }
+
+    fn send_audio(&mut self, now: Instant) {
+        let Some((mid, encoder)) = &mut self.microphone else {
+            return;
+        };
+        let pcm = pattern::tone(self.samples);
+        self.samples += pcm.len() as u64;
+        let mut out = [0u8; 1500];
+        let Ok(len) = encoder.encode(&pcm, &mut out) else {
+            return;
+        };
+        let rtp_time = MediaTime::new(self.samples, str0m::media::Frequency::FORTY_EIGHT_KHZ);
+        let Some(writer) = self.rtc.writer(*mid) else {
+            return;
+        };
+        let Some(pt) = writer
+            .payload_params()
+            .find(|p| p.spec().codec == Codec::Opus)
+            .map(|p| p.pt())
+        else {
+            return;
+        };
+        // The tone is loud: 20 dB under full scale.
+        if writer
+            .audio_level(-20, true)
+            .write(pt, now, rtp_time, out[..len].to_vec())
+            .is_ok()
+        {
+            self.stats.lock().expect("stats").audio_frames_sent += 1;
+        }
+    }
+
+    /// Handles output until str0m asks for a timeout, which is returned.
+    fn drain(&mut self) -> Instant {
+        loop {
+            match self.rtc.poll_output() {
+                Ok(Output::Transmit(t)) => {
+                    let _ = self.socket.send_to(&t.contents, t.destination);
+                }
+                Ok(Output::Timeout(t)) => return t,
+                Ok(Output::Event(e)) => self.event(e),
+                Err(_) => return Instant::now() + Duration::from_millis(5),
+            }
+        }
+    }
+
+    fn track_of(&self, mid: Mid) -> Option<u32> {
+        self.rtc
+            .media(mid)?
+            .track_id()
+            .strip_prefix('t')?
+            .parse()
+            .ok()
+    }
+
+    fn event(&mut self, event: Event) {
+        match event {
+            Event::Connected => self.stats.lock().expect("stats").connected = true,
+            Event::MediaData(data) => {
+                let Some(track) = self.track_of(data.mid) else {
+                    return;
+                };
+                let is_audio = data.params.spec().codec == Codec::Opus;
+                let mut stats = self.stats.lock().expect("stats");
+                let received = stats.tracks.entry(track).or_default();
+                if is_audio {
+                    let decoder = self.audio_decoders.entry(data.mid).or_insert_with(|| {
+                        opus::Decoder::new(48_000, opus::Channels::Mono).expect("opus decoder")
+                    });
+                    let mut pcm = [0i16; 5760];
+                    if let Ok(n) = decoder.decode(&data.data, &mut pcm, false) {
+                        received.audio_frames += 1;
+                        received.audio_samples += n as u64;
+                    }
+                    return;
+                }
+                let decoder = self
+                    .decoders
+                    .entry(data.mid)
+                    .or_insert_with(|| Decoder::new().expect("H.264 decoder"));
+                match decoder.decode(&data.data) {
+                    Ok(Some(frame)) => {
+                        use openh264::formats::YUVSource;
+                        let (w, h) = frame.dimensions();
+                        let size = Size {
+                            width: w as u32,
+                            height: h as u32,
+                        };
+                        received.video_frames += 1;
+                        if received.size != Some(size) {
+                            received.sizes.push(size);
+                        }
+                        received.size = Some(size);
+                    }
+                    Ok(None) => {}
+                    Err(_) => {
+                        received.decode_errors += 1;
+                        drop(stats);
+                        if let Some(mut w) = self.rtc.writer(data.mid) {
+                            let _ =
+                                w.request_keyframe(None, str0m::media::KeyframeRequestKind::Pli);
+                        }
+                    }
+                }
+            }
+            Event::KeyframeRequest(req) => {
+                self.stats.lock().expect("stats").keyframe_requests += 1;
+                for v in &mut self.videos {
+                    if v.mid == req.mid && v.rid == req.rid {
+                        v.encoder.force_intra_frame();
+                    }
+                }
+            }
+            Event::ChannelOpen(id, label) => {
+                self.channels.insert(label.clone(), id);
+                self.labels.insert(id, label);
+            }
+            Event::ChannelData(d) => {
+                if let Some(label) = self.labels.get(&d.id) {
+                    self.stats
+                        .lock()
+                        .expect("stats")
+                        .messages
+                        .entry(label.clone())
+                        .or_default()
+                        .push(d.data);
+                }
+            }
+            _ => {}
+        }
+    }
+}

@@ -6,7 +6,7 @@ mod common;
 use std::time::Duration;
 
 use common::{eventually, Sfu};
-use proto::sfu::{Role, Source};
+use proto::sfu::{Request, Role, Source, Want};
 use simpeer::{Options, Size};
 
 const WAIT: Duration = Duration::from_secs(20);
@@ -50,4 +50,221 @@ async fn two_parties_decode_each_others_video_and_audio() {
         );
     }
     assert!(sfu.metric("sfu_forwarded_packets_total") > 0.0);
+}
+
+fn camera_and_mic() -> Options {
+    Options::default()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn four_parties_each_decode_the_three_others() {
+    let sfu = Sfu::start(1).await;
+    let names = ["p1", "p2", "p3", "p4"];
+    let mut peers = Vec::new();
+    for (i, name) in names.iter().enumerate() {
+        let role = if i == 0 {
+            Role::Host
+        } else {
+            Role::Participant
+        };
+        let options = Options {
+            fps: 10,
+            ..camera_and_mic()
+        };
+        peers.push(sfu.join("four", name, role, options).await);
+    }
+    let mut cameras = Vec::new();
+    for name in names {
+        cameras.push(sfu.track_of(name, Source::Camera).await);
+    }
+    for (i, peer) in peers.iter().enumerate() {
+        let others: Vec<u32> = cameras
+            .iter()
+            .enumerate()
+            .filter(|(j, _)| *j != i)
+            .map(|(_, t)| *t)
+            .collect();
+        let stats = peer
+            .wait_for(WAIT, |s| {
+                others
+                    .iter()
+                    .all(|t| s.tracks.get(t).is_some_and(|r| r.video_frames >= 10))
+            })
+            .unwrap_or_else(|s| panic!("{} got {:?}", names[i], s.tracks));
+        assert!(
+            !stats.tracks.contains_key(&cameras[i]),
+            "{} does not get its own camera back",
+            names[i]
+        );
+        for t in &others {
+            assert_eq!(stats.tracks[t].decode_errors, 0);
+            assert_eq!(
+                stats.tracks[t].size,
+                Some(Size {
+                    width: 320,
+                    height: 180
+                })
+            );
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn simulcast_subscribers_get_the_layer_for_their_size_and_switch_cleanly() {
+    let sfu = Sfu::start(1).await;
+    let publisher = Options {
+        camera: simpeer::SIMULCAST.to_vec(),
+        microphone: false,
+        ..Options::default()
+    };
+    let _expert = sfu.join("sim", "expert", Role::Host, publisher).await;
+    let watcher = Options {
+        camera: vec![],
+        microphone: false,
+        ..Options::default()
+    };
+    let small = sfu
+        .join("sim", "small", Role::Participant, watcher.clone())
+        .await;
+    let large = sfu.join("sim", "large", Role::Participant, watcher).await;
+    let cam = sfu.track_of("expert", Source::Camera).await;
+    sfu.request(
+        "sim",
+        "small",
+        Request::Want {
+            track: cam,
+            want: Want::Size {
+                width: 160,
+                height: 90,
+            },
+        },
+    )
+    .await
+    .expect("want");
+    let q = Size {
+        width: 160,
+        height: 90,
+    };
+    let f = Size {
+        width: 640,
+        height: 360,
+    };
+    let got = small
+        .wait_for(WAIT, |s| {
+            s.tracks.get(&cam).is_some_and(|r| r.video_frames >= 15)
+        })
+        .unwrap_or_else(|s| panic!("small got {:?}", s.tracks));
+    assert_eq!(
+        got.tracks[&cam].size,
+        Some(q),
+        "the small layer for a small element"
+    );
+    let got = large
+        .wait_for(WAIT, |s| {
+            s.tracks.get(&cam).is_some_and(|r| r.video_frames >= 15)
+        })
+        .unwrap_or_else(|s| panic!("large got {:?}", s.tracks));
+    assert_eq!(
+        got.tracks[&cam].size,
+        Some(f),
+        "the full layer for the default size"
+    );
+
+    // The small window grows: the stream moves up at a keyframe, one SSRC,
+    // and every frame still decodes.
+    sfu.request(
+        "sim",
+        "small",
+        Request::Want {
+            track: cam,
+            want: Want::Size {
+                width: 640,
+                height: 360,
+            },
+        },
+    )
+    .await
+    .expect("want");
+    let got = small
+        .wait_for(WAIT, |s| {
+            s.tracks.get(&cam).is_some_and(|r| r.size == Some(f))
+        })
+        .unwrap_or_else(|s| panic!("small never moved up: {:?}", s.tracks));
+    let before = got.tracks[&cam].video_frames;
+    let got = small
+        .wait_for(WAIT, |s| s.tracks[&cam].video_frames >= before + 10)
+        .unwrap();
+    assert_eq!(got.tracks[&cam].sizes, vec![q, f]);
+    assert_eq!(
+        got.tracks[&cam].decode_errors, 0,
+        "continuous across the switch"
+    );
+
+    // Hidden: nothing more arrives.
+    sfu.request(
+        "sim",
+        "small",
+        Request::Want {
+            track: cam,
+            want: Want::Paused,
+        },
+    )
+    .await
+    .expect("pause");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let paused_at = small.stats().tracks[&cam].video_frames;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(small.stats().tracks[&cam].video_frames, paused_at, "paused");
+    assert!(sfu.metric("sfu_layer_switches_total") >= 3.0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn screen_share_arrives_next_to_the_camera() {
+    let sfu = Sfu::start(1).await;
+    let screen = Size {
+        width: 480,
+        height: 270,
+    };
+    let _expert = sfu
+        .join(
+            "screen",
+            "expert",
+            Role::Host,
+            Options {
+                screen: Some(screen),
+                microphone: false,
+                ..Options::default()
+            },
+        )
+        .await;
+    let client = sfu
+        .join(
+            "screen",
+            "client",
+            Role::Participant,
+            Options {
+                camera: vec![],
+                microphone: false,
+                ..Options::default()
+            },
+        )
+        .await;
+    let cam = sfu.track_of("expert", Source::Camera).await;
+    let shared = sfu.track_of("expert", Source::Screen).await;
+    assert_ne!(cam, shared);
+    let got = client
+        .wait_for(WAIT, |s| {
+            [cam, shared]
+                .iter()
+                .all(|t| s.tracks.get(t).is_some_and(|r| r.video_frames >= 10))
+        })
+        .unwrap_or_else(|s| panic!("client got {:?}", s.tracks));
+    assert_eq!(
+        got.tracks[&cam].size,
+        Some(Size {
+            width: 320,
+            height: 180
+        })
+    );
+    assert_eq!(got.tracks[&shared].size, Some(screen));
 }

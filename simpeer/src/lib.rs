@@ -18,7 +18,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use openh264::decoder::Decoder;
-use openh264::encoder::{BitRate, Encoder, EncoderConfig, FrameRate};
+use openh264::encoder::{BitRate, Encoder, EncoderConfig, FrameRate, RateControlMode};
 use openh264::formats::YUVBuffer;
 use openh264::OpenH264API;
 use proto::sfu::{LayerSpec, Source, TrackSpec};
@@ -224,30 +224,7 @@ impl Offerer {
             .sdp_api()
             .accept_answer(self.pending, answer)
             .map_err(|e| e.to_string())?;
-        let stats = Arc::new(Mutex::new(Stats::default()));
-        let (commands, rx) = mpsc::channel();
-        let local = self.socket.local_addr().map_err(|e| e.to_string())?;
-        self.socket
-            .set_read_timeout(Some(Duration::from_millis(2)))
-            .map_err(|e| e.to_string())?;
-        let runner = Runner::new(
-            self.rtc,
-            self.socket,
-            self.options,
-            self.mids,
-            stats.clone(),
-            rx,
-        )?;
-        let thread = std::thread::Builder::new()
-            .name("simpeer".into())
-            .spawn(move || runner.run())
-            .map_err(|e| e.to_string())?;
-        Ok(Peer {
-            commands,
-            stats,
-            local,
-            thread: Some(thread),
-        })
+        Peer::start(self.rtc, self.socket, self.options, self.mids)
     }
 }
 
@@ -268,6 +245,44 @@ pub struct Peer {
 }
 
 impl Peer {
+    /// A receive-only participant answering the SFU's offer (a join without
+    /// an offer): returns the running peer and its answer.
+    pub fn accept(offer: &str) -> Result<(Peer, String), String> {
+        let socket = UdpSocket::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
+        let local = socket.local_addr().map_err(|e| e.to_string())?;
+        let mut rtc = Rtc::builder().build(Instant::now());
+        rtc.add_local_candidate(Candidate::host(local, "udp").map_err(|e| e.to_string())?);
+        let offer = SdpOffer::from_sdp_string(offer).map_err(|e| e.to_string())?;
+        let answer = rtc
+            .sdp_api()
+            .accept_offer(offer)
+            .map_err(|e| e.to_string())?;
+        let options = Options {
+            camera: Vec::new(),
+            microphone: false,
+            ..Options::default()
+        };
+        let peer = Peer::start(rtc, socket, options, Mids::default())?;
+        Ok((peer, answer.to_sdp_string()))
+    }
+
+    fn start(rtc: Rtc, socket: UdpSocket, options: Options, mids: Mids) -> Result<Peer, String> {
+        let stats = Arc::new(Mutex::new(Stats::default()));
+        let (commands, rx) = mpsc::channel();
+        let local = socket.local_addr().map_err(|e| e.to_string())?;
+        let runner = Runner::new(rtc, socket, options, mids, stats.clone(), rx)?;
+        let thread = std::thread::Builder::new()
+            .name("simpeer".into())
+            .spawn(move || runner.run())
+            .map_err(|e| e.to_string())?;
+        Ok(Peer {
+            commands,
+            stats,
+            local,
+            thread: Some(thread),
+        })
+    }
+
     /// Answers an offer of the SFU (tracks added or stopped).
     pub fn answer(&self, offer: &str) -> Result<String, String> {
         let (tx, rx) = mpsc::channel();
@@ -375,9 +390,12 @@ impl Runner {
         let mut add = |mid: Mid, rid: &str, size: Size| -> Result<(), String> {
             // About 0.1 bit per pixel per frame: small layers stay small.
             let bps = (size.width * size.height * fps / 10).max(50_000);
+            // Rate control without frame skipping: every frame is sent, so
+            // a test can count them.
             let config = EncoderConfig::new()
                 .bitrate(BitRate::from_bps(bps))
                 .max_frame_rate(FrameRate::from_hz(fps as f32))
+                .rate_control_mode(RateControlMode::Off)
                 .skip_frames(false);
             let encoder = Encoder::with_api_config(OpenH264API::from_source(), config)
                 .map_err(|e| e.to_string())?;

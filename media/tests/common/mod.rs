@@ -63,6 +63,9 @@ impl Sfu {
 
     /// Joins with an offer built from `options`; returns the running peer.
     pub async fn join(&self, room: &str, name: &str, role: Role, options: Options) -> Arc<Peer> {
+        if options.camera.is_empty() && !options.microphone && options.screen.is_none() {
+            return self.watch(room, name, role).await;
+        }
         let (offerer, offer, tracks) = Offerer::new(options).expect("offer");
         let welcome = self
             .node
@@ -84,6 +87,37 @@ impl Sfu {
             .lock()
             .unwrap()
             .insert((room.into(), name.into()), peer.clone());
+        peer
+    }
+
+    /// Joins without an offer: the SFU offers what the room has, plus the
+    /// data channels, and the participant answers.
+    pub async fn watch(&self, room: &str, name: &str, role: Role) -> Arc<Peer> {
+        let welcome = self
+            .node
+            .join(Join {
+                room: room.into(),
+                participant: name.into(),
+                role,
+                may_publish: ALL.to_vec(),
+                offer: None,
+                tracks: Vec::new(),
+            })
+            .await
+            .expect("join");
+        let Sdp::Offer(offer) = welcome.sdp else {
+            panic!("a join without an offer gets one");
+        };
+        let (peer, answer) = Peer::accept(&offer).expect("the SFU's offer is accepted");
+        let peer = Arc::new(peer);
+        self.peers
+            .lock()
+            .unwrap()
+            .insert((room.into(), name.into()), peer.clone());
+        self.node
+            .request(room, name, Request::Answer { sdp: answer })
+            .await
+            .expect("answer");
         peer
     }
 

@@ -86,6 +86,9 @@ struct Track {
     keyframes: KeyframeGate,
 }
 
+/// What an Opus track is counted for in bandwidth sums.
+const AUDIO_BPS: u64 = 48_000;
+
 /// The size a new subscription asks for until the client says otherwise.
 const DEFAULT_WANT: Want = Want::Size {
     width: 640,
@@ -483,6 +486,34 @@ impl Room {
         s.ready = ready;
     }
 
+    /// Bits per second the subscriber receives now, and would receive
+    /// with unlimited bandwidth: what the bandwidth estimator should
+    /// sustain, and what it should probe for.
+    pub fn bitrates(&self, subscriber: ParticipantKey) -> (u64, u64) {
+        let (mut current, mut desired) = (0, 0);
+        for t in self.tracks.values().filter(|t| !t.muted) {
+            let Some(s) = t.subscriptions.iter().find(|s| s.subscriber == subscriber) else {
+                continue;
+            };
+            match t.source.kind() {
+                Kind::Audio => {
+                    current += AUDIO_BPS;
+                    desired += AUDIO_BPS;
+                }
+                Kind::Video => {
+                    let rate = |layer: Option<usize>| {
+                        layer
+                            .and_then(|l| t.layers.get(l))
+                            .map_or(0, |l| l.bitrate_bps)
+                    };
+                    current += rate(s.rewriter.layer());
+                    desired += rate(layers::target(&t.layers, s.want, None));
+                }
+            }
+        }
+        (current, desired)
+    }
+
     /// Owner, source and mute state of a track.
     pub fn track(&self, track: TrackKey) -> Option<(ParticipantKey, Source, bool)> {
         self.tracks
@@ -583,6 +614,27 @@ mod tests {
         assert_eq!(room.keyframe_requests(1_000), vec![(cam, 0)]);
         room.route(cam, &packet(0, 3, true), &mut out);
         assert_eq!(out.len(), 1);
+    }
+
+    #[test]
+    fn bitrates_count_what_is_forwarded_and_what_is_wanted() {
+        let mut room = Room::new(10);
+        let (expert, _) = room.join("expert", Role::Host, ALL).unwrap();
+        let (user, _) = room.join("user", Role::Participant, ALL).unwrap();
+        room.publish(expert, Source::Microphone, vec![]).unwrap();
+        let (cam, _) = room.publish(expert, Source::Camera, simulcast()).unwrap();
+        let top = simulcast()[2].bitrate_bps;
+        assert_eq!(
+            room.bitrates(user),
+            (AUDIO_BPS, AUDIO_BPS + top),
+            "nothing forwarded yet"
+        );
+        assert_eq!(room.bitrates(expert), (0, 0), "publishes only");
+        room.set_bandwidth(user, 1);
+        let mut out = Vec::new();
+        room.route(cam, &packet(0, 1, true), &mut out);
+        let low = simulcast()[0].bitrate_bps;
+        assert_eq!(room.bitrates(user), (AUDIO_BPS + low, AUDIO_BPS + top));
     }
 
     #[test]

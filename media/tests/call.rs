@@ -268,3 +268,51 @@ async fn screen_share_arrives_next_to_the_camera() {
     );
     assert_eq!(got.tracks[&shared].size, Some(screen));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_subscriber_whose_bandwidth_is_cut_moves_down_and_back_up() {
+    let sfu = Sfu::start(1).await;
+    let publisher = Options {
+        camera: simpeer::SIMULCAST.to_vec(),
+        microphone: false,
+        ..Options::default()
+    };
+    let _expert = sfu.join("bw", "expert", Role::Host, publisher).await;
+    let viewer = sfu.watch("bw", "viewer", Role::Participant).await;
+    let cam = sfu.track_of("expert", Source::Camera).await;
+    let f = Size {
+        width: 640,
+        height: 360,
+    };
+    viewer
+        .wait_for(WAIT, |s| {
+            s.tracks
+                .get(&cam)
+                .is_some_and(|r| r.size == Some(f) && r.video_frames > 10)
+        })
+        .unwrap_or_else(|s| panic!("viewer got {:?}", s.tracks));
+    viewer.limit_bandwidth(Some(150_000));
+    let down = viewer
+        .wait_for(Duration::from_secs(30), |s| {
+            s.tracks[&cam].size.is_some_and(|z| z.width < f.width)
+        })
+        .unwrap_or_else(|s| panic!("never moved down: {:?}", s.tracks[&cam]));
+    let low = down.tracks[&cam].size.unwrap();
+    viewer.limit_bandwidth(None);
+    let up = viewer
+        .wait_for(Duration::from_secs(40), |s| s.tracks[&cam].size == Some(f))
+        .unwrap_or_else(|s| panic!("never moved back up: {:?}", s.tracks[&cam]));
+    let sizes = &up.tracks[&cam].sizes;
+    let cut = down.tracks[&cam].sizes.len();
+    assert_eq!(sizes[cut - 2..cut], [f, low], "down from the full layer");
+    assert_eq!(sizes.last(), Some(&f));
+    let errors = up.tracks[&cam].decode_errors;
+    let frames = up.tracks[&cam].video_frames;
+    let after = viewer
+        .wait_for(WAIT, |s| s.tracks[&cam].video_frames >= frames + 15)
+        .unwrap();
+    assert_eq!(
+        after.tracks[&cam].decode_errors, errors,
+        "clean once back up"
+    );
+}

@@ -30,9 +30,13 @@ async fn whiteboard_and_chat_are_relayed_and_a_late_joiner_gets_the_board() {
     })
     .await;
     let alice = sfu.join("wb", "alice", Role::Host, with_channels()).await;
-    let bob = sfu.join("wb", "bob", Role::Participant, with_channels()).await;
+    let bob = sfu
+        .join("wb", "bob", Role::Participant, with_channels())
+        .await;
     let ready = |p: &simpeer::Peer| p.stats().connected;
-    eventually(WAIT, || (ready(&alice) && ready(&bob)).then_some(())).await.expect("connected");
+    eventually(WAIT, || (ready(&alice) && ready(&bob)).then_some(()))
+        .await
+        .expect("connected");
     // Channels open shortly after DTLS; resend until the first one lands.
     let first = br#"{"line":[0,0,10,10]}"#;
     eventually(WAIT, || {
@@ -45,7 +49,9 @@ async fn whiteboard_and_chat_are_relayed_and_a_late_joiner_gets_the_board() {
     })
     .await
     .expect("bob receives drawing");
-    let ops: Vec<Vec<u8>> = (1..=5).map(|i| format!(r#"{{"dot":{i}}}"#).into_bytes()).collect();
+    let ops: Vec<Vec<u8>> = (1..=5)
+        .map(|i| format!(r#"{{"dot":{i}}}"#).into_bytes())
+        .collect();
     for op in &ops {
         alice.send(channels::WHITEBOARD, op);
     }
@@ -54,16 +60,25 @@ async fn whiteboard_and_chat_are_relayed_and_a_late_joiner_gets_the_board() {
     alice.send(channels::WHITEBOARD, &too_big);
     let got = bob
         .wait_for(WAIT, |s| {
-            s.messages.get(channels::WHITEBOARD).is_some_and(|m| m.ends_with(&ops))
+            s.messages
+                .get(channels::WHITEBOARD)
+                .is_some_and(|m| m.ends_with(&ops))
                 && s.messages.contains_key(channels::CHAT)
         })
         .unwrap_or_else(|s| panic!("bob got {:?}", s.messages));
     assert_eq!(got.messages[channels::CHAT], vec![b"hello bob".to_vec()]);
-    assert!(!alice.stats().messages.contains_key(channels::CHAT), "not echoed to the sender");
+    assert!(
+        !alice.stats().messages.contains_key(channels::CHAT),
+        "not echoed to the sender"
+    );
 
     let refused = eventually(WAIT, || {
         sfu.room_events().into_iter().find_map(|e| match e {
-            Event::Error { participant, error: SfuError::Whiteboard(why), .. } if participant == "alice" => Some(why),
+            Event::Error {
+                participant,
+                error: SfuError::Whiteboard(why),
+                ..
+            } if participant == "alice" => Some(why),
             _ => None,
         })
     })
@@ -74,38 +89,73 @@ async fn whiteboard_and_chat_are_relayed_and_a_late_joiner_gets_the_board() {
     // A late joiner receives the board as it is: after the last clear, in order.
     let carol = sfu.watch("wb", "carol", Role::Viewer).await;
     let board = carol
-        .wait_for(WAIT, |s| s.messages.get(channels::WHITEBOARD).is_some_and(|m| m.len() >= 6))
+        .wait_for(WAIT, |s| {
+            s.messages
+                .get(channels::WHITEBOARD)
+                .is_some_and(|m| m.len() >= 6)
+        })
         .unwrap_or_else(|s| panic!("carol got {:?}", s.messages));
     let mut expected = vec![first.to_vec()];
     expected.extend(ops.iter().cloned());
     assert_eq!(board.messages[channels::WHITEBOARD], expected);
-    assert!(!bob.stats().messages[channels::WHITEBOARD].contains(&too_big), "refused op not relayed");
+    assert!(
+        !bob.stats().messages[channels::WHITEBOARD].contains(&too_big),
+        "refused op not relayed"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_host_mutes_and_removes_a_participant() {
     let sfu = Sfu::start(1).await;
-    let host = sfu.join("mod", "host", Role::Host, Options::default()).await;
-    let guest = sfu.join("mod", "guest", Role::Participant, Options::default()).await;
-    let other = sfu.join("mod", "other", Role::Participant, Options::default()).await;
+    let host = sfu
+        .join("mod", "host", Role::Host, Options::default())
+        .await;
+    let guest = sfu
+        .join("mod", "guest", Role::Participant, Options::default())
+        .await;
+    let other = sfu
+        .join("mod", "other", Role::Participant, Options::default())
+        .await;
     let guest_cam = sfu.track_of("guest", Source::Camera).await;
     let host_cam = sfu.track_of("host", Source::Camera).await;
-    host.wait_for(WAIT, |s| s.tracks.get(&guest_cam).is_some_and(|r| r.video_frames > 5))
-        .expect("host sees the guest");
+    host.wait_for(WAIT, |s| {
+        s.tracks.get(&guest_cam).is_some_and(|r| r.video_frames > 5)
+    })
+    .expect("host sees the guest");
 
     // A participant may not moderate.
     let denied = sfu
-        .request("mod", "other", Request::Mute { track: host_cam, muted: true })
+        .request(
+            "mod",
+            "other",
+            Request::Mute {
+                track: host_cam,
+                muted: true,
+            },
+        )
         .await;
     assert_eq!(denied, Err(SfuError::NotHost));
     let denied = sfu
-        .request("mod", "other", Request::Remove { target: "guest".into() })
+        .request(
+            "mod",
+            "other",
+            Request::Remove {
+                target: "guest".into(),
+            },
+        )
         .await;
     assert_eq!(denied, Err(SfuError::NotHost));
 
-    sfu.request("mod", "host", Request::Mute { track: guest_cam, muted: true })
-        .await
-        .expect("host mutes");
+    sfu.request(
+        "mod",
+        "host",
+        Request::Mute {
+            track: guest_cam,
+            muted: true,
+        },
+    )
+    .await
+    .expect("host mutes");
     assert!(sfu.room_events().contains(&Event::Muted {
         room: "mod".into(),
         track: guest_cam,
@@ -115,33 +165,64 @@ async fn the_host_mutes_and_removes_a_participant() {
     tokio::time::sleep(Duration::from_millis(300)).await;
     let frozen = host.stats().tracks[&guest_cam].video_frames;
     tokio::time::sleep(Duration::from_secs(1)).await;
-    assert_eq!(host.stats().tracks[&guest_cam].video_frames, frozen, "forwarding stopped");
+    assert_eq!(
+        host.stats().tracks[&guest_cam].video_frames,
+        frozen,
+        "forwarding stopped"
+    );
     // Only the owner may speak again; forwarding resumes at a keyframe.
     assert_eq!(
-        sfu.request("mod", "host", Request::Mute { track: guest_cam, muted: false }).await,
+        sfu.request(
+            "mod",
+            "host",
+            Request::Mute {
+                track: guest_cam,
+                muted: false
+            }
+        )
+        .await,
         Err(SfuError::NotHost)
     );
-    sfu.request("mod", "guest", Request::Mute { track: guest_cam, muted: false })
-        .await
-        .expect("owner unmutes");
+    sfu.request(
+        "mod",
+        "guest",
+        Request::Mute {
+            track: guest_cam,
+            muted: false,
+        },
+    )
+    .await
+    .expect("owner unmutes");
     let s = host
         .wait_for(WAIT, |s| s.tracks[&guest_cam].video_frames > frozen + 5)
         .expect("forwarding resumed");
     assert_eq!(s.tracks[&guest_cam].decode_errors, 0);
 
-    sfu.request("mod", "host", Request::Remove { target: "guest".into() })
-        .await
-        .expect("host removes");
+    sfu.request(
+        "mod",
+        "host",
+        Request::Remove {
+            target: "guest".into(),
+        },
+    )
+    .await
+    .expect("host removes");
     let events = sfu.room_events();
     assert!(events.contains(&Event::Left {
         room: "mod".into(),
         participant: "guest".into(),
         removed_by_host: true
     }));
-    assert!(events.contains(&Event::Unpublished { room: "mod".into(), track: guest_cam }));
+    assert!(events.contains(&Event::Unpublished {
+        room: "mod".into(),
+        track: guest_cam
+    }));
     let after = other.stats().tracks[&guest_cam].video_frames;
     tokio::time::sleep(Duration::from_secs(1)).await;
-    assert!(other.stats().tracks[&guest_cam].video_frames <= after + 1, "nothing more from the removed guest");
+    assert!(
+        other.stats().tracks[&guest_cam].video_frames <= after + 1,
+        "nothing more from the removed guest"
+    );
     assert_eq!(
         sfu.request("mod", "guest", Request::Leave).await,
         Err(SfuError::UnknownParticipant("guest".into()))

@@ -232,6 +232,7 @@ enum Command {
     Answer(String, Sender<Result<String, String>>),
     Send(&'static str, Vec<u8>),
     Loss(u32),
+    Limit(Option<u64>),
     PauseMedia(bool),
     Stop,
 }
@@ -303,6 +304,12 @@ impl Peer {
         let _ = self.commands.send(Command::Loss(percent.min(100)));
     }
 
+    /// Caps incoming RTP at `bps` (a token bucket, half a second deep):
+    /// packets over the budget are dropped, as on a congested link.
+    pub fn limit_bandwidth(&self, bps: Option<u64>) {
+        let _ = self.commands.send(Command::Limit(bps));
+    }
+
     /// Stops or resumes publishing media (the connection stays up).
     pub fn pause_media(&self, paused: bool) {
         let _ = self.commands.send(Command::PauseMedia(paused));
@@ -345,6 +352,29 @@ impl Drop for Peer {
     }
 }
 
+/// Bytes allowed through, refilled at `bps`.
+struct Bucket {
+    bps: u64,
+    tokens: f64,
+    at: Instant,
+}
+
+impl Bucket {
+    fn take(&mut self, bytes: usize) -> bool {
+        let now = Instant::now();
+        let depth = self.bps as f64 / 16.0;
+        self.tokens = (self.tokens
+            + now.duration_since(self.at).as_secs_f64() * self.bps as f64 / 8.0)
+            .min(depth);
+        self.at = now;
+        if self.tokens < bytes as f64 {
+            return false;
+        }
+        self.tokens -= bytes as f64;
+        true
+    }
+}
+
 struct VideoSource {
     mid: Mid,
     rid: Option<Rid>,
@@ -366,6 +396,7 @@ struct Runner {
     stats: Arc<Mutex<Stats>>,
     commands: Receiver<Command>,
     loss: u32,
+    limit: Option<Bucket>,
     lcg: u64,
     paused: bool,
     frame: u64,
@@ -438,6 +469,7 @@ impl Runner {
             stats,
             commands,
             loss: 0,
+            limit: None,
             lcg: 0x2545_f491_4f6c_dd1d,
             paused: false,
             frame: 0,
@@ -505,6 +537,12 @@ impl Runner {
                 return;
             }
         }
+        if let (true, Some(bucket)) = (is_rtp, &mut self.limit) {
+            if !bucket.take(data.len()) {
+                self.stats.lock().expect("stats").dropped_for_loss += 1;
+                return;
+            }
+        }
         let Ok(contents) = data.try_into() else {
             return;
         };
@@ -541,6 +579,13 @@ impl Runner {
                 }
             }
             Command::Loss(p) => self.loss = p,
+            Command::Limit(bps) => {
+                self.limit = bps.map(|bps| Bucket {
+                    bps,
+                    tokens: bps as f64 / 16.0,
+                    at: Instant::now(),
+                });
+            }
             Command::PauseMedia(p) => self.paused = p,
             Command::Stop => {}
         }

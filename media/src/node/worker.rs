@@ -20,6 +20,7 @@ use proto::sfu::{
     channels, Event as SfuEvent, Join, Kind, ParticipantInfo, Request, Sdp, SfuError, TrackInfo,
     Welcome,
 };
+use str0m::bwe::Bitrate;
 use str0m::format::Codec;
 use str0m::media::{MediaKind, Mid};
 use str0m::net::{Protocol, Receive};
@@ -50,6 +51,8 @@ const MEASURE_EVERY_MS: i64 = 500;
 /// A layer with no packet for this long counts as stopped.
 const LAYER_IDLE_MS: i64 = 1_000;
 const SPEAKERS_EVERY_MS: i64 = 250;
+/// Floor of what the bandwidth estimator is asked to sustain and probe for.
+const MIN_BWE_BPS: u64 = 100_000;
 /// Presence is told a peer was heard at most this often.
 const HEARD_EVERY_MS: i64 = 200;
 /// Largest datagram read; WebRTC stays well under the Ethernet MTU.
@@ -748,6 +751,15 @@ impl Worker {
                 let tracks: Vec<TrackKey> = state.usage.keys().copied().collect();
                 for track in tracks {
                     update_layers(state, track, now_ms);
+                }
+                for (key, pid) in &state.peers {
+                    let (current, desired) = state.room.bitrates(*key);
+                    if let Some(peer) = self.peers.get_mut(pid) {
+                        peer.rtc.bwe().set_bitrate(
+                            Bitrate::bps(current.max(MIN_BWE_BPS)),
+                            Bitrate::bps(desired.max(MIN_BWE_BPS)),
+                        );
+                    }
                 }
             }
             let loudest = if speakers {

@@ -634,7 +634,7 @@ mod tests {
         let mut out = Vec::new();
         room.route(cam, &packet(0, 1, true), &mut out);
         let low = simulcast()[0].bitrate_bps;
-        assert_eq!(room.bitrates(user), (AUDIO_BPS + low, AUDIO_BPS + top));
+        assert_eq!(room.bitrates(user), (AUDIO_BPS + low, AUDIO_BPS + wanted));
     }
 
     #[test]

@@ -623,10 +623,11 @@ mod tests {
         let (user, _) = room.join("user", Role::Participant, ALL).unwrap();
         room.publish(expert, Source::Microphone, vec![]).unwrap();
         let (cam, _) = room.publish(expert, Source::Camera, simulcast()).unwrap();
-        let top = simulcast()[2].bitrate_bps;
+        // The default rendered size, 640x360, wants the middle layer.
+        let wanted = simulcast()[1].bitrate_bps;
         assert_eq!(
             room.bitrates(user),
-            (AUDIO_BPS, AUDIO_BPS + top),
+            (AUDIO_BPS, AUDIO_BPS + wanted),
             "nothing forwarded yet"
         );
         assert_eq!(room.bitrates(expert), (0, 0), "publishes only");

@@ -5,6 +5,7 @@
 
 mod metrics;
 mod peer;
+pub mod relay;
 mod worker;
 
 use std::hash::{Hash, Hasher};

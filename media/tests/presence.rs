@@ -29,7 +29,15 @@ struct Ledger {
 
 /// Reads as consumer `name` for `run_for`, acknowledging only every other
 /// entry when `flaky` (a consumer that dies before acknowledging the rest).
-async fn consume(bus: &Bus, group: &str, name: &str, room: &str, ledger: &mut Ledger, run_for: Duration, flaky: bool) {
+async fn consume(
+    bus: &Bus,
+    group: &str,
+    name: &str,
+    room: &str,
+    ledger: &mut Ledger,
+    run_for: Duration,
+    flaky: bool,
+) {
     let end = tokio::time::Instant::now() + run_for;
     let mut n = 0;
     while tokio::time::Instant::now() < end {
@@ -90,7 +98,9 @@ async fn reported_seconds_match_connected_time(bus: Bus) {
         })
         .await
         .unwrap();
-    let Sdp::Answer(answer) = welcome.sdp else { panic!() };
+    let Sdp::Answer(answer) = welcome.sdp else {
+        panic!()
+    };
     let alice = offerer.connect(&answer).unwrap();
     alice
         .wait_for(Duration::from_secs(10), |s| s.connected)
@@ -101,14 +111,43 @@ async fn reported_seconds_match_connected_time(bus: Bus) {
     let mut ledger = Ledger::default();
     // A first consumer that acknowledges only half of what it reads, then
     // dies; a second one takes over and is handed the rest again.
-    consume(&bus, &group, "first", &room, &mut ledger, Duration::from_millis(2_500), true).await;
-    consume(&bus, &group, "second", &room, &mut ledger, Duration::from_millis(1_500), false).await;
+    consume(
+        &bus,
+        &group,
+        "first",
+        &room,
+        &mut ledger,
+        Duration::from_millis(2_500),
+        true,
+    )
+    .await;
+    consume(
+        &bus,
+        &group,
+        "second",
+        &room,
+        &mut ledger,
+        Duration::from_millis(1_500),
+        false,
+    )
+    .await;
 
-    node.request(&room, "alice", proto::sfu::Request::Leave).await.unwrap();
+    node.request(&room, "alice", proto::sfu::Request::Leave)
+        .await
+        .unwrap();
     let present_for = connected_at.elapsed().as_secs_f64();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
     while !ledger.last_seen && tokio::time::Instant::now() < deadline {
-        consume(&bus, &group, "second", &room, &mut ledger, Duration::from_millis(300), false).await;
+        consume(
+            &bus,
+            &group,
+            "second",
+            &room,
+            &mut ledger,
+            Duration::from_millis(300),
+            false,
+        )
+        .await;
     }
     assert!(ledger.last_seen, "the final report arrives");
     let reported = ledger.seconds[&(room.clone(), "alice".to_owned())].len() as f64;
@@ -137,4 +176,3 @@ async fn presence_on_redis() {
     let url = std::env::var("TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
     reported_seconds_match_connected_time(Bus::connect(Some(&url), REDELIVER).await.unwrap()).await;
 }
-

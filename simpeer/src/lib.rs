@@ -570,6 +570,11 @@ impl Runner {
                     })
                     .map(|a| a.to_sdp_string());
                 let _ = reply.send(result);
+                // Decoders of m-lines the SFU stopped are not needed again.
+                let rtc = &self.rtc;
+                let live = |mid: &Mid| rtc.media(*mid).is_some_and(|m| !m.stopped());
+                self.decoders.retain(|mid, _| live(mid));
+                self.audio_decoders.retain(|mid, _| live(mid));
             }
             Command::Send(label, data) => {
                 if let Some(id) = self.channels.get(label) {

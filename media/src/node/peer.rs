@@ -161,6 +161,14 @@ impl Peer {
         {
             return None;
         }
+        // A stopped m-line's send stream (and its retransmission cache)
+        // would otherwise live as long as the session.
+        for mid in &self.to_stop {
+            let mut direct = self.rtc.direct_api();
+            if let Some(ssrc) = direct.stream_tx_by_mid(*mid, None).map(|s| s.ssrc()) {
+                direct.remove_stream_tx(ssrc);
+            }
+        }
         let mut api = self.rtc.sdp_api();
         for mid in self.to_stop.drain(..) {
             api.stop_media(mid);

@@ -41,15 +41,20 @@ impl Sfu {
         let (n, e, p) = (node.clone(), events.clone(), peers.clone());
         tokio::spawn(async move {
             while let Some(event) = rx.recv().await {
-                e.lock().unwrap().push(event.clone());
-                if let NodeEvent::Room(Event::Renegotiate {
-                    room,
-                    participant,
-                    offer,
-                }) = event
-                {
-                    let (n, p) = (n.clone(), p.clone());
-                    tokio::spawn(async move { renegotiate(n, p, room, participant, offer).await });
+                match event {
+                    // Offers are handled, not kept: a long test would
+                    // hold every SDP it ever saw.
+                    NodeEvent::Room(Event::Renegotiate {
+                        room,
+                        participant,
+                        offer,
+                    }) => {
+                        let (n, p) = (n.clone(), p.clone());
+                        tokio::spawn(
+                            async move { renegotiate(n, p, room, participant, offer).await },
+                        );
+                    }
+                    event => e.lock().unwrap().push(event),
                 }
             }
         });

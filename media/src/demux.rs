@@ -2,10 +2,11 @@
 //!
 //! A known source address maps straight to its peer. From an unknown address
 //! only a STUN binding request can open the way: its USERNAME attribute is
-//! `<our ufrag>:<their ufrag>`, and our ufrag names the peer (str0m then
-//! checks the message integrity, so a forged request achieves nothing but a
-//! dropped datagram). The address is learnt from that request, so a client
-//! that changes network (ICE restart, new NAT binding) is found again.
+//! `<our ufrag>:<their ufrag>`, and our ufrag names the peer. The request's
+//! MESSAGE-INTEGRITY is checked here with the peer's ICE password before the
+//! address is learnt: otherwise anyone who saw a ufrag could point addresses
+//! at a peer and push its real one out of the table. A client that changes
+//! network (new NAT binding, ICE restart) is found again by its next request.
 //! Everything else from an unknown address is dropped and counted by reason.
 
 use std::collections::HashMap;
@@ -20,6 +21,8 @@ const STUN_HEADER: usize = 20;
 const STUN_MAGIC: [u8; 4] = [0x21, 0x12, 0xa4, 0x42];
 const STUN_BINDING_REQUEST: u16 = 0x0001;
 const STUN_USERNAME: u16 = 0x0006;
+const STUN_MESSAGE_INTEGRITY: u16 = 0x0008;
+const MESSAGE_INTEGRITY_LEN: usize = 20;
 
 /// What the first byte says a datagram is (RFC 7983).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -48,15 +51,18 @@ pub enum Drop {
     BadStun,
     /// A binding request for a ufrag no peer has.
     UnknownUfrag,
+    /// A binding request whose MESSAGE-INTEGRITY is missing or wrong.
+    BadStunAuth,
     /// DTLS or RTP from an address no peer has used.
     UnknownSource,
 }
 
 impl Drop {
-    pub const ALL: [Drop; 4] = [
+    pub const ALL: [Drop; 5] = [
         Drop::NotWebrtc,
         Drop::BadStun,
         Drop::UnknownUfrag,
+        Drop::BadStunAuth,
         Drop::UnknownSource,
     ];
 
@@ -65,6 +71,7 @@ impl Drop {
             Drop::NotWebrtc => "not_webrtc",
             Drop::BadStun => "bad_stun",
             Drop::UnknownUfrag => "unknown_ufrag",
+            Drop::BadStunAuth => "bad_stun_auth",
             Drop::UnknownSource => "unknown_source",
         }
     }
@@ -94,11 +101,50 @@ pub fn stun_username(datagram: &[u8]) -> Option<&str> {
     None
 }
 
+/// Whether a STUN message carries a MESSAGE-INTEGRITY made with `password`
+/// (RFC 8489 section 14.5: HMAC-SHA1 over the message before the attribute,
+/// with the header length counting up to the attribute's end).
+pub fn stun_authentic(datagram: &[u8], password: &str) -> bool {
+    use hmac::{Hmac, Mac};
+    let Some(mut attrs) = datagram.get(STUN_HEADER..) else {
+        return false;
+    };
+    let mut offset = STUN_HEADER;
+    while attrs.len() >= 4 {
+        let kind = u16::from_be_bytes([attrs[0], attrs[1]]);
+        let len = usize::from(u16::from_be_bytes([attrs[2], attrs[3]]));
+        if kind == STUN_MESSAGE_INTEGRITY {
+            let Some(mac) = attrs.get(4..4 + MESSAGE_INTEGRITY_LEN) else {
+                return false;
+            };
+            if len != MESSAGE_INTEGRITY_LEN {
+                return false;
+            }
+            let covered_len = (offset + 4 + MESSAGE_INTEGRITY_LEN - STUN_HEADER) as u16;
+            let Ok(mut h) = Hmac::<sha1::Sha1>::new_from_slice(password.as_bytes()) else {
+                return false;
+            };
+            h.update(&datagram[..2]);
+            h.update(&covered_len.to_be_bytes());
+            h.update(&datagram[4..offset]);
+            return h.verify_slice(mac).is_ok();
+        }
+        let padded = 4 + len.div_ceil(4) * 4;
+        offset += padded;
+        let Some(rest) = attrs.get(padded..) else {
+            return false;
+        };
+        attrs = rest;
+    }
+    false
+}
+
 /// The routing tables of one UDP socket.
 #[derive(Debug)]
 pub struct Demux<K> {
     by_addr: HashMap<SocketAddr, K>,
-    by_ufrag: HashMap<String, K>,
+    /// Our ufrag to the peer and its ICE password.
+    by_ufrag: HashMap<String, (K, String)>,
     addrs: HashMap<K, Vec<SocketAddr>>,
 }
 
@@ -113,9 +159,11 @@ impl<K: Copy + Eq + Hash> Default for Demux<K> {
 }
 
 impl<K: Copy + Eq + Hash> Demux<K> {
-    /// A peer that will answer to binding requests for `ufrag`.
-    pub fn insert(&mut self, peer: K, ufrag: &str) {
-        self.by_ufrag.insert(ufrag.to_owned(), peer);
+    /// A peer that will answer to binding requests for `ufrag` signed with
+    /// `password`.
+    pub fn insert(&mut self, peer: K, ufrag: &str, password: &str) {
+        self.by_ufrag
+            .insert(ufrag.to_owned(), (peer, password.to_owned()));
         self.addrs.entry(peer).or_default();
     }
 
@@ -126,10 +174,11 @@ impl<K: Copy + Eq + Hash> Demux<K> {
         }
     }
 
-    /// A peer's ufrag changed (ICE restart).
-    pub fn rename(&mut self, peer: K, old: &str, new: &str) {
+    /// A peer's credentials changed (ICE restart).
+    pub fn rename(&mut self, peer: K, old: &str, new: &str, password: &str) {
         self.by_ufrag.remove(old);
-        self.by_ufrag.insert(new.to_owned(), peer);
+        self.by_ufrag
+            .insert(new.to_owned(), (peer, password.to_owned()));
     }
 
     pub fn peers(&self) -> usize {
@@ -150,7 +199,11 @@ impl<K: Copy + Eq + Hash> Demux<K> {
             // A binding request always goes by its username, so a peer
             // whose address moved to another peer's old one is still found.
             let ufrag = stun_username(datagram).ok_or(Drop::BadStun)?;
-            let peer = *self.by_ufrag.get(ufrag).ok_or(Drop::UnknownUfrag)?;
+            let (peer, password) = self.by_ufrag.get(ufrag).ok_or(Drop::UnknownUfrag)?;
+            if !stun_authentic(datagram, password) {
+                return Err(Drop::BadStunAuth);
+            }
+            let peer = *peer;
             self.learn(peer, source);
             return Ok(peer);
         }
@@ -183,7 +236,15 @@ impl<K: Copy + Eq + Hash> Demux<K> {
 mod tests {
     use super::*;
 
+    const PASS: &str = "the-ice-password-of-the-peer";
+
     fn binding_request(username: &str) -> Vec<u8> {
+        signed_request(username, PASS)
+    }
+
+    /// A binding request: USERNAME, PRIORITY, MESSAGE-INTEGRITY, FINGERPRINT.
+    fn signed_request(username: &str, password: &str) -> Vec<u8> {
+        use hmac::{Hmac, Mac};
         let mut attrs = Vec::new();
         attrs.extend_from_slice(&STUN_USERNAME.to_be_bytes());
         attrs.extend_from_slice(&(username.len() as u16).to_be_bytes());
@@ -191,14 +252,22 @@ mod tests {
         while attrs.len() % 4 != 0 {
             attrs.push(0);
         }
-        // A trailing attribute (PRIORITY) after the padded username.
+        // An attribute (PRIORITY) after the padded username.
         attrs.extend_from_slice(&[0x00, 0x24, 0, 4, 1, 2, 3, 4]);
         let mut d = Vec::new();
         d.extend_from_slice(&STUN_BINDING_REQUEST.to_be_bytes());
-        d.extend_from_slice(&(attrs.len() as u16).to_be_bytes());
+        d.extend_from_slice(&((attrs.len() + 24) as u16).to_be_bytes());
         d.extend_from_slice(&STUN_MAGIC);
         d.extend_from_slice(&[7; 12]);
         d.extend_from_slice(&attrs);
+        let mut h = Hmac::<sha1::Sha1>::new_from_slice(password.as_bytes()).unwrap();
+        h.update(&d);
+        d.extend_from_slice(&[0x00, 0x08, 0x00, 0x14]);
+        d.extend_from_slice(&h.finalize().into_bytes());
+        // FINGERPRINT follows and is not covered (its value is not checked here).
+        let with_fingerprint = (d.len() - STUN_HEADER + 8) as u16;
+        d[2..4].copy_from_slice(&with_fingerprint.to_be_bytes());
+        d.extend_from_slice(&[0x80, 0x28, 0x00, 0x04, 1, 2, 3, 4]);
         d
     }
 
@@ -222,8 +291,8 @@ mod tests {
     #[test]
     fn learns_addresses_from_binding_requests() {
         let mut d = Demux::default();
-        d.insert(1u32, "aaaa");
-        d.insert(2u32, "bbbb");
+        d.insert(1u32, "aaaa", PASS);
+        d.insert(2u32, "bbbb", PASS);
         let rtp = [0x80, 96, 0, 1];
         assert_eq!(d.route(addr(5000), &rtp), Err(Drop::UnknownSource));
         assert_eq!(d.route(addr(5000), &binding_request("bbbb:x")), Ok(2));
@@ -241,8 +310,8 @@ mod tests {
     #[test]
     fn an_address_taken_over_moves_to_the_new_peer() {
         let mut d = Demux::default();
-        d.insert(1u32, "aaaa");
-        d.insert(2u32, "bbbb");
+        d.insert(1u32, "aaaa", PASS);
+        d.insert(2u32, "bbbb", PASS);
         d.route(addr(5000), &binding_request("aaaa:x")).unwrap();
         d.route(addr(5000), &binding_request("bbbb:x")).unwrap();
         assert_eq!(d.route(addr(5000), &[0x80]), Ok(2));
@@ -256,7 +325,7 @@ mod tests {
     #[test]
     fn addresses_per_peer_are_bounded() {
         let mut d = Demux::default();
-        d.insert(1u32, "aaaa");
+        d.insert(1u32, "aaaa", PASS);
         for port in 0..100 {
             d.route(addr(port), &binding_request("aaaa:x")).unwrap();
         }
@@ -266,10 +335,29 @@ mod tests {
     }
 
     #[test]
+    fn a_forged_request_teaches_nothing() {
+        let mut d = Demux::default();
+        d.insert(1u32, "aaaa", PASS);
+        d.route(addr(1), &binding_request("aaaa:x")).unwrap();
+        for port in 2..10 {
+            assert_eq!(
+                d.route(addr(port), &signed_request("aaaa:x", "guessed")),
+                Err(Drop::BadStunAuth)
+            );
+        }
+        let mut flipped = binding_request("aaaa:x");
+        let n = flipped.len();
+        flipped[n - 20] ^= 1; // inside the MAC
+        assert_eq!(d.route(addr(11), &flipped), Err(Drop::BadStunAuth));
+        assert_eq!(d.route(addr(1), &[0x80]), Ok(1), "the real address stays");
+        assert_eq!(d.addresses(), 1);
+    }
+
+    #[test]
     fn ice_restart_renames() {
         let mut d = Demux::default();
-        d.insert(1u32, "old0");
-        d.rename(1, "old0", "new0");
+        d.insert(1u32, "old0", PASS);
+        d.rename(1, "old0", "new0", PASS);
         assert_eq!(
             d.route(addr(1), &binding_request("old0:x")),
             Err(Drop::UnknownUfrag)

@@ -219,12 +219,15 @@ impl Offerer {
 
     /// Applies the SFU's answer and starts the peer's thread.
     pub fn connect(mut self, answer: &str) -> Result<Peer, String> {
+        let sfu_ufrag = ice_ufrag(answer);
         let answer = SdpAnswer::from_sdp_string(answer).map_err(|e| e.to_string())?;
         self.rtc
             .sdp_api()
             .accept_answer(self.pending, answer)
             .map_err(|e| e.to_string())?;
-        Peer::start(self.rtc, self.socket, self.options, self.mids)
+        let mut peer = Peer::start(self.rtc, self.socket, self.options, self.mids)?;
+        peer.sfu_ufrag = sfu_ufrag;
+        Ok(peer)
     }
 }
 
@@ -242,6 +245,8 @@ pub struct Peer {
     commands: Sender<Command>,
     stats: Arc<Mutex<Stats>>,
     local: SocketAddr,
+    /// The ICE username fragment the SFU gave this participant's leg.
+    pub sfu_ufrag: Option<String>,
     thread: Option<JoinHandle<()>>,
 }
 
@@ -249,6 +254,7 @@ impl Peer {
     /// A receive-only participant answering the SFU's offer (a join without
     /// an offer): returns the running peer and its answer.
     pub fn accept(offer: &str) -> Result<(Peer, String), String> {
+        let offer_sdp = offer.to_owned();
         let socket = UdpSocket::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
         let local = socket.local_addr().map_err(|e| e.to_string())?;
         let mut rtc = Rtc::builder().build(Instant::now());
@@ -263,7 +269,8 @@ impl Peer {
             microphone: false,
             ..Options::default()
         };
-        let peer = Peer::start(rtc, socket, options, Mids::default())?;
+        let mut peer = Peer::start(rtc, socket, options, Mids::default())?;
+        peer.sfu_ufrag = ice_ufrag(&offer_sdp);
         Ok((peer, answer.to_sdp_string()))
     }
 
@@ -280,6 +287,7 @@ impl Peer {
             commands,
             stats,
             local,
+            sfu_ufrag: None,
             thread: Some(thread),
         })
     }
@@ -352,6 +360,12 @@ impl Drop for Peer {
     }
 }
 
+fn ice_ufrag(sdp: &str) -> Option<String> {
+    sdp.lines()
+        .find_map(|l| l.trim().strip_prefix("a=ice-ufrag:"))
+        .map(str::to_owned)
+}
+
 /// Bytes allowed through, refilled at `bps`.
 struct Bucket {
     bps: u64,
@@ -421,13 +435,13 @@ impl Runner {
         let mut add = |mid: Mid, rid: &str, size: Size| -> Result<(), String> {
             // About 0.1 bit per pixel per frame: small layers stay small.
             let bps = (size.width * size.height * fps / 10).max(50_000);
-            // Rate control without frame skipping: every frame is sent, so
-            // a test can count them.
+            // Bitrate control (openh264 needs frame skipping for it): the
+            // layers' rates stay apart, as a browser's do.
             let config = EncoderConfig::new()
                 .bitrate(BitRate::from_bps(bps))
                 .max_frame_rate(FrameRate::from_hz(fps as f32))
-                .rate_control_mode(RateControlMode::Off)
-                .skip_frames(false);
+                .rate_control_mode(RateControlMode::Bitrate)
+                .skip_frames(true);
             let encoder = Encoder::with_api_config(OpenH264API::from_source(), config)
                 .map_err(|e| e.to_string())?;
             videos.push(VideoSource {

@@ -151,7 +151,7 @@ pub struct WorkerMetrics {
     pub keyframe_requests: IntCounter,
     pub layer_switches: IntCounter,
     /// Indexed like `Drop::ALL`.
-    pub drops: [IntCounter; 4],
+    pub drops: [IntCounter; Drop::ALL.len()],
     pub peer_errors: IntCounter,
     pub unroutable: IntCounter,
     pub cpu_seconds: prometheus::Counter,

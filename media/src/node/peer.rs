@@ -56,6 +56,7 @@ pub struct Peer {
     pub name: String,
     pub key: ParticipantKey,
     pub ufrag: String,
+    pub ice_password: String,
     pub specs: HashMap<Mid, TrackSpec>,
     pub inbound: HashMap<Mid, Inbound>,
     pub routes: HashMap<Ssrc, Route>,
@@ -91,13 +92,14 @@ impl Peer {
         let candidate = Candidate::host(announced, "udp")
             .map_err(|e| SfuError::Invalid(format!("announced address {announced}: {e}")))?;
         rtc.add_local_candidate(candidate);
-        let ufrag = rtc.direct_api().local_ice_credentials().ufrag;
+        let credentials = rtc.direct_api().local_ice_credentials();
         Ok(Peer {
             rtc,
             room: room.to_owned(),
             name: name.to_owned(),
             key,
-            ufrag,
+            ufrag: credentials.ufrag,
+            ice_password: credentials.pass,
             specs: HashMap::new(),
             inbound: HashMap::new(),
             routes: HashMap::new(),

@@ -934,7 +934,7 @@ impl Worker {
         let pid = self.next_peer;
         self.next_peer += 1;
         state.peers.insert(key, pid);
-        self.demux.insert(pid, &peer.ufrag);
+        self.demux.insert(pid, &peer.ufrag, &peer.ice_password);
         self.peers.insert(pid, peer);
         self.room_events(&join.room, events);
         self.renegotiate(pid);

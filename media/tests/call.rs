@@ -164,16 +164,15 @@ async fn simulcast_subscribers_get_the_layer_for_their_size_and_switch_cleanly()
         Some(q),
         "the small layer for a small element"
     );
-    let got = large
+    // The default size wants the full layer, once the bandwidth estimate
+    // (which a loaded machine makes wobble) allows it.
+    large
         .wait_for(WAIT, |s| {
-            s.tracks.get(&cam).is_some_and(|r| r.video_frames >= 15)
+            s.tracks
+                .get(&cam)
+                .is_some_and(|r| r.size == Some(f) && r.video_frames >= 15)
         })
-        .unwrap_or_else(|s| panic!("large got {:?}", s.tracks));
-    assert_eq!(
-        got.tracks[&cam].size,
-        Some(f),
-        "the full layer for the default size"
-    );
+        .unwrap_or_else(|s| panic!("large never got the full layer: {:?}", s.tracks));
 
     // The small window grows: the stream moves up at a keyframe, one SSRC,
     // and every frame still decodes.

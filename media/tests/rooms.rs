@@ -156,12 +156,15 @@ async fn the_host_mutes_and_removes_a_participant() {
     )
     .await
     .expect("host mutes");
-    assert!(sfu.room_events().contains(&Event::Muted {
-        room: "mod".into(),
-        track: guest_cam,
-        muted: true,
-        by_host: true
-    }));
+    assert!(
+        sfu.saw(&Event::Muted {
+            room: "mod".into(),
+            track: guest_cam,
+            muted: true,
+            by_host: true
+        })
+        .await
+    );
     tokio::time::sleep(Duration::from_millis(300)).await;
     let frozen = host.stats().tracks[&guest_cam].video_frames;
     tokio::time::sleep(Duration::from_secs(1)).await;
@@ -207,16 +210,21 @@ async fn the_host_mutes_and_removes_a_participant() {
     )
     .await
     .expect("host removes");
-    let events = sfu.room_events();
-    assert!(events.contains(&Event::Left {
-        room: "mod".into(),
-        participant: "guest".into(),
-        removed_by_host: true
-    }));
-    assert!(events.contains(&Event::Unpublished {
-        room: "mod".into(),
-        track: guest_cam
-    }));
+    assert!(
+        sfu.saw(&Event::Left {
+            room: "mod".into(),
+            participant: "guest".into(),
+            removed_by_host: true
+        })
+        .await
+    );
+    assert!(
+        sfu.saw(&Event::Unpublished {
+            room: "mod".into(),
+            track: guest_cam
+        })
+        .await
+    );
     let after = other.stats().tracks[&guest_cam].video_frames;
     tokio::time::sleep(Duration::from_secs(1)).await;
     assert!(

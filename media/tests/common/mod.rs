@@ -161,6 +161,15 @@ impl Sfu {
             .collect()
     }
 
+    /// Waits for a room event (the relay delivers them asynchronously).
+    pub async fn saw(&self, event: &Event) -> bool {
+        eventually(Duration::from_secs(5), || {
+            self.room_events().contains(event).then_some(())
+        })
+        .await
+        .is_some()
+    }
+
     /// The track number `owner` published from `source`, once announced.
     pub async fn track_of(&self, owner: &str, source: Source) -> u32 {
         for _ in 0..250 {

@@ -24,7 +24,7 @@ pub struct Config {
     pub log_level: String,
     pub control: control::Settings,
     pub signalling: ServiceSettings,
-    pub sfu: ServiceSettings,
+    pub sfu: SfuSettings,
     pub recorder: ServiceSettings,
 }
 
@@ -34,6 +34,24 @@ pub struct Config {
 pub struct ServiceSettings {
     /// Address of its HTTP endpoints (`/healthz`, `/readyz`, `/metrics`).
     pub listen: String,
+}
+
+/// The SFU: its HTTP endpoints and its media node.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SfuSettings {
+    /// Address of its HTTP endpoints (`/healthz`, `/readyz`, `/metrics`).
+    pub listen: String,
+    pub media: media::node::Config,
+}
+
+impl Default for SfuSettings {
+    fn default() -> Self {
+        SfuSettings {
+            listen: "127.0.0.1:8082".to_owned(),
+            media: media::node::Config::default(),
+        }
+    }
 }
 
 impl Default for Config {
@@ -49,7 +67,7 @@ impl Default for Config {
             log_level: "info".to_owned(),
             control: control::Settings::default(),
             signalling: service(8081),
-            sfu: service(8082),
+            sfu: SfuSettings::default(),
             recorder: service(8083),
         }
     }

@@ -228,7 +228,7 @@ impl Service {
         match self {
             Service::Control => "REST API /api/v1, docs /api/docs",
             Service::Signalling => "health and metrics only: signalling is not built yet",
-            Service::Sfu => "health and metrics only: media forwarding is not built yet",
+            Service::Sfu => "health and metrics; media on the UDP ports below",
             Service::Recorder => "health and metrics only: recording is not built yet",
         }
     }
@@ -252,9 +252,18 @@ async fn serve(mut config: Config, services: &[Service]) -> anyhow::Result<()> {
         }
     };
     let (stop_tx, stop_rx) = watch::channel(false);
+
     let mut tasks = tokio::task::JoinSet::new();
     let mut addresses = Vec::new();
     let mut lines = Vec::new();
+    let media = match services.contains(&Service::Sfu) {
+        true => Some(start_media(&config, &bus, &telemetry, services)?),
+        false => None,
+    };
+    if let Some(node) = &media {
+        let ports: Vec<String> = node.addresses().iter().map(|a| a.to_string()).collect();
+        lines.push(format!("  media       udp {}", ports.join(", ")));
+    }
 
     for &service in services {
         let name = service.name();
@@ -290,12 +299,15 @@ async fn serve(mut config: Config, services: &[Service]) -> anyhow::Result<()> {
                 .check("bus", bus_check.clone());
             control::router(state, &telemetry, readiness)
         } else {
-            with_ops(
-                axum::Router::new(),
-                name,
-                &telemetry,
-                Readiness::default().check("bus", bus_check.clone()),
-            )
+            let mut readiness = Readiness::default().check("bus", bus_check.clone());
+            if let (Service::Sfu, Some(node)) = (service, &media) {
+                let node = node.clone();
+                readiness = readiness.check("media", move || {
+                    let node = node.clone();
+                    async move { node.alive().await.map_err(|e| e.to_string()) }
+                });
+            }
+            with_ops(axum::Router::new(), name, &telemetry, readiness)
         };
         addresses.push(format!(
             "  {name:<11} http://{addr}  ({})",
@@ -332,7 +344,33 @@ async fn serve(mut config: Config, services: &[Service]) -> anyhow::Result<()> {
     while let Some(result) = tasks.join_next().await {
         result??;
     }
+    if let Some(node) = media {
+        // Joining the worker threads blocks; the relay then hands over the
+        // last presence reports.
+        tokio::task::spawn_blocking(move || drop(node)).await?;
+    }
     Ok(())
+}
+
+/// Starts the media node's workers and the relay carrying their reports.
+fn start_media(
+    config: &Config,
+    bus: &Bus,
+    telemetry: &Telemetry,
+    services: &[Service],
+) -> anyhow::Result<Arc<media::node::Node>> {
+    let settings = config.sfu.media.clone();
+    let (node, reports) = media::node::Node::start(settings, &telemetry.registry)
+        .map_err(|e| platform::config::ConfigError::key("sfu.media.port", e))?;
+    let (events, _) = tokio::sync::broadcast::channel(1024);
+    let relay = media::node::relay::Relay {
+        bus: bus.clone(),
+        events,
+        // Signalling elsewhere learns of room changes through the bus.
+        publish_events: !services.contains(&Service::Signalling),
+    };
+    tokio::spawn(relay.run(reports));
+    Ok(Arc::new(node))
 }
 
 #[cfg(test)]

@@ -19,6 +19,7 @@ fn binary(dir: &Path) -> Command {
         .env("DI_CONTROL__LISTEN", "127.0.0.1:0")
         .env("DI_SIGNALLING__LISTEN", "127.0.0.1:0")
         .env("DI_SFU__LISTEN", "127.0.0.1:0")
+        .env("DI_SFU__MEDIA__PORT", "0")
         .env("DI_RECORDER__LISTEN", "127.0.0.1:0");
     cmd
 }

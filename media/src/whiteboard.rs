@@ -17,7 +17,8 @@ pub enum WhiteboardError {
     TooManyOperations { limit: usize },
 }
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields, default)]
 pub struct Limits {
     pub max_operation_bytes: usize,
     pub max_board_bytes: usize,

@@ -23,7 +23,9 @@ pub use metrics::Metrics;
 
 use crate::whiteboard::Limits;
 
-#[derive(Debug, Clone)]
+/// The media node's settings (`[sfu.media]` in the configuration file).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields, default)]
 pub struct Config {
     /// Address the UDP sockets bind to.
     pub bind: IpAddr,
@@ -33,12 +35,14 @@ pub struct Config {
     pub public_ip: Option<IpAddr>,
     /// Worker threads; 0 means one per core.
     pub workers: usize,
-    /// This node's name in presence reports.
+    /// This node's name in presence reports and on the bus.
     pub node: String,
     pub room_capacity: usize,
     /// Silence after which a participant no longer counts as present.
+    #[serde(with = "humantime_serde")]
     pub liveness: Duration,
     /// How long a participant whose path broke may take to come back.
+    #[serde(with = "humantime_serde")]
     pub reconnect_grace: Duration,
     pub whiteboard: Limits,
 }
@@ -47,7 +51,7 @@ impl Default for Config {
     fn default() -> Self {
         Config {
             bind: IpAddr::V4(Ipv4Addr::UNSPECIFIED),
-            port: 0,
+            port: 50_000,
             public_ip: None,
             workers: 0,
             node: "sfu-1".into(),
@@ -198,6 +202,22 @@ impl Node {
             reply,
         })?;
         answer.await.map_err(|_| SfuError::Unavailable)?
+    }
+
+    /// Whether every worker answers within a second (readiness).
+    pub async fn alive(&self) -> Result<(), SfuError> {
+        for (i, w) in self.workers.iter().enumerate() {
+            let (reply, answer) = oneshot::channel();
+            w.send(Command::Counts(reply))?;
+            match tokio::time::timeout(Duration::from_secs(1), answer).await {
+                Ok(Ok(_)) => {}
+                _ => {
+                    tracing::warn!(worker = i, "media worker does not answer");
+                    return Err(SfuError::Unavailable);
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Table sizes summed over the workers.

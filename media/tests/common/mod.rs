@@ -221,6 +221,7 @@ impl Sfu {
 pub fn test_config() -> Config {
     Config {
         bind: "127.0.0.1".parse().unwrap(),
+        port: 0,
         workers: 1,
         node: "test-node".into(),
         ..Config::default()

@@ -50,6 +50,19 @@ async fn two_parties_decode_each_others_video_and_audio() {
         );
     }
     assert!(sfu.metric("sfu_forwarded_packets_total") > 0.0);
+    assert!(sfu.metric_with("sfu_packets_total", "kind", "rtp") > 0.0);
+    // Both send a loud tone: both are active speakers.
+    let speakers = common::eventually(WAIT, || {
+        sfu.room_events().into_iter().find_map(|e| match e {
+            proto::sfu::Event::Speakers { participants, .. } if participants.len() == 2 => {
+                Some(participants)
+            }
+            _ => None,
+        })
+    })
+    .await
+    .expect("speakers reported");
+    assert!(speakers.contains(&"alice".to_owned()) && speakers.contains(&"bob".to_owned()));
 }
 
 fn camera_and_mic() -> Options {
@@ -173,6 +186,17 @@ async fn simulcast_subscribers_get_the_layer_for_their_size_and_switch_cleanly()
                 .is_some_and(|r| r.size == Some(f) && r.video_frames >= 15)
         })
         .unwrap_or_else(|s| panic!("large never got the full layer: {:?}", s.tracks));
+
+    // Dynacast: nobody would watch the middle layer, and the publisher is told.
+    let latest_layers = || {
+        sfu.room_events().into_iter().rev().find_map(|e| match e {
+            proto::sfu::Event::Layers { track, rids, .. } if track == cam => Some(rids),
+            _ => None,
+        })
+    };
+    let expected = vec!["q".to_owned(), "f".to_owned()];
+    let told = eventually(WAIT, || (latest_layers()? == expected).then_some(())).await;
+    assert!(told.is_some(), "last told {:?}", latest_layers());
 
     // The small window grows: the stream moves up at a keyframe, one SSRC,
     // and every frame still decodes.

@@ -206,6 +206,14 @@ pub enum Event {
         muted: bool,
         by_host: bool,
     },
+    /// The simulcast encodings of a track someone would watch (dynacast):
+    /// the publisher may stop the others until they are listed again.
+    Layers {
+        room: String,
+        participant: String,
+        track: u32,
+        rids: Vec<String>,
+    },
     /// Loudest first; sent when the set changes.
     Speakers {
         room: String,
@@ -235,6 +243,7 @@ impl Event {
             | Event::Published { room, .. }
             | Event::Unpublished { room, .. }
             | Event::Muted { room, .. }
+            | Event::Layers { room, .. }
             | Event::Speakers { room, .. }
             | Event::Renegotiate { room, .. }
             | Event::Error { room, .. } => room,

@@ -71,6 +71,8 @@ pub struct Options {
     /// Open the whiteboard, chat and lossy data channels.
     pub channels: bool,
     pub fps: u32,
+    /// Decode what arrives (off for load generation: only counted).
+    pub decode: bool,
 }
 
 impl Default for Options {
@@ -87,6 +89,7 @@ impl Default for Options {
             screen: None,
             channels: false,
             fps: 15,
+            decode: true,
         }
     }
 }
@@ -254,6 +257,11 @@ impl Peer {
     /// A receive-only participant answering the SFU's offer (a join without
     /// an offer): returns the running peer and its answer.
     pub fn accept(offer: &str) -> Result<(Peer, String), String> {
+        Peer::accept_with(offer, true)
+    }
+
+    /// As `accept`; `decode: false` only counts what arrives.
+    pub fn accept_with(offer: &str, decode: bool) -> Result<(Peer, String), String> {
         let offer_sdp = offer.to_owned();
         let socket = UdpSocket::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
         let local = socket.local_addr().map_err(|e| e.to_string())?;
@@ -267,6 +275,7 @@ impl Peer {
         let options = Options {
             camera: Vec::new(),
             microphone: false,
+            decode,
             ..Options::default()
         };
         let mut peer = Peer::start(rtc, socket, options, Mids::default())?;
@@ -716,6 +725,13 @@ impl Runner {
                 let is_audio = data.params.spec().codec == Codec::Opus;
                 let mut stats = self.stats.lock().expect("stats");
                 let received = stats.tracks.entry(track).or_default();
+                if !self.options.decode {
+                    match is_audio {
+                        true => received.audio_frames += 1,
+                        false => received.video_frames += 1,
+                    }
+                    return;
+                }
                 if is_audio {
                     let decoder = self.audio_decoders.entry(data.mid).or_insert_with(|| {
                         opus::Decoder::new(48_000, opus::Channels::Mono).expect("opus decoder")

@@ -122,8 +122,18 @@ impl Metrics {
                 io(&self.bytes, "in", "rtp"),
                 io(&self.bytes, "in", "other"),
             ],
-            packets_out: io(&self.packets, "out", "all"),
-            bytes_out: io(&self.bytes, "out", "all"),
+            packets_out: [
+                io(&self.packets, "out", "stun"),
+                io(&self.packets, "out", "dtls"),
+                io(&self.packets, "out", "rtp"),
+                io(&self.packets, "out", "other"),
+            ],
+            bytes_out: [
+                io(&self.bytes, "out", "stun"),
+                io(&self.bytes, "out", "dtls"),
+                io(&self.bytes, "out", "rtp"),
+                io(&self.bytes, "out", "other"),
+            ],
             forwarded: self.forwarded.with_label_values(&[&w]),
             nacks: self.feedback.with_label_values(&[&w, "nack"]),
             keyframe_requests: self.feedback.with_label_values(&[&w, "pli"]),
@@ -144,8 +154,9 @@ pub struct WorkerMetrics {
     /// Indexed by `demux::Class`.
     pub packets_in: [IntCounter; 4],
     pub bytes_in: [IntCounter; 4],
-    pub packets_out: IntCounter,
-    pub bytes_out: IntCounter,
+    /// Indexed by `demux::Class`, as `packets_in`.
+    pub packets_out: [IntCounter; 4],
+    pub bytes_out: [IntCounter; 4],
     pub forwarded: IntCounter,
     pub nacks: IntCounter,
     pub keyframe_requests: IntCounter,

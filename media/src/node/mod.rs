@@ -6,6 +6,7 @@
 mod metrics;
 mod peer;
 pub mod relay;
+pub mod remote;
 mod worker;
 
 use std::hash::{Hash, Hasher};

@@ -67,6 +67,8 @@ struct RoomState {
     speakers: Speakers,
     /// Per track and layer: bytes since the last measurement, last packet.
     usage: HashMap<TrackKey, Vec<LayerUsage>>,
+    /// Per simulcast track, the layers last announced as watched.
+    watched: HashMap<TrackKey, Vec<usize>>,
     switches_counted: u64,
 }
 
@@ -296,8 +298,9 @@ impl Worker {
             };
             match peer.rtc.poll_output() {
                 Ok(Output::Transmit(t)) => {
-                    self.metrics.packets_out.inc();
-                    self.metrics.bytes_out.inc_by(t.contents.len() as u64);
+                    let class = classify(&t.contents) as usize;
+                    self.metrics.packets_out[class].inc();
+                    self.metrics.bytes_out[class].inc_by(t.contents.len() as u64);
                     if let Err(e) = self.socket.send_to(&t.contents, t.destination) {
                         tracing::debug!(error = %e, to = %t.destination, "send_to");
                     }
@@ -616,6 +619,7 @@ impl Worker {
                 RoomEvent::Unpublished { track } => {
                     state.tracks.remove(&track);
                     state.usage.remove(&track);
+                    state.watched.remove(&track);
                     let subscribers: Vec<PeerId> = state.peers.values().copied().collect();
                     for sub in subscribers {
                         let Some(peer) = self.peers.get_mut(&sub) else {
@@ -744,24 +748,13 @@ impl Worker {
         }
         let names: Vec<String> = self.rooms.keys().cloned().collect();
         for name in names {
+            if measure {
+                self.measure(&name, now_ms);
+                self.dynacast(&name);
+            }
             let Some(state) = self.rooms.get_mut(&name) else {
                 continue;
             };
-            if measure {
-                let tracks: Vec<TrackKey> = state.usage.keys().copied().collect();
-                for track in tracks {
-                    update_layers(state, track, now_ms);
-                }
-                for (key, pid) in &state.peers {
-                    let (current, desired) = state.room.bitrates(*key);
-                    if let Some(peer) = self.peers.get_mut(pid) {
-                        peer.rtc.bwe().set_bitrate(
-                            Bitrate::bps(current.max(MIN_BWE_BPS)),
-                            Bitrate::bps(desired.max(MIN_BWE_BPS)),
-                        );
-                    }
-                }
-            }
             let loudest = if speakers {
                 state.speakers.poll(now_ms)
             } else {
@@ -800,6 +793,68 @@ impl Worker {
             self.gauges();
         }
         self.flush(now);
+    }
+
+    /// Layer bitrates from the bytes seen, and each leg's bandwidth
+    /// estimator told what it carries and what it should probe for.
+    fn measure(&mut self, room: &str, now_ms: i64) {
+        let Some(state) = self.rooms.get_mut(room) else {
+            return;
+        };
+        let tracks: Vec<TrackKey> = state.usage.keys().copied().collect();
+        for track in tracks {
+            update_layers(state, track, now_ms);
+        }
+        for (key, pid) in &state.peers {
+            let (current, desired) = state.room.bitrates(*key);
+            if let Some(peer) = self.peers.get_mut(pid) {
+                peer.rtc.bwe().set_bitrate(
+                    Bitrate::bps(current.max(MIN_BWE_BPS)),
+                    Bitrate::bps(desired.max(MIN_BWE_BPS)),
+                );
+            }
+        }
+    }
+
+    /// Tells publishers which simulcast layers someone would watch, when
+    /// that changes, so they may stop sending the others.
+    fn dynacast(&mut self, room: &str) {
+        let Some(state) = self.rooms.get_mut(room) else {
+            return;
+        };
+        let tracks: Vec<(TrackKey, PeerId, Mid)> = state
+            .tracks
+            .iter()
+            .map(|(t, (p, m))| (*t, *p, *m))
+            .collect();
+        for (track, pid, mid) in tracks {
+            let Some(rids) = self
+                .peers
+                .get(&pid)
+                .and_then(|p| p.inbound.get(&mid))
+                .map(|i| i.rids.clone())
+                .filter(|r| r.len() > 1)
+            else {
+                continue;
+            };
+            let unwatched = state.room.unwatched_layers(track);
+            let watched: Vec<usize> = (0..rids.len()).filter(|l| !unwatched.contains(l)).collect();
+            if state.watched.get(&track) == Some(&watched) {
+                continue;
+            }
+            state.watched.insert(track, watched.clone());
+            let participant = self
+                .peers
+                .get(&pid)
+                .map(|p| p.name.clone())
+                .unwrap_or_default();
+            let _ = self.events.send(NodeEvent::Room(SfuEvent::Layers {
+                room: room.to_owned(),
+                participant,
+                track,
+                rids: watched.iter().map(|l| rids[*l].to_string()).collect(),
+            }));
+        }
     }
 
     fn gauges(&mut self) {
@@ -857,6 +912,7 @@ impl Worker {
                 whiteboard: Whiteboard::new(limits),
                 speakers: Speakers::new(SPEAKERS_WINDOW_MS),
                 usage: HashMap::new(),
+                watched: HashMap::new(),
                 switches_counted: 0,
             });
         let (key, events) = match state

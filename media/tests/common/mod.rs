@@ -194,7 +194,7 @@ impl Sfu {
         self.registry
             .gather()
             .iter()
-            .filter(|f| f.get_name() == name)
+            .filter(|f| f.name() == name)
             .flat_map(|f| f.get_metric())
             // A series is a counter or a gauge; the other reads 0.
             .map(|m| m.get_counter().get_value() + m.get_gauge().get_value())
@@ -206,12 +206,12 @@ impl Sfu {
         self.registry
             .gather()
             .iter()
-            .filter(|f| f.get_name() == name)
+            .filter(|f| f.name() == name)
             .flat_map(|f| f.get_metric())
             .filter(|m| {
                 m.get_label()
                     .iter()
-                    .any(|l| l.get_name() == label && l.get_value() == value)
+                    .any(|l| l.name() == label && l.value() == value)
             })
             .map(|m| m.get_counter().get_value())
             .sum()

@@ -6,7 +6,7 @@ mod common;
 use std::time::Duration;
 
 use common::{eventually, Sfu};
-use proto::sfu::{Request, Role, Source, Want};
+use proto::sfu::{Request, Role, Sdp, Source, Want};
 use simpeer::{Options, Size};
 
 const WAIT: Duration = Duration::from_secs(20);
@@ -357,4 +357,55 @@ async fn a_subscriber_whose_bandwidth_is_cut_moves_down_and_back_up() {
         after.tracks[&cam].decode_errors, errors,
         "clean once back up"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_ice_restart_keeps_the_call_and_its_tracks() {
+    let sfu = Sfu::start(1).await;
+    let alice = sfu
+        .join("restart", "alice", Role::Host, Options::default())
+        .await;
+    let bob = sfu
+        .join("restart", "bob", Role::Participant, Options::default())
+        .await;
+    let bob_cam = sfu.track_of("bob", Source::Camera).await;
+    let frames = |s: &simpeer::Stats| s.tracks.get(&bob_cam).map_or(0, |r| r.video_frames);
+    alice.wait_for(WAIT, |s| frames(s) > 10).expect("call up");
+    let old = bob.sfu_ufrag.clone().unwrap();
+
+    let offer = bob.restart_ice().expect("restart offer");
+    let Some(Sdp::Answer(answer)) = sfu
+        .request(
+            "restart",
+            "bob",
+            Request::Offer {
+                sdp: offer,
+                tracks: vec![],
+            },
+        )
+        .await
+        .expect("the SFU answers a restart")
+    else {
+        panic!("an answer");
+    };
+    assert!(
+        !answer.contains(&format!("a=ice-ufrag:{old}")),
+        "new credentials"
+    );
+    bob.accept_answer(&answer).expect("answer applies");
+    // Connectivity checks now use the new credentials: none is refused,
+    // and bob's camera keeps reaching alice on the same track.
+    let at = frames(&alice.stats());
+    alice
+        .wait_for(WAIT, |s| frames(s) > at + 30)
+        .expect("media after the restart");
+    assert_eq!(
+        sfu.metric_with("sfu_dropped_datagrams_total", "reason", "unknown_ufrag"),
+        0.0
+    );
+    assert_eq!(
+        sfu.metric_with("sfu_dropped_datagrams_total", "reason", "bad_stun_auth"),
+        0.0
+    );
+    assert_eq!(alice.stats().tracks[&bob_cam].decode_errors, 0);
 }

@@ -237,6 +237,8 @@ impl Offerer {
 enum Command {
     Answer(String, Sender<Result<String, String>>),
     Send(&'static str, Vec<u8>),
+    RestartIce(Sender<Result<String, String>>),
+    AcceptAnswer(String, Sender<Result<(), String>>),
     Loss(u32),
     Limit(Option<u64>),
     PauseMedia(bool),
@@ -309,6 +311,27 @@ impl Peer {
             .map_err(|_| "peer stopped".to_owned())?;
         rx.recv_timeout(Duration::from_secs(5))
             .map_err(|_| "peer did not answer".to_owned())?
+    }
+
+    /// Starts an ICE restart (new credentials, as after a network change):
+    /// returns the offer to send to the SFU.
+    pub fn restart_ice(&self) -> Result<String, String> {
+        let (tx, rx) = mpsc::channel();
+        self.commands
+            .send(Command::RestartIce(tx))
+            .map_err(|_| "peer stopped".to_owned())?;
+        rx.recv_timeout(Duration::from_secs(5))
+            .map_err(|_| "peer did not offer".to_owned())?
+    }
+
+    /// Applies the SFU's answer to this participant's own offer.
+    pub fn accept_answer(&self, answer: &str) -> Result<(), String> {
+        let (tx, rx) = mpsc::channel();
+        self.commands
+            .send(Command::AcceptAnswer(answer.to_owned(), tx))
+            .map_err(|_| "peer stopped".to_owned())?;
+        rx.recv_timeout(Duration::from_secs(5))
+            .map_err(|_| "peer did not apply the answer".to_owned())?
     }
 
     /// Sends a message on a data channel (`proto::sfu::channels`).
@@ -418,6 +441,8 @@ struct Runner {
     labels: HashMap<ChannelId, String>,
     stats: Arc<Mutex<Stats>>,
     commands: Receiver<Command>,
+    /// Our own offer, waiting for the SFU's answer.
+    pending: Option<SdpPendingOffer>,
     loss: u32,
     limit: Option<Bucket>,
     lcg: u64,
@@ -491,6 +516,7 @@ impl Runner {
             labels: HashMap::new(),
             stats,
             commands,
+            pending: None,
             loss: 0,
             limit: None,
             lcg: 0x2545_f491_4f6c_dd1d,
@@ -605,6 +631,30 @@ impl Runner {
                         let _ = c.write(true, &data);
                     }
                 }
+            }
+            Command::RestartIce(reply) => {
+                let mut api = self.rtc.sdp_api();
+                api.ice_restart(true);
+                let result = match api.apply() {
+                    Some((offer, pending)) => {
+                        self.pending = Some(pending);
+                        Ok(offer.to_sdp_string())
+                    }
+                    None => Err("nothing to offer".to_owned()),
+                };
+                let _ = reply.send(result);
+            }
+            Command::AcceptAnswer(answer, reply) => {
+                let result = match (SdpAnswer::from_sdp_string(&answer), self.pending.take()) {
+                    (Ok(a), Some(p)) => self
+                        .rtc
+                        .sdp_api()
+                        .accept_answer(p, a)
+                        .map_err(|e| e.to_string()),
+                    (Err(e), _) => Err(e.to_string()),
+                    (_, None) => Err("no offer of ours is pending".to_owned()),
+                };
+                let _ = reply.send(result);
             }
             Command::Loss(p) => self.loss = p,
             Command::Limit(bps) => {

@@ -1014,6 +1014,15 @@ impl Worker {
             Request::Offer { sdp, tracks } => {
                 let peer = self.peers.get_mut(&pid).ok_or_else(unknown)?;
                 let answer = peer.accept_offer(&sdp, tracks)?;
+                // An ICE restart gives the leg new credentials: the
+                // demultiplexer must know them before the first check.
+                let creds = peer.rtc.direct_api().local_ice_credentials();
+                if creds.ufrag != peer.ufrag {
+                    self.demux
+                        .rename(pid, &peer.ufrag, &creds.ufrag, &creds.pass);
+                    peer.ufrag = creds.ufrag;
+                    peer.ice_password = creds.pass;
+                }
                 Ok(Some(Sdp::Answer(answer)))
             }
             Request::Answer { sdp } => {

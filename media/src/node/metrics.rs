@@ -140,6 +140,7 @@ impl Metrics {
             layer_switches: self.layer_switches.with_label_values(&[&w]),
             drops: Drop::ALL.map(|d| self.drops.with_label_values(&[&w, d.label()])),
             peer_errors: self.drops.with_label_values(&[&w, "peer_rejected"]),
+            send_failures: self.drops.with_label_values(&[&w, "send_failed"]),
             unroutable: self.drops.with_label_values(&[&w, "unroutable_rtp"]),
             cpu_seconds: self.cpu_seconds.with_label_values(&[&w]),
             latency: self.latency.clone(),
@@ -164,6 +165,8 @@ pub struct WorkerMetrics {
     /// Indexed like `Drop::ALL`.
     pub drops: [IntCounter; Drop::ALL.len()],
     pub peer_errors: IntCounter,
+    /// Outgoing datagrams the kernel refused.
+    pub send_failures: IntCounter,
     pub unroutable: IntCounter,
     pub cpu_seconds: prometheus::Counter,
     pub latency: Histogram,

@@ -3,6 +3,7 @@
 //! on one worker by a hash of its name, so every participant of a room meets
 //! on the same thread without any shared table.
 
+mod batch;
 mod metrics;
 mod peer;
 pub mod relay;

@@ -11,6 +11,7 @@
 use std::collections::{BTreeSet, HashMap};
 use std::io::ErrorKind;
 use std::net::SocketAddr;
+use std::os::fd::AsRawFd;
 use std::sync::mpsc::Receiver;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -28,6 +29,7 @@ use str0m::rtp::{ExtensionValues, RtpPacket, RtpWrite, Vp8Descriptor};
 use str0m::{Event, IceConnectionState, Input, Output};
 use tokio::sync::mpsc::UnboundedSender;
 
+use super::batch::Batch;
 use super::metrics::WorkerMetrics;
 use super::peer::{Inbound, Peer};
 use super::{Command, Config, NodeEvent};
@@ -57,6 +59,9 @@ const MIN_BWE_BPS: u64 = 100_000;
 const HEARD_EVERY_MS: i64 = 200;
 /// Largest datagram read; WebRTC stays well under the Ethernet MTU.
 const RECV_BUFFER: usize = 2_048;
+/// Datagrams read before what they caused is sent: enough to batch the
+/// packets of a video frame, few enough to keep latency in microseconds.
+const READ_BURST: usize = 32;
 
 struct RoomState {
     room: Room,
@@ -99,6 +104,10 @@ pub struct Worker {
     presence: Presence,
     /// Peers written to since their output was last drained.
     dirty: Vec<PeerId>,
+    /// Datagrams to send at the next flush.
+    batch: Batch,
+    /// Arrival times of datagrams whose copies wait in `batch`.
+    arrivals: Vec<Instant>,
     routed: Vec<(ParticipantKey, Outgoing)>,
     epoch: (Instant, i64),
     next_housekeeping: Instant,
@@ -148,6 +157,8 @@ impl Worker {
             rooms: HashMap::new(),
             presence,
             dirty: Vec::new(),
+            batch: Batch::default(),
+            arrivals: Vec::new(),
             routed: Vec::new(),
             epoch: (now, unix_ms),
             next_housekeeping: now,
@@ -206,25 +217,31 @@ impl Worker {
     }
 
     fn read_socket(&mut self, buf: &mut [u8]) {
+        let mut burst = 0;
         loop {
+            if burst == READ_BURST {
+                self.flush(Instant::now());
+                burst = 0;
+            }
             match self.socket.recv_from(buf) {
                 Ok((n, source)) => {
+                    burst += 1;
                     let now = Instant::now();
                     let forwarded_before = self.metrics.forwarded.get();
                     self.datagram(source, &buf[..n], now);
                     if self.metrics.forwarded.get() != forwarded_before {
-                        self.metrics
-                            .latency
-                            .observe(now.elapsed().as_secs_f64() * 1e6);
+                        self.arrivals.push(now);
                     }
                 }
-                Err(e) if e.kind() == ErrorKind::WouldBlock => return,
+                Err(e) if e.kind() == ErrorKind::WouldBlock => {
+                    return self.flush(Instant::now());
+                }
                 Err(e) if e.kind() == ErrorKind::Interrupted => continue,
                 // ICMP errors surface here on some systems; they say nothing
                 // about the next datagram.
                 Err(e) => {
                     tracing::debug!(worker = self.index, error = %e, "recv_from");
-                    return;
+                    return self.flush(Instant::now());
                 }
             }
         }
@@ -263,7 +280,6 @@ impl Worker {
             self.presence.heard(&peer.room, &peer.name, now_ms);
         }
         self.drain(pid, now);
-        self.flush(now);
     }
 
     fn expire_timers(&mut self, now: Instant) {
@@ -282,10 +298,22 @@ impl Worker {
         self.flush(now);
     }
 
-    /// Drains the output of every peer written to, until none is left.
+    /// Drains the output of every peer written to, until none is left,
+    /// and sends what they had to send.
     fn flush(&mut self, now: Instant) {
         while let Some(pid) = self.dirty.pop() {
             self.drain(pid, now);
+        }
+        if self.batch.is_empty() {
+            return;
+        }
+        let sent = self.batch.flush(self.socket.as_raw_fd());
+        self.metrics.send_failures.inc_by(sent.failed as u64);
+        let done = Instant::now();
+        for at in self.arrivals.drain(..) {
+            self.metrics
+                .latency
+                .observe(done.duration_since(at).as_secs_f64() * 1e6);
         }
     }
 
@@ -301,9 +329,7 @@ impl Worker {
                     let class = classify(&t.contents) as usize;
                     self.metrics.packets_out[class].inc();
                     self.metrics.bytes_out[class].inc_by(t.contents.len() as u64);
-                    if let Err(e) = self.socket.send_to(&t.contents, t.destination) {
-                        tracing::debug!(error = %e, to = %t.destination, "send_to");
-                    }
+                    self.batch.push(t.destination, t.contents.into());
                 }
                 Ok(Output::Timeout(at)) => {
                     self.timers.remove(&(peer.timeout, pid));

@@ -86,6 +86,8 @@ mod tests {
     }
 
     #[test]
+    // figment's test jail fixes the closure's error type.
+    #[allow(clippy::result_large_err)]
     fn file_then_env_override_defaults_and_bad_values_name_the_key() {
         figment::Jail::expect_with(|jail| {
             jail.create_file("di.toml", "port = 9000\n[inner]\nname = \"file\"\n")?;

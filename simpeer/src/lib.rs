@@ -368,7 +368,7 @@ impl Peer {
         &self,
         timeout: Duration,
         check: impl Fn(&Stats) -> bool,
-    ) -> Result<Stats, Stats> {
+    ) -> Result<Stats, Box<Stats>> {
         let end = Instant::now() + timeout;
         loop {
             let s = self.stats();
@@ -376,7 +376,7 @@ impl Peer {
                 return Ok(s);
             }
             if Instant::now() > end {
-                return Err(s);
+                return Err(Box::new(s));
             }
             std::thread::sleep(Duration::from_millis(20));
         }

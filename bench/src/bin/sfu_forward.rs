@@ -13,6 +13,9 @@ use media::node::{Config, Node, NodeEvent};
 use proto::sfu::{Event, Join, Request, Role, Sdp, Source};
 use simpeer::{Offerer, Options, Peer};
 
+/// Participants by (room, name), for answering the SFU's offers.
+type Joined = Arc<std::sync::Mutex<Vec<(String, String, Arc<Peer>)>>>;
+
 struct Run {
     workers: usize,
     rooms: usize,
@@ -70,7 +73,7 @@ async fn run(workers: usize, subscribers: usize, seconds: u64) -> Run {
     };
     let (node, mut events) = Node::start(config, &registry).expect("node");
     let node = Arc::new(node);
-    let peers: Arc<std::sync::Mutex<Vec<(String, String, Arc<Peer>)>>> = Arc::default();
+    let peers: Joined = Arc::default();
     let (n, p) = (node.clone(), peers.clone());
     tokio::spawn(async move {
         while let Some(e) = events.recv().await {

@@ -210,7 +210,7 @@ mod tests {
         fn frame(&mut self, frame: u64, now_ms: i64) -> Vec<Incoming> {
             let mut out = Vec::new();
             for layer in 0..3 {
-                let keyframe = frame % self.gop == 0;
+                let keyframe = frame.is_multiple_of(self.gop);
                 for part in 0..2 {
                     out.push(Incoming {
                         layer,

@@ -3,6 +3,7 @@
 
 mod common;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use common::{eventually, Sfu};
@@ -11,15 +12,21 @@ use simpeer::{Options, Size};
 
 const WAIT: Duration = Duration::from_secs(20);
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn two_parties_decode_each_others_video_and_audio() {
+/// A node with alice (host) and bob in `room`, each with camera and microphone.
+async fn two_parties(room: &str) -> (Sfu, Arc<simpeer::Peer>, Arc<simpeer::Peer>) {
     let sfu = Sfu::start(1).await;
     let alice = sfu
-        .join("r1", "alice", Role::Host, Options::default())
+        .join(room, "alice", Role::Host, Options::default())
         .await;
     let bob = sfu
-        .join("r1", "bob", Role::Participant, Options::default())
+        .join(room, "bob", Role::Participant, Options::default())
         .await;
+    (sfu, alice, bob)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_parties_decode_each_others_video_and_audio() {
+    let (sfu, alice, bob) = two_parties("r1").await;
     let alice_cam = sfu.track_of("alice", Source::Camera).await;
     let alice_mic = sfu.track_of("alice", Source::Microphone).await;
     let bob_cam = sfu.track_of("bob", Source::Camera).await;
@@ -361,13 +368,7 @@ async fn a_subscriber_whose_bandwidth_is_cut_moves_down_and_back_up() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_ice_restart_keeps_the_call_and_its_tracks() {
-    let sfu = Sfu::start(1).await;
-    let alice = sfu
-        .join("restart", "alice", Role::Host, Options::default())
-        .await;
-    let bob = sfu
-        .join("restart", "bob", Role::Participant, Options::default())
-        .await;
+    let (sfu, alice, bob) = two_parties("restart").await;
     let bob_cam = sfu.track_of("bob", Source::Camera).await;
     let frames = |s: &simpeer::Stats| s.tracks.get(&bob_cam).map_or(0, |r| r.video_frames);
     alice.wait_for(WAIT, |s| frames(s) > 10).expect("call up");

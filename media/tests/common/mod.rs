@@ -72,22 +72,37 @@ impl Sfu {
             return self.watch(room, name, role).await;
         }
         let (offerer, offer, tracks) = Offerer::new(options).expect("offer");
-        let welcome = self
-            .node
-            .join(Join {
-                room: room.into(),
-                participant: name.into(),
-                role,
-                may_publish: ALL.to_vec(),
-                offer: Some(offer),
-                tracks,
-            })
-            .await
-            .expect("join");
-        let Sdp::Answer(answer) = welcome.sdp else {
+        let Sdp::Answer(answer) = self.enter(room, name, role, Some(offer), tracks).await else {
             panic!("an offer gets an answer");
         };
-        let peer = Arc::new(offerer.connect(&answer).expect("answer applies"));
+        self.register(
+            room,
+            name,
+            offerer.connect(&answer).expect("answer applies"),
+        )
+    }
+
+    async fn enter(
+        &self,
+        room: &str,
+        name: &str,
+        role: Role,
+        offer: Option<String>,
+        tracks: Vec<proto::sfu::TrackSpec>,
+    ) -> Sdp {
+        let join = Join {
+            room: room.into(),
+            participant: name.into(),
+            role,
+            may_publish: ALL.to_vec(),
+            offer,
+            tracks,
+        };
+        self.node.join(join).await.expect("join").sdp
+    }
+
+    fn register(&self, room: &str, name: &str, peer: Peer) -> Arc<Peer> {
+        let peer = Arc::new(peer);
         self.peers
             .lock()
             .unwrap()
@@ -98,27 +113,11 @@ impl Sfu {
     /// Joins without an offer: the SFU offers what the room has, plus the
     /// data channels, and the participant answers.
     pub async fn watch(&self, room: &str, name: &str, role: Role) -> Arc<Peer> {
-        let welcome = self
-            .node
-            .join(Join {
-                room: room.into(),
-                participant: name.into(),
-                role,
-                may_publish: ALL.to_vec(),
-                offer: None,
-                tracks: Vec::new(),
-            })
-            .await
-            .expect("join");
-        let Sdp::Offer(offer) = welcome.sdp else {
+        let Sdp::Offer(offer) = self.enter(room, name, role, None, Vec::new()).await else {
             panic!("a join without an offer gets one");
         };
         let (peer, answer) = Peer::accept(&offer).expect("the SFU's offer is accepted");
-        let peer = Arc::new(peer);
-        self.peers
-            .lock()
-            .unwrap()
-            .insert((room.into(), name.into()), peer.clone());
+        let peer = self.register(room, name, peer);
         self.node
             .request(room, name, Request::Answer { sdp: answer })
             .await

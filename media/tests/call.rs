@@ -229,13 +229,11 @@ async fn simulcast_subscribers_get_the_layer_for_their_size_and_switch_cleanly()
     let got = small
         .wait_for(WAIT, |s| s.tracks[&cam].video_frames >= before + 10)
         .unwrap();
-    // Straight up to the asked size; later moves, if the loaded machine
-    // makes the bandwidth estimate dip, must be as clean.
-    assert_eq!(
-        got.tracks[&cam].sizes.get(settled),
-        Some(&f),
-        "one switch up"
-    );
+    // Up to the asked size, through the middle layer if the bandwidth
+    // estimate is still growing (or dipping, on a loaded machine); every
+    // switch as clean.
+    let moves = &got.tracks[&cam].sizes[settled..];
+    assert!(moves.contains(&f), "{moves:?}");
     assert_eq!(
         got.tracks[&cam].decode_errors, errors,
         "continuous across the switch"

@@ -54,17 +54,20 @@ async fn consume(
                 ack.push(e.id);
                 continue;
             };
-            n += 1;
-            if report.room == room {
-                ledger.deliveries += 1;
-                ledger.reports.insert(report.seq);
-                ledger.last_seen |= report.last && report.participant == "alice";
-                ledger
-                    .seconds
-                    .entry((report.room, report.participant))
-                    .or_default()
-                    .union(&report.seconds);
+            if report.room != room {
+                // Another run's report (Redis keeps the stream).
+                ack.push(e.id);
+                continue;
             }
+            n += 1;
+            ledger.deliveries += 1;
+            ledger.reports.insert(report.seq);
+            ledger.last_seen |= report.last && report.participant == "alice";
+            ledger
+                .seconds
+                .entry((report.room, report.participant))
+                .or_default()
+                .union(&report.seconds);
             if !flaky || n % 2 == 0 {
                 ack.push(e.id);
             }

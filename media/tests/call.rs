@@ -12,6 +12,18 @@ use simpeer::{Options, Size};
 
 const WAIT: Duration = Duration::from_secs(20);
 
+/// A node with an expert publishing the camera at the three simulcast sizes.
+async fn simulcast_publisher(room: &str) -> (Sfu, Arc<simpeer::Peer>) {
+    let sfu = Sfu::start(1).await;
+    let publisher = Options {
+        camera: simpeer::SIMULCAST.to_vec(),
+        microphone: false,
+        ..Options::default()
+    };
+    let expert = sfu.join(room, "expert", Role::Host, publisher).await;
+    (sfu, expert)
+}
+
 /// A node with alice (host) and bob in `room`, each with camera and microphone.
 async fn two_parties(room: &str) -> (Sfu, Arc<simpeer::Peer>, Arc<simpeer::Peer>) {
     let sfu = Sfu::start(1).await;
@@ -131,13 +143,7 @@ async fn four_parties_each_decode_the_three_others() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn simulcast_subscribers_get_the_layer_for_their_size_and_switch_cleanly() {
-    let sfu = Sfu::start(1).await;
-    let publisher = Options {
-        camera: simpeer::SIMULCAST.to_vec(),
-        microphone: false,
-        ..Options::default()
-    };
-    let _expert = sfu.join("sim", "expert", Role::Host, publisher).await;
+    let (sfu, _expert) = simulcast_publisher("sim").await;
     let watcher = Options {
         camera: vec![],
         microphone: false,
@@ -318,13 +324,7 @@ async fn screen_share_arrives_next_to_the_camera() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_subscriber_whose_bandwidth_is_cut_moves_down_and_back_up() {
-    let sfu = Sfu::start(1).await;
-    let publisher = Options {
-        camera: simpeer::SIMULCAST.to_vec(),
-        microphone: false,
-        ..Options::default()
-    };
-    let _expert = sfu.join("bw", "expert", Role::Host, publisher).await;
+    let (sfu, _expert) = simulcast_publisher("bw").await;
     let viewer = sfu.watch("bw", "viewer", Role::Participant).await;
     let cam = sfu.track_of("expert", Source::Camera).await;
     let f = Size {

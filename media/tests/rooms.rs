@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use common::{eventually, test_config, Sfu};
 use media::whiteboard::Limits;
-use proto::sfu::{channels, Event, Request, Role, SfuError, Source};
+use proto::sfu::{channels, Event, Join, Request, Role, SfuError, Source, Want};
 use simpeer::Options;
 
 const WAIT: Duration = Duration::from_secs(20);
@@ -236,4 +236,168 @@ async fn the_host_mutes_and_removes_a_participant() {
         Err(SfuError::UnknownParticipant("guest".into()))
     );
     drop(guest);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_lossy_channel_is_relayed() {
+    let sfu = Sfu::start(1).await;
+    let alice = sfu
+        .join("lossy", "alice", Role::Host, with_channels())
+        .await;
+    let bob = sfu
+        .join("lossy", "bob", Role::Participant, with_channels())
+        .await;
+    let got = eventually(WAIT, || {
+        if bob.stats().messages.contains_key(channels::LOSSY) {
+            return Some(());
+        }
+        alice.send(channels::LOSSY, b"cursor 10 20");
+        None
+    })
+    .await;
+    assert!(got.is_some(), "bob got {:?}", bob.stats().messages);
+    assert!(bob.stats().messages[channels::LOSSY]
+        .iter()
+        .all(|m| m == b"cursor 10 20"));
+}
+
+/// A join as the signalling service would send it, with a made-up offer.
+fn join(room: &str, name: &str, role: Role, offer: Option<&str>) -> Join {
+    Join {
+        room: room.into(),
+        participant: name.into(),
+        role,
+        may_publish: common::ALL.to_vec(),
+        offer: offer.map(str::to_owned),
+        tracks: vec![],
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_requests_get_typed_errors_and_change_nothing() {
+    let sfu = Sfu::with_config(media::node::Config {
+        room_capacity: 2,
+        ..test_config()
+    })
+    .await;
+    let node = &sfu.node;
+    let invalid = |r: Result<proto::sfu::Welcome, SfuError>| matches!(r, Err(SfuError::Invalid(_)));
+    assert!(
+        invalid(node.join(join("", "a", Role::Host, None)).await),
+        "empty room"
+    );
+    assert!(
+        invalid(node.join(join("r", "", Role::Host, None)).await),
+        "empty name"
+    );
+    assert!(
+        invalid(node.join(join("r", "a\u{0}b", Role::Host, None)).await),
+        "control character"
+    );
+    assert!(
+        invalid(
+            node.join(join("r", &"x".repeat(129), Role::Host, None))
+                .await
+        ),
+        "too long"
+    );
+    assert!(matches!(
+        node.join(join("r", "a", Role::Host, Some("v=0 garbage")))
+            .await,
+        Err(SfuError::BadSdp(_))
+    ));
+    assert_eq!(
+        node.counts().await,
+        media::node::Counts::default(),
+        "nothing was created"
+    );
+
+    let _host = sfu.watch("r", "host", Role::Host).await;
+    assert_eq!(
+        node.join(join("r", "host", Role::Participant, None))
+            .await
+            .map(|_| ()),
+        Err(SfuError::AlreadyJoined("host".into()))
+    );
+    let _guest = sfu.watch("r", "guest", Role::Participant).await;
+    assert_eq!(
+        node.join(join("r", "third", Role::Participant, None))
+            .await
+            .map(|_| ()),
+        Err(SfuError::RoomFull(2))
+    );
+    let sfu = &sfu;
+    let ask = |name: &'static str, request: Request| sfu.request("r", name, request);
+    assert_eq!(
+        ask("nobody", Request::Leave).await,
+        Err(SfuError::UnknownParticipant("nobody".into()))
+    );
+    assert!(matches!(
+        ask("host", Request::Answer { sdp: "v=0".into() }).await,
+        Err(SfuError::BadSdp(_))
+    ));
+    assert_eq!(
+        ask(
+            "host",
+            Request::Want {
+                track: 999,
+                want: Want::Paused
+            }
+        )
+        .await,
+        Err(SfuError::UnknownTrack(999))
+    );
+    assert_eq!(
+        ask(
+            "host",
+            Request::Mute {
+                track: 999,
+                muted: true
+            }
+        )
+        .await,
+        Err(SfuError::UnknownTrack(999))
+    );
+    assert_eq!(
+        ask(
+            "guest",
+            Request::Remove {
+                target: "host".into()
+            }
+        )
+        .await,
+        Err(SfuError::NotHost)
+    );
+    assert!(matches!(
+        ask(
+            "host",
+            Request::Offer {
+                sdp: "nonsense".into(),
+                tracks: vec![]
+            }
+        )
+        .await,
+        Err(SfuError::BadSdp(_))
+    ));
+    let counts = node.counts().await;
+    assert_eq!(
+        (counts.rooms, counts.peers),
+        (1, 2),
+        "the room is as it was"
+    );
+
+    // A viewer's camera is refused, and the viewer is told.
+    let _viewer = sfu
+        .join("v", "viewer", Role::Viewer, Options::default())
+        .await;
+    let refused = Event::Error {
+        room: "v".into(),
+        participant: "viewer".into(),
+        error: SfuError::PublishDenied(Source::Camera),
+    };
+    assert!(sfu.saw(&refused).await);
+    assert!(!sfu
+        .room_events()
+        .iter()
+        .any(|e| matches!(e, Event::Published { room, .. } if room == "v")));
 }

@@ -305,18 +305,20 @@ impl Room {
     }
 
     /// What a subscriber asks of one track: its rendered size, or paused.
+    /// A track the member does not receive (their own) is unknown to them.
     pub fn set_want(
         &mut self,
         subscriber: ParticipantKey,
         track: TrackKey,
         want: Want,
     ) -> Result<(), RoomError> {
+        self.role_of(subscriber)?;
         let t = self.tracks.get_mut(&track).ok_or(RoomError::UnknownTrack)?;
         let s = t
             .subscriptions
             .iter_mut()
             .find(|s| s.subscriber == subscriber)
-            .ok_or(RoomError::UnknownParticipant)?;
+            .ok_or(RoomError::UnknownTrack)?;
         s.want = want;
         self.retarget(track);
         Ok(())
@@ -614,6 +616,27 @@ mod tests {
         assert_eq!(room.keyframe_requests(1_000), vec![(cam, 0)]);
         room.route(cam, &packet(0, 3, true), &mut out);
         assert_eq!(out.len(), 1);
+    }
+
+    #[test]
+    fn wants_apply_only_to_tracks_received() {
+        let mut room = Room::new(10);
+        let (expert, _) = room.join("expert", Role::Host, ALL).unwrap();
+        let (cam, _) = room.publish(expert, Source::Camera, simulcast()).unwrap();
+        let paused = Want::Paused;
+        assert_eq!(
+            room.set_want(expert, cam, paused),
+            Err(RoomError::UnknownTrack),
+            "own track"
+        );
+        assert_eq!(
+            room.set_want(99, cam, paused),
+            Err(RoomError::UnknownParticipant)
+        );
+        assert_eq!(
+            room.set_want(expert, 99, paused),
+            Err(RoomError::UnknownTrack)
+        );
     }
 
     #[test]

@@ -70,6 +70,7 @@ async fn two_parties_decode_each_others_video_and_audio() {
     }
     assert!(sfu.metric("sfu_forwarded_packets_total") > 0.0);
     assert!(sfu.metric_with("sfu_packets_total", "kind", "rtp") > 0.0);
+    assert!(sfu.observations("sfu_forwarding_latency_microseconds") > 0);
     // Both send a loud tone: both are active speakers.
     let speakers = common::eventually(WAIT, || {
         sfu.room_events().into_iter().find_map(|e| match e {
@@ -269,6 +270,8 @@ async fn simulcast_subscribers_get_the_layer_for_their_size_and_switch_cleanly()
     }
     assert!(quiet, "frames kept coming after the pause");
     assert!(sfu.metric("sfu_layer_switches_total") >= 3.0);
+    // Switching up asked the publisher for keyframes.
+    assert!(sfu.metric_with("sfu_feedback_total", "kind", "pli") > 0.0);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -362,6 +365,8 @@ async fn a_subscriber_whose_bandwidth_is_cut_moves_down_and_back_up() {
         after.tracks[&cam].decode_errors, errors,
         "clean once back up"
     );
+    // The losses on the capped link were asked for again, and counted.
+    assert!(sfu.metric_with("sfu_feedback_total", "kind", "nack") > 0.0);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

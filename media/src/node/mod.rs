@@ -256,6 +256,13 @@ impl Drop for Node {
     }
 }
 
+/// Milliseconds since the Unix epoch, as presence and call deadlines count.
+pub(crate) fn unix_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
 /// The address to put in candidates when bound to every interface: the one
 /// the system would send from (no packet is sent to find it), else loopback.
 fn announce(bind: IpAddr) -> IpAddr {

@@ -21,6 +21,7 @@ use crate::room::{ParticipantKey, TrackKey};
 
 /// Estimate the bandwidth estimator starts from, before any feedback.
 const INITIAL_BITRATE_KBPS: u64 = 1_500;
+const STATS_INTERVAL: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// A track this peer publishes.
 #[derive(Debug)]
@@ -88,6 +89,8 @@ impl Peer {
             .set_rtp_mode(true)
             .set_ice_lite(true)
             .enable_bwe(Some(Bitrate::kbps(INITIAL_BITRATE_KBPS)))
+            // Egress statistics carry the NACK counts the metrics report.
+            .set_stats_interval(Some(STATS_INTERVAL))
             .build(now);
         let candidate = Candidate::host(announced, "udp")
             .map_err(|e| SfuError::Invalid(format!("announced address {announced}: {e}")))?;
@@ -214,11 +217,15 @@ impl Peer {
     }
 
     /// What a receiving m-line carries: as declared, else by its kind.
-    pub fn spec_for(&self, mid: Mid, kind: MediaKind) -> (Source, Vec<Rid>) {
+    /// Its simulcast encodings are (rid, width, height), none for a single one.
+    pub fn spec_for(&self, mid: Mid, kind: MediaKind) -> (Source, Vec<(Rid, u32, u32)>) {
         match self.specs.get(&mid) {
             Some(spec) => (
                 spec.source,
-                spec.layers.iter().map(|l| l.rid.as_str().into()).collect(),
+                spec.layers
+                    .iter()
+                    .map(|l| (l.rid.as_str().into(), l.width, l.height))
+                    .collect(),
             ),
             None if kind == MediaKind::Audio => (Source::Microphone, Vec::new()),
             None => (Source::Camera, Vec::new()),

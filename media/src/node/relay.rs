@@ -3,7 +3,7 @@
 //! presence reports to the durable presence stream through the outbox, so a
 //! bus outage delays reports but loses no second.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use platform::bus::Bus;
 use proto::sfu::Event;
@@ -71,7 +71,7 @@ impl Relay {
     }
 
     async fn hand_over(&self, outbox: &mut Outbox) {
-        for report in outbox.due(now_ms()) {
+        for report in outbox.due(super::unix_ms()) {
             let Ok(json) = serde_json::to_vec(&report) else {
                 continue;
             };
@@ -84,10 +84,4 @@ impl Relay {
             }
         }
     }
-}
-
-fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64)
 }

@@ -6,7 +6,7 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use futures::StreamExt;
 use platform::bus::{Bus, ReadOptions};
@@ -58,12 +58,6 @@ struct Reply {
     result: Result<Answer, SfuError>,
 }
 
-fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64)
-}
-
 /// Serves the node's request stream until the bus fails for good.
 pub async fn serve(bus: Bus, node: Arc<Node>, name: String) {
     let stream = request_stream(&name);
@@ -84,7 +78,7 @@ pub async fn serve(bus: Bus, node: Arc<Node>, name: String) {
         };
         for entry in entries {
             match serde_json::from_slice::<Envelope>(&entry.payload) {
-                Ok(envelope) if envelope.deadline_ms >= now_ms() => {
+                Ok(envelope) if envelope.deadline_ms >= super::unix_ms() => {
                     answer(&bus, &node, envelope).await;
                 }
                 Ok(_) => tracing::debug!("skipped an expired SFU call"),
@@ -172,7 +166,7 @@ impl RemoteNode {
         let envelope = Envelope {
             id: id.clone(),
             reply_to: self.reply_to.clone(),
-            deadline_ms: now_ms() + CALL_TIMEOUT.as_millis() as i64,
+            deadline_ms: super::unix_ms() + CALL_TIMEOUT.as_millis() as i64,
             call,
         };
         let json = serde_json::to_vec(&envelope).map_err(|e| SfuError::Invalid(e.to_string()))?;

@@ -200,6 +200,17 @@ impl Sfu {
             .sum()
     }
 
+    /// How many observations a histogram has.
+    pub fn observations(&self, name: &str) -> u64 {
+        self.registry
+            .gather()
+            .iter()
+            .filter(|f| f.name() == name)
+            .flat_map(|f| f.get_metric())
+            .map(|m| m.get_histogram().get_sample_count())
+            .sum()
+    }
+
     /// The value of one series of a metric, chosen by one label.
     pub fn metric_with(&self, name: &str, label: &str, value: &str) -> f64 {
         self.registry

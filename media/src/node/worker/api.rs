@@ -69,7 +69,7 @@ impl Worker {
         {
             Ok(joined) => joined,
             Err(e) => {
-                let error = room_error(e, 0);
+                let error = room_error(e, &join.participant, 0);
                 if state.room.participants() == 0 {
                     self.rooms.remove(&join.room);
                 }
@@ -185,12 +185,12 @@ impl Worker {
                 .room
                 .set_want(key, track, want)
                 .map(|()| None)
-                .map_err(|e| room_error(e, track)),
+                .map_err(|e| room_error(e, participant, track)),
             Request::Mute { track, muted } => {
                 let events = state
                     .room
                     .set_muted(key, track, muted)
-                    .map_err(|e| room_error(e, track))?;
+                    .map_err(|e| room_error(e, participant, track))?;
                 self.room_events(room, events);
                 Ok(None)
             }
@@ -203,7 +203,7 @@ impl Worker {
                 let events = state
                     .room
                     .remove(key, target_key)
-                    .map_err(|e| room_error(e, 0))?;
+                    .map_err(|e| room_error(e, &target, 0))?;
                 self.room_events(room, events);
                 if let Some(t) = target_pid {
                     self.teardown(t, now);
@@ -266,11 +266,13 @@ pub(super) fn validate_name(what: &str, name: &str) -> Result<(), SfuError> {
     Ok(())
 }
 
-pub(super) fn room_error(e: RoomError, track: TrackKey) -> SfuError {
+/// The API's error for a room's refusal of what `participant` asked about
+/// `track` (0 where no track is concerned).
+pub(super) fn room_error(e: RoomError, participant: &str, track: TrackKey) -> SfuError {
     match e {
         RoomError::Full(n) => SfuError::RoomFull(n),
         RoomError::AlreadyJoined(name) => SfuError::AlreadyJoined(name),
-        RoomError::UnknownParticipant => SfuError::UnknownParticipant(String::new()),
+        RoomError::UnknownParticipant => SfuError::UnknownParticipant(participant.to_owned()),
         RoomError::UnknownTrack => SfuError::UnknownTrack(track),
         RoomError::PublishDenied(s) => SfuError::PublishDenied(s),
         RoomError::NotHost => SfuError::NotHost,

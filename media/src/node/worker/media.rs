@@ -136,12 +136,12 @@ impl Worker {
         let Some(peer) = self.peers.get_mut(&pid) else {
             return;
         };
-        let (source, rids) = peer.spec_for(mid, kind);
-        let sizes: Vec<(u32, u32)> = match peer.specs.get(&mid) {
-            Some(spec) if !spec.layers.is_empty() => {
-                spec.layers.iter().map(|l| (l.width, l.height)).collect()
-            }
-            _ => vec![(0, 0)],
+        let (source, encodings) = peer.spec_for(mid, kind);
+        let rids: Vec<_> = encodings.iter().map(|(rid, _, _)| *rid).collect();
+        // A single encoding of unknown size is one layer that fits any want.
+        let sizes: Vec<(u32, u32)> = match encodings.is_empty() {
+            true => vec![(0, 0)],
+            false => encodings.iter().map(|&(_, w, h)| (w, h)).collect(),
         };
         let (key, room, name) = (peer.key, peer.room.clone(), peer.name.clone());
         let Some(state) = self.rooms.get_mut(&room) else {
@@ -174,7 +174,7 @@ impl Worker {
                 peer.inbound.insert(mid, Inbound { track, rids });
                 self.room_events(&room, events);
             }
-            Err(e) => self.error(&room, &name, room_error(e, 0)),
+            Err(e) => self.error(&room, &name, room_error(e, &name, 0)),
         }
     }
 

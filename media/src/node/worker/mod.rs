@@ -13,7 +13,7 @@ use std::io::ErrorKind;
 use std::net::SocketAddr;
 use std::os::fd::AsRawFd;
 use std::sync::mpsc::Receiver;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use mio::net::UdpSocket;
 use mio::{Events, Interest, Poll, Token};
@@ -125,10 +125,7 @@ impl Worker {
         poll.registry()
             .register(&mut socket, SOCKET, Interest::READABLE)?;
         let now = Instant::now();
-        let unix_ms = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_millis() as i64)
-            .unwrap_or(0);
+        let unix_ms = crate::node::unix_ms();
         let presence = Presence::new(config.node.clone(), config.liveness.as_millis() as i64);
         Ok(Worker {
             index,

@@ -263,6 +263,12 @@ async fn serve(mut config: Config, services: &[Service]) -> anyhow::Result<()> {
     if let Some(node) = &media {
         let ports: Vec<String> = node.addresses().iter().map(|a| a.to_string()).collect();
         lines.push(format!("  media       udp {}", ports.join(", ")));
+        if !services.contains(&Service::Signalling) {
+            lines.push(format!(
+                "  media api   bus stream {}",
+                media::node::remote::request_stream(&config.sfu.media.node)
+            ));
+        }
     }
 
     for &service in services {
@@ -370,7 +376,13 @@ fn start_media(
         publish_events: !services.contains(&Service::Signalling),
     };
     tokio::spawn(relay.run(reports));
-    Ok(Arc::new(node))
+    let node = Arc::new(node);
+    if !services.contains(&Service::Signalling) {
+        // Signalling runs elsewhere and reaches this node over the bus.
+        let name = config.sfu.media.node.clone();
+        tokio::spawn(media::node::remote::serve(bus.clone(), node.clone(), name));
+    }
+    Ok(node)
 }
 
 #[cfg(test)]

@@ -37,7 +37,12 @@ type Started = (
 /// it printed before serving, the address each service printed, and the
 /// stderr lines as they come.
 fn start(dir: &Path, env: &[(&str, &str)]) -> Started {
-    let mut child = binary(dir)
+    start_with(binary(dir), env)
+}
+
+/// As `start`, for a command with its own arguments.
+fn start_with(mut cmd: Command, env: &[(&str, &str)]) -> Started {
+    let mut child = cmd
         .envs(env.iter().copied())
         .env("DI_LOG_FORMAT", "json")
         .stdout(Stdio::piped())
@@ -92,6 +97,53 @@ async fn the_quick_start_flow_works_on_the_embedded_default() {
             .any(|l| l.contains("sqlite://data/deepinfluence.db (sqlite)")),
         "{banner:?}"
     );
+}
+
+/// `deepinfluence sfu` on its own serves the media node's internal API on
+/// the bus, for a signalling service in another process.
+#[tokio::test]
+async fn the_sfu_alone_answers_over_the_bus() {
+    use media::node::remote::RemoteNode;
+    use proto::sfu::{Join, Request, Role, Sdp, SfuError};
+
+    let redis = std::env::var("TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
+    let node = format!("cli-{}", std::process::id());
+    let dir = tempfile::tempdir().unwrap();
+    let mut cmd = binary(dir.path());
+    cmd.arg("sfu");
+    let (mut child, banner, _, _) = start_with(
+        cmd,
+        &[("REDIS_URL", &redis), ("DI_SFU__MEDIA__NODE", &node)],
+    );
+    let stream = format!("sfu.{node}.requests");
+    assert!(banner.iter().any(|l| l.contains(&stream)), "{banner:?}");
+
+    let bus = platform::bus::Bus::connect(Some(&redis), Duration::from_secs(5))
+        .await
+        .unwrap();
+    let remote = RemoteNode::connect(bus, &node).await.unwrap();
+    let welcome = remote
+        .join(Join {
+            room: "cli-room".into(),
+            participant: "viewer".into(),
+            role: Role::Viewer,
+            may_publish: vec![],
+            offer: None,
+            tracks: vec![],
+        })
+        .await
+        .expect("the node answers a join");
+    let Sdp::Offer(offer) = welcome.sdp else {
+        panic!("a join without an offer gets the node's offer");
+    };
+    assert!(offer.contains("a=ice-lite"), "{offer}");
+    assert!(offer.contains("webrtc-datachannel"), "{offer}");
+    assert_eq!(
+        remote.request("cli-room", "nobody", Request::Leave).await,
+        Err(SfuError::UnknownParticipant("nobody".into()))
+    );
+    child.kill().unwrap();
+    child.wait().unwrap();
 }
 
 /// The same binary on PostgreSQL and Redis, switched by the environment alone.

@@ -6,18 +6,19 @@
 //!
 //! `cargo run --release -p bench --bin sfu-forward -- [subscribers] [seconds]`
 
-use std::sync::Arc;
+// The media tests' harness: a node on loopback whose offers are answered by
+// the simulated participants, the way the signalling service will.
+#[path = "../../../media/tests/common/mod.rs"]
+mod common;
+
 use std::time::Duration;
 
-use media::node::{Config, Node, NodeEvent};
-use proto::sfu::{Event, Join, Request, Role, Sdp, Source};
-use simpeer::{Offerer, Options, Peer};
-
-/// Participants by (room, name), for answering the SFU's offers.
-type Joined = Arc<std::sync::Mutex<Vec<(String, String, Arc<Peer>)>>>;
+use common::{test_config, Sfu};
+use media::node::Config;
+use proto::sfu::Role;
+use simpeer::Options;
 
 struct Run {
-    workers: usize,
     rooms: usize,
     forwarded: f64,
     cpu_seconds: f64,
@@ -25,163 +26,69 @@ struct Run {
 }
 
 impl Run {
-    fn us_per_packet(&self) -> f64 {
-        self.cpu_seconds * 1e6 / self.forwarded
-    }
     fn packets_per_cpu_second(&self) -> f64 {
         self.forwarded / self.cpu_seconds
     }
 }
 
-fn metric(registry: &prometheus::Registry, name: &str) -> f64 {
-    registry
-        .gather()
-        .iter()
-        .filter(|f| f.name() == name)
-        .flat_map(|f| f.get_metric())
-        .map(|m| m.get_counter().get_value())
-        .sum()
-}
-
-/// Room names that land on distinct workers of an `n`-worker node.
-fn rooms_on_distinct_workers(n: usize) -> Vec<String> {
-    use std::hash::{Hash, Hasher};
-    let mut found: Vec<Option<String>> = vec![None; n];
+/// One room name per worker, each landing on a different one.
+fn rooms_on_every_worker(sfu: &Sfu, workers: usize) -> Vec<String> {
+    let mut rooms: Vec<Option<String>> = vec![None; workers];
     for i in 0.. {
         let name = format!("bench-{i}");
-        let mut h = std::collections::hash_map::DefaultHasher::new();
-        name.hash(&mut h);
-        let w = (h.finish() % n as u64) as usize;
-        if found[w].is_none() {
-            found[w] = Some(name);
-        }
-        if found.iter().all(Option::is_some) {
-            break;
+        rooms[sfu.node.worker_of(&name)].get_or_insert(name);
+        if rooms.iter().all(Option::is_some) {
+            return rooms.into_iter().flatten().collect();
         }
     }
-    found.into_iter().flatten().collect()
+    unreachable!("the loop returns once every worker has a room")
 }
 
 async fn run(workers: usize, subscribers: usize, seconds: u64) -> Run {
-    let registry = prometheus::Registry::new();
-    let config = Config {
-        bind: "127.0.0.1".parse().unwrap(),
-        port: 0,
+    let sfu = Sfu::with_config(Config {
         workers,
         room_capacity: subscribers + 1,
-        ..Config::default()
-    };
-    let (node, mut events) = Node::start(config, &registry).expect("node");
-    let node = Arc::new(node);
-    let peers: Joined = Arc::default();
-    let (n, p) = (node.clone(), peers.clone());
-    tokio::spawn(async move {
-        while let Some(e) = events.recv().await {
-            if let NodeEvent::Room(Event::Renegotiate {
-                room,
-                participant,
-                offer,
-            }) = e
-            {
-                let (n, p) = (n.clone(), p.clone());
-                tokio::spawn(async move {
-                    for _ in 0..500 {
-                        let peer = p
-                            .lock()
-                            .unwrap()
-                            .iter()
-                            .find(|(r, name, _)| *r == room && *name == participant)
-                            .map(|(_, _, peer)| peer.clone());
-                        if let Some(peer) = peer {
-                            let answer = tokio::task::spawn_blocking(move || peer.answer(&offer))
-                                .await
-                                .unwrap()
-                                .expect("answer");
-                            let _ = n
-                                .request(&room, &participant, Request::Answer { sdp: answer })
-                                .await;
-                            return;
-                        }
-                        tokio::time::sleep(Duration::from_millis(10)).await;
-                    }
-                });
-            }
-        }
-    });
-    let rooms = rooms_on_distinct_workers(workers);
+        ..test_config()
+    })
+    .await;
+    let rooms = rooms_on_every_worker(&sfu, workers);
     for room in &rooms {
-        let options = Options {
+        let publisher = Options {
             camera: simpeer::SIMULCAST.to_vec(),
             fps: 30,
             ..Options::default()
         };
-        let (offerer, offer, tracks) = Offerer::new(options).unwrap();
-        let welcome = node
-            .join(Join {
-                room: room.clone(),
-                participant: "publisher".into(),
-                role: Role::Host,
-                may_publish: vec![Source::Camera, Source::Microphone],
-                offer: Some(offer),
-                tracks,
-            })
-            .await
-            .unwrap();
-        let Sdp::Answer(answer) = welcome.sdp else {
-            panic!()
-        };
-        let peer = Arc::new(offerer.connect(&answer).unwrap());
-        peers
-            .lock()
-            .unwrap()
-            .push((room.clone(), "publisher".into(), peer));
+        sfu.join(room, "publisher", Role::Host, publisher).await;
         for i in 0..subscribers {
-            let name = format!("s{i}");
-            let welcome = node
-                .join(Join {
-                    room: room.clone(),
-                    participant: name.clone(),
-                    role: Role::Viewer,
-                    may_publish: vec![],
-                    offer: None,
-                    tracks: vec![],
-                })
-                .await
-                .unwrap();
-            let Sdp::Offer(offer) = welcome.sdp else {
-                panic!()
-            };
-            let (peer, answer) = Peer::accept_with(&offer, false).unwrap();
-            peers
-                .lock()
-                .unwrap()
-                .push((room.clone(), name.clone(), Arc::new(peer)));
-            node.request(room, &name, Request::Answer { sdp: answer })
-                .await
-                .unwrap();
+            sfu.watch_with(room, &format!("s{i}"), Role::Viewer, false)
+                .await;
         }
     }
     // Let every leg connect and every layer settle before measuring.
     tokio::time::sleep(Duration::from_secs(5)).await;
-    let (f0, c0) = (
-        metric(&registry, "sfu_forwarded_packets_total"),
-        metric(&registry, "sfu_worker_cpu_seconds_total"),
-    );
+    let sample = || {
+        (
+            sfu.metric("sfu_forwarded_packets_total"),
+            sfu.metric("sfu_worker_cpu_seconds_total"),
+        )
+    };
+    let (f0, c0) = sample();
     let start = std::time::Instant::now();
     tokio::time::sleep(Duration::from_secs(seconds)).await;
-    let (f1, c1) = (
-        metric(&registry, "sfu_forwarded_packets_total"),
-        metric(&registry, "sfu_worker_cpu_seconds_total"),
-    );
-    let run = Run {
-        workers,
+    let (f1, c1) = sample();
+    let wall = start.elapsed();
+    for room in &rooms {
+        sfu.leave(room, "publisher").await;
+        for i in 0..subscribers {
+            sfu.leave(room, &format!("s{i}")).await;
+        }
+    }
+    Run {
         rooms: rooms.len(),
         forwarded: f1 - f0,
         cpu_seconds: c1 - c0,
-        wall: start.elapsed(),
-    };
-    peers.lock().unwrap().clear();
-    run
+        wall,
+    }
 }
 
 #[tokio::main]
@@ -189,18 +96,19 @@ async fn main() {
     let mut args = std::env::args().skip(1);
     let subscribers: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(50);
     let seconds: u64 = args.next().and_then(|a| a.parse().ok()).unwrap_or(10);
-    println!("1 publisher (3 simulcast layers + Opus) -> {subscribers} subscribers per room, {seconds}s measured");
+    println!(
+        "1 publisher (3 simulcast layers + Opus) -> {subscribers} subscribers per room, {seconds}s measured"
+    );
     let mut runs = Vec::new();
     for workers in [1, 2] {
         let r = run(workers, subscribers, seconds).await;
         println!(
-            "workers {}  rooms {}  forwarded {:.0} pkt ({:.0}/s)  worker CPU {:.2}s  =>  {:.2} us/packet",
-            r.workers,
+            "workers {workers}  rooms {}  forwarded {:.0} pkt ({:.0}/s)  worker CPU {:.2}s  =>  {:.2} us/packet",
             r.rooms,
             r.forwarded,
             r.forwarded / r.wall.as_secs_f64(),
             r.cpu_seconds,
-            r.us_per_packet()
+            1e6 / r.packets_per_cpu_second()
         );
         runs.push(r);
     }

@@ -175,10 +175,15 @@ impl Node {
         self.workers.iter().map(|w| w.address).collect()
     }
 
-    fn worker_for(&self, room: &str) -> &WorkerHandle {
+    /// The worker a room lives on.
+    pub fn worker_of(&self, room: &str) -> usize {
         let mut h = std::collections::hash_map::DefaultHasher::new();
         room.hash(&mut h);
-        &self.workers[(h.finish() % self.workers.len() as u64) as usize]
+        (h.finish() % self.workers.len() as u64) as usize
+    }
+
+    fn worker_for(&self, room: &str) -> &WorkerHandle {
+        &self.workers[self.worker_of(room)]
     }
 
     /// A participant joins a room with its offer (or asks for the SFU's).

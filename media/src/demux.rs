@@ -33,6 +33,11 @@ pub enum Class {
     Other,
 }
 
+impl Class {
+    /// Metric labels, indexed by `Class as usize`.
+    pub const LABELS: [&'static str; 4] = ["stun", "dtls", "rtp", "other"];
+}
+
 pub fn classify(datagram: &[u8]) -> Class {
     match datagram.first() {
         Some(0..=3) => Class::Stun,

@@ -12,6 +12,14 @@ use simpeer::{Options, Size};
 
 const WAIT: Duration = Duration::from_secs(20);
 
+/// `participant` of room `sim` renders `track` at this size.
+async fn want_size(sfu: &Sfu, participant: &str, track: u32, width: u32, height: u32) {
+    let want = Want::Size { width, height };
+    sfu.request("sim", participant, Request::Want { track, want })
+        .await
+        .expect("want");
+}
+
 /// A node with an expert publishing the camera at the three simulcast sizes.
 async fn simulcast_publisher(room: &str) -> (Sfu, Arc<simpeer::Peer>) {
     let sfu = Sfu::start(1).await;
@@ -155,19 +163,7 @@ async fn simulcast_subscribers_get_the_layer_for_their_size_and_switch_cleanly()
         .await;
     let large = sfu.join("sim", "large", Role::Participant, watcher).await;
     let cam = sfu.track_of("expert", Source::Camera).await;
-    sfu.request(
-        "sim",
-        "small",
-        Request::Want {
-            track: cam,
-            want: Want::Size {
-                width: 160,
-                height: 90,
-            },
-        },
-    )
-    .await
-    .expect("want");
+    want_size(&sfu, "small", cam, 160, 90).await;
     let q = Size {
         width: 160,
         height: 90,
@@ -214,19 +210,7 @@ async fn simulcast_subscribers_get_the_layer_for_their_size_and_switch_cleanly()
 
     // The small window grows: the stream moves up at a keyframe, one SSRC,
     // and every frame still decodes.
-    sfu.request(
-        "sim",
-        "small",
-        Request::Want {
-            track: cam,
-            want: Want::Size {
-                width: 640,
-                height: 360,
-            },
-        },
-    )
-    .await
-    .expect("want");
+    want_size(&sfu, "small", cam, 640, 360).await;
     let got = small
         .wait_for(WAIT, |s| {
             s.tracks.get(&cam).is_some_and(|r| r.size == Some(f))

@@ -5,7 +5,7 @@ use prometheus::{
     Histogram, HistogramOpts, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry,
 };
 
-use crate::demux::Drop;
+use crate::demux::{Class, Drop};
 
 #[derive(Clone)]
 pub struct Metrics {
@@ -110,30 +110,10 @@ impl Metrics {
             rooms: self.rooms.with_label_values(&[&w]),
             participants: self.participants.with_label_values(&[&w]),
             tracks: self.tracks.with_label_values(&[&w]),
-            packets_in: [
-                io(&self.packets, "in", "stun"),
-                io(&self.packets, "in", "dtls"),
-                io(&self.packets, "in", "rtp"),
-                io(&self.packets, "in", "other"),
-            ],
-            bytes_in: [
-                io(&self.bytes, "in", "stun"),
-                io(&self.bytes, "in", "dtls"),
-                io(&self.bytes, "in", "rtp"),
-                io(&self.bytes, "in", "other"),
-            ],
-            packets_out: [
-                io(&self.packets, "out", "stun"),
-                io(&self.packets, "out", "dtls"),
-                io(&self.packets, "out", "rtp"),
-                io(&self.packets, "out", "other"),
-            ],
-            bytes_out: [
-                io(&self.bytes, "out", "stun"),
-                io(&self.bytes, "out", "dtls"),
-                io(&self.bytes, "out", "rtp"),
-                io(&self.bytes, "out", "other"),
-            ],
+            packets_in: Class::LABELS.map(|k| io(&self.packets, "in", k)),
+            bytes_in: Class::LABELS.map(|k| io(&self.bytes, "in", k)),
+            packets_out: Class::LABELS.map(|k| io(&self.packets, "out", k)),
+            bytes_out: Class::LABELS.map(|k| io(&self.bytes, "out", k)),
             forwarded: self.forwarded.with_label_values(&[&w]),
             nacks: self.feedback.with_label_values(&[&w, "nack"]),
             keyframe_requests: self.feedback.with_label_values(&[&w, "pli"]),
@@ -153,11 +133,11 @@ pub struct WorkerMetrics {
     pub participants: IntGauge,
     pub tracks: IntGauge,
     /// Indexed by `demux::Class`.
-    pub packets_in: [IntCounter; 4],
-    pub bytes_in: [IntCounter; 4],
+    pub packets_in: [IntCounter; Class::LABELS.len()],
+    pub bytes_in: [IntCounter; Class::LABELS.len()],
     /// Indexed by `demux::Class`, as `packets_in`.
-    pub packets_out: [IntCounter; 4],
-    pub bytes_out: [IntCounter; 4],
+    pub packets_out: [IntCounter; Class::LABELS.len()],
+    pub bytes_out: [IntCounter; Class::LABELS.len()],
     pub forwarded: IntCounter,
     pub nacks: IntCounter,
     pub keyframe_requests: IntCounter,

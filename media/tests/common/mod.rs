@@ -194,13 +194,27 @@ impl Sfu {
         panic!("{owner} never published {source:?}");
     }
 
-    /// The value of a metric family summed over its series.
-    pub fn metric(&self, name: &str) -> f64 {
+    /// The series of one metric family, those with `label` if given.
+    fn series(&self, name: &str, label: Option<(&str, &str)>) -> Vec<prometheus::proto::Metric> {
         self.registry
             .gather()
             .iter()
             .filter(|f| f.name() == name)
-            .flat_map(|f| f.get_metric())
+            .flat_map(|f| f.get_metric().to_vec())
+            .filter(|m| {
+                label.is_none_or(|(k, v)| {
+                    m.get_label()
+                        .iter()
+                        .any(|l| l.name() == k && l.value() == v)
+                })
+            })
+            .collect()
+    }
+
+    /// The value of a metric family summed over its series.
+    pub fn metric(&self, name: &str) -> f64 {
+        self.series(name, None)
+            .iter()
             // A series is a counter or a gauge; the other reads 0.
             .map(|m| m.get_counter().get_value() + m.get_gauge().get_value())
             .sum()
@@ -208,27 +222,16 @@ impl Sfu {
 
     /// How many observations a histogram has.
     pub fn observations(&self, name: &str) -> u64 {
-        self.registry
-            .gather()
+        self.series(name, None)
             .iter()
-            .filter(|f| f.name() == name)
-            .flat_map(|f| f.get_metric())
             .map(|m| m.get_histogram().get_sample_count())
             .sum()
     }
 
-    /// The value of one series of a metric, chosen by one label.
+    /// The value of the series of a counter that carry one label value.
     pub fn metric_with(&self, name: &str, label: &str, value: &str) -> f64 {
-        self.registry
-            .gather()
+        self.series(name, Some((label, value)))
             .iter()
-            .filter(|f| f.name() == name)
-            .flat_map(|f| f.get_metric())
-            .filter(|m| {
-                m.get_label()
-                    .iter()
-                    .any(|l| l.name() == label && l.value() == value)
-            })
             .map(|m| m.get_counter().get_value())
             .sum()
     }

@@ -118,6 +118,7 @@ pub struct Stats {
     pub video_frames_sent: u64,
     pub audio_frames_sent: u64,
     pub keyframe_requests: u64,
+    /// Incoming RTP dropped by `limit_bandwidth`.
     pub dropped_for_loss: u64,
 }
 
@@ -239,9 +240,7 @@ enum Command {
     Send(&'static str, Vec<u8>),
     RestartIce(Sender<Result<String, String>>),
     AcceptAnswer(String, Sender<Result<(), String>>),
-    Loss(u32),
     Limit(Option<u64>),
-    PauseMedia(bool),
     Stop,
 }
 
@@ -249,7 +248,6 @@ enum Command {
 pub struct Peer {
     commands: Sender<Command>,
     stats: Arc<Mutex<Stats>>,
-    local: SocketAddr,
     /// The ICE username fragment the SFU gave this participant's leg.
     pub sfu_ufrag: Option<String>,
     thread: Option<JoinHandle<()>>,
@@ -288,7 +286,6 @@ impl Peer {
     fn start(rtc: Rtc, socket: UdpSocket, options: Options, mids: Mids) -> Result<Peer, String> {
         let stats = Arc::new(Mutex::new(Stats::default()));
         let (commands, rx) = mpsc::channel();
-        let local = socket.local_addr().map_err(|e| e.to_string())?;
         let runner = Runner::new(rtc, socket, options, mids, stats.clone(), rx)?;
         let thread = std::thread::Builder::new()
             .name("simpeer".into())
@@ -297,7 +294,6 @@ impl Peer {
         Ok(Peer {
             commands,
             stats,
-            local,
             sfu_ufrag: None,
             thread: Some(thread),
         })
@@ -339,28 +335,14 @@ impl Peer {
         let _ = self.commands.send(Command::Send(label, data.to_vec()));
     }
 
-    /// Drops this share of incoming RTP, in percent, to squeeze the path.
-    pub fn set_loss(&self, percent: u32) {
-        let _ = self.commands.send(Command::Loss(percent.min(100)));
-    }
-
     /// Caps incoming RTP at `bps` (a token bucket, half a second deep):
     /// packets over the budget are dropped, as on a congested link.
     pub fn limit_bandwidth(&self, bps: Option<u64>) {
         let _ = self.commands.send(Command::Limit(bps));
     }
 
-    /// Stops or resumes publishing media (the connection stays up).
-    pub fn pause_media(&self, paused: bool) {
-        let _ = self.commands.send(Command::PauseMedia(paused));
-    }
-
     pub fn stats(&self) -> Stats {
         self.stats.lock().expect("stats lock").clone()
-    }
-
-    pub fn local_addr(&self) -> SocketAddr {
-        self.local
     }
 
     /// Polls `check` on the stats until it holds or `timeout` passes.
@@ -443,10 +425,7 @@ struct Runner {
     commands: Receiver<Command>,
     /// Our own offer, waiting for the SFU's answer.
     pending: Option<SdpPendingOffer>,
-    loss: u32,
     limit: Option<Bucket>,
-    lcg: u64,
-    paused: bool,
     frame: u64,
     samples: u64,
     started: Instant,
@@ -517,10 +496,7 @@ impl Runner {
             stats,
             commands,
             pending: None,
-            loss: 0,
             limit: None,
-            lcg: 0x2545_f491_4f6c_dd1d,
-            paused: false,
             frame: 0,
             samples: 0,
             started: now,
@@ -544,7 +520,7 @@ impl Runner {
                 }
             }
             let now = Instant::now();
-            if self.rtc.is_connected() && !self.paused {
+            if self.rtc.is_connected() {
                 if now >= self.next_video {
                     self.send_video(now);
                     self.next_video = now + Duration::from_secs(1) / self.options.fps.max(1);
@@ -576,16 +552,6 @@ impl Runner {
     fn receive(&mut self, data: &[u8], source: SocketAddr) {
         let is_rtp = matches!(data.first(), Some(128..=191))
             && data.get(1).is_some_and(|pt| !(192..=223).contains(pt));
-        if is_rtp && self.loss > 0 {
-            self.lcg = self
-                .lcg
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            if ((self.lcg >> 33) % 100) < u64::from(self.loss) {
-                self.stats.lock().expect("stats").dropped_for_loss += 1;
-                return;
-            }
-        }
         if let (true, Some(bucket)) = (is_rtp, &mut self.limit) {
             if !bucket.take(data.len()) {
                 self.stats.lock().expect("stats").dropped_for_loss += 1;
@@ -656,7 +622,6 @@ impl Runner {
                 };
                 let _ = reply.send(result);
             }
-            Command::Loss(p) => self.loss = p,
             Command::Limit(bps) => {
                 self.limit = bps.map(|bps| Bucket {
                     bps,
@@ -664,7 +629,6 @@ impl Runner {
                     at: Instant::now(),
                 });
             }
-            Command::PauseMedia(p) => self.paused = p,
             Command::Stop => {}
         }
     }

@@ -397,3 +397,53 @@ async fn an_ice_restart_keeps_the_call_and_its_tracks() {
     );
     assert_eq!(alice.stats().tracks[&bob_cam].decode_errors, 0);
 }
+
+/// Load generation sends a loop encoded once: the loop must decode across
+/// its wrap-around, and a late subscriber's keyframe request must restart
+/// it rather than wait for the next pass.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_prerecorded_loop_decodes_across_its_wrap_and_restarts_for_a_keyframe() {
+    let sfu = Sfu::start(1).await;
+    let looped = Options {
+        microphone: false,
+        fps: 30,
+        // Thirty seconds a pass: a late joiner that waited for the loop's
+        // own keyframe would see nothing within the test's wait.
+        prerecorded: Some(900),
+        ..Options::default()
+    };
+    let _expert = sfu.join("loop", "expert", Role::Host, looped).await;
+    let cam = sfu.track_of("expert", Source::Camera).await;
+    let early = sfu.watch("loop", "early", Role::Viewer).await;
+    early
+        .wait_for(WAIT, |s| {
+            s.tracks.get(&cam).is_some_and(|t| t.video_frames >= 30)
+        })
+        .expect("the first subscriber decodes the loop");
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let late = sfu.watch("loop", "late", Role::Viewer).await;
+    let got = late
+        .wait_for(Duration::from_secs(5), |s| {
+            s.tracks.get(&cam).is_some_and(|t| t.video_frames >= 10)
+        })
+        .unwrap_or_else(|s| panic!("the late subscriber got a keyframe at once: {s:?}"));
+    assert_eq!(got.tracks[&cam].decode_errors, 0);
+    let short = Options {
+        microphone: false,
+        fps: 30,
+        prerecorded: Some(20),
+        ..Options::default()
+    };
+    let _short = sfu.join("wrap", "speaker", Role::Host, short).await;
+    let cam = sfu.track_of("speaker", Source::Camera).await;
+    let viewer = sfu.watch("wrap", "viewer", Role::Viewer).await;
+    let got = viewer
+        .wait_for(WAIT, |s| {
+            s.tracks.get(&cam).is_some_and(|t| t.video_frames >= 70)
+        })
+        .unwrap_or_else(|s| panic!("three passes of a 20-frame loop: {s:?}"));
+    assert_eq!(
+        got.tracks[&cam].decode_errors, 0,
+        "the wrap decodes cleanly"
+    );
+}

@@ -73,6 +73,11 @@ pub struct Options {
     pub fps: u32,
     /// Decode what arrives (off for load generation: only counted).
     pub decode: bool,
+    /// Encode this many frames per video encoding once, at start, and send
+    /// them in a loop instead of encoding live (load generation: the
+    /// encoder's CPU stays out of the measurement). The loop starts with a
+    /// keyframe, and a keyframe request restarts it.
+    pub prerecorded: Option<u32>,
 }
 
 impl Default for Options {
@@ -90,6 +95,7 @@ impl Default for Options {
             channels: false,
             fps: 15,
             decode: true,
+            prerecorded: None,
         }
     }
 }
@@ -257,11 +263,12 @@ impl Peer {
     /// A receive-only participant answering the SFU's offer (a join without
     /// an offer): returns the running peer and its answer.
     pub fn accept(offer: &str) -> Result<(Peer, String), String> {
-        Peer::accept_with(offer, true)
+        Peer::accept_with(offer, Options::default())
     }
 
-    /// As `accept`; `decode: false` only counts what arrives.
-    pub fn accept_with(offer: &str, decode: bool) -> Result<(Peer, String), String> {
+    /// As `accept`, with the receiving option of `options` (`decode`); it
+    /// publishes nothing.
+    pub fn accept_with(offer: &str, options: Options) -> Result<(Peer, String), String> {
         let offer_sdp = offer.to_owned();
         let socket = UdpSocket::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
         let local = socket.local_addr().map_err(|e| e.to_string())?;
@@ -275,8 +282,8 @@ impl Peer {
         let options = Options {
             camera: Vec::new(),
             microphone: false,
-            decode,
-            ..Options::default()
+            screen: None,
+            ..options
         };
         let mut peer = Peer::start(rtc, socket, options, Mids::default())?;
         peer.sfu_ufrag = ice_ufrag(&offer_sdp);
@@ -408,6 +415,45 @@ struct VideoSource {
     rid: Option<Rid>,
     size: Size,
     encoder: Encoder,
+    /// With `Options::prerecorded`: the encoded loop and the next frame in it.
+    recording: Option<Recording>,
+}
+
+struct Recording {
+    frames: Vec<Vec<u8>>,
+    next: usize,
+}
+
+impl VideoSource {
+    /// Frame `n` of the test pattern, encoded (empty when rate control
+    /// skips it).
+    fn encode(&mut self, n: u64) -> Vec<u8> {
+        let (w, h) = (self.size.width as usize, self.size.height as usize);
+        let yuv = YUVBuffer::from_vec(pattern::frame(w, h, n), w, h);
+        self.encoder
+            .encode(&yuv)
+            .map(|b| b.to_vec())
+            .unwrap_or_default()
+    }
+
+    fn next_frame(&mut self, n: u64) -> Vec<u8> {
+        match &mut self.recording {
+            Some(r) => {
+                let frame = r.frames[r.next].clone();
+                r.next = (r.next + 1) % r.frames.len();
+                frame
+            }
+            None => self.encode(n),
+        }
+    }
+
+    fn keyframe_requested(&mut self) {
+        match &mut self.recording {
+            // The loop's first frame is the encoder's first: a keyframe.
+            Some(r) => r.next = 0,
+            None => self.encoder.force_intra_frame(),
+        }
+    }
 }
 
 struct Runner {
@@ -457,12 +503,20 @@ impl Runner {
                 .skip_frames(true);
             let encoder = Encoder::with_api_config(OpenH264API::from_source(), config)
                 .map_err(|e| e.to_string())?;
-            videos.push(VideoSource {
+            let mut source = VideoSource {
                 mid,
                 rid: (!rid.is_empty()).then(|| rid.into()),
                 size,
                 encoder,
-            });
+                recording: None,
+            };
+            if let Some(frames) = options.prerecorded {
+                let frames = (0..u64::from(frames.max(1)))
+                    .map(|n| source.encode(n))
+                    .collect();
+                source.recording = Some(Recording { frames, next: 0 });
+            }
+            videos.push(source);
             Ok(())
         };
         if let Some(mid) = mids.camera {
@@ -640,15 +694,7 @@ impl Runner {
             MediaTime::from_90khz(now.duration_since(self.started).as_micros() as u64 * 9 / 100);
         let mut sent = 0;
         for v in &mut self.videos {
-            let yuv = YUVBuffer::from_vec(
-                pattern::frame(v.size.width as usize, v.size.height as usize, n),
-                v.size.width as usize,
-                v.size.height as usize,
-            );
-            let Ok(bitstream) = v.encoder.encode(&yuv) else {
-                continue;
-            };
-            let data = bitstream.to_vec();
+            let data = v.next_frame(n);
             if data.is_empty() {
                 continue;
             }
@@ -790,7 +836,7 @@ impl Runner {
                 self.stats.lock().expect("stats").keyframe_requests += 1;
                 for v in &mut self.videos {
                     if v.mid == req.mid && v.rid == req.rid {
-                        v.encoder.force_intra_frame();
+                        v.keyframe_requested();
                     }
                 }
             }

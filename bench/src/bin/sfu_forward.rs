@@ -53,14 +53,20 @@ async fn run(workers: usize, subscribers: usize, seconds: u64) -> Run {
     .await;
     let rooms = rooms_on_every_worker(&sfu, workers);
     for room in &rooms {
+        // Two seconds of video, encoded once and looped.
         let publisher = Options {
             camera: simpeer::SIMULCAST.to_vec(),
             fps: 30,
+            prerecorded: Some(60),
+            ..Options::default()
+        };
+        let subscriber = Options {
+            decode: false,
             ..Options::default()
         };
         sfu.join(room, "publisher", Role::Host, publisher).await;
         for i in 0..subscribers {
-            sfu.watch_with(room, &format!("s{i}"), Role::Viewer, false)
+            sfu.watch_with(room, &format!("s{i}"), Role::Viewer, subscriber.clone())
                 .await;
         }
     }

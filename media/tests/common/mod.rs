@@ -113,16 +113,23 @@ impl Sfu {
     /// Joins without an offer: the SFU offers what the room has, plus the
     /// data channels, and the participant answers.
     pub async fn watch(&self, room: &str, name: &str, role: Role) -> Arc<Peer> {
-        self.watch_with(room, name, role, true).await
+        self.watch_with(room, name, role, Options::default()).await
     }
 
-    /// As `watch`; `decode: false` only counts what arrives (load generation).
-    pub async fn watch_with(&self, room: &str, name: &str, role: Role, decode: bool) -> Arc<Peer> {
+    /// As `watch`, with the receiving option of `options` (load generation
+    /// only counts what arrives).
+    pub async fn watch_with(
+        &self,
+        room: &str,
+        name: &str,
+        role: Role,
+        options: Options,
+    ) -> Arc<Peer> {
         let Sdp::Offer(offer) = self.enter(room, name, role, None, Vec::new()).await else {
             panic!("a join without an offer gets one");
         };
         let (peer, answer) =
-            Peer::accept_with(&offer, decode).expect("the SFU's offer is accepted");
+            Peer::accept_with(&offer, options).expect("the SFU's offer is accepted");
         let peer = self.register(room, name, peer);
         self.node
             .request(room, name, Request::Answer { sdp: answer })

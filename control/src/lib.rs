@@ -6,6 +6,7 @@ pub mod api;
 pub mod auth;
 pub mod bootstrap;
 pub mod cpu;
+pub mod ledger;
 pub mod mail;
 pub mod maintenance;
 pub mod metrics;

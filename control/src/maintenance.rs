@@ -1,6 +1,7 @@
 //! Housekeeping: rows that can no longer matter are deleted, so the identity
-//! tables follow the number of people, not the age of the system. Deletes are
-//! idempotent, so every replica may run this.
+//! tables follow the number of people, not the age of the system; holds
+//! past their deadline are released. Both are idempotent, so every replica
+//! may run them.
 
 use std::time::Duration;
 
@@ -10,6 +11,9 @@ use crate::settings::AuthSettings;
 use crate::state::AppState;
 
 const EVERY: Duration = Duration::from_secs(3600);
+/// A hold is released at most this long after its deadline.
+const HOLD_EXPIRY_EVERY: Duration = Duration::from_secs(10);
+const HOLD_EXPIRY_BATCH: i64 = 500;
 
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct Purged {
@@ -71,8 +75,27 @@ pub async fn purge(db: &AnyPool, now: i64, auth: &AuthSettings) -> Result<Purged
     })
 }
 
-/// Runs `purge` every hour for as long as the process lives.
+/// Runs `purge` every hour, and the ledger's hold expiry every few seconds,
+/// for as long as the process lives. The deadlines live in the database, so
+/// a restart loses none.
 pub fn spawn(state: AppState) -> tokio::task::JoinHandle<()> {
+    let ledger = state.ledger.clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(HOLD_EXPIRY_EVERY);
+        loop {
+            tick.tick().await;
+            // A full batch means more may be due: go on at once.
+            loop {
+                match ledger.expire_due(HOLD_EXPIRY_BATCH).await {
+                    Ok(n) if n as i64 == HOLD_EXPIRY_BATCH => continue,
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(holds = n, "released holds past their deadline"),
+                    Err(e) => tracing::warn!(error = %e, "hold expiry failed"),
+                }
+                break;
+            }
+        }
+    });
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(EVERY);
         loop {

@@ -9,6 +9,7 @@ use platform::{Clock, Database};
 
 use crate::auth::throttle::RateLimiter;
 use crate::auth::tokens::Keys;
+use crate::ledger::Ledger;
 use crate::mail::Mailer;
 use crate::metrics::AuthMetrics;
 use crate::objects::ObjectStore;
@@ -20,6 +21,7 @@ pub struct AppState(Arc<Inner>);
 pub struct Inner {
     pub db: Database,
     pub clock: Arc<dyn Clock>,
+    pub ledger: Ledger,
     pub settings: Settings,
     pub public_url: String,
     pub keys: Keys,
@@ -97,6 +99,7 @@ impl AppState {
             mail_limiter: RateLimiter::every(10 * 60_000, 3),
             metrics: AuthMetrics::register(&telemetry.registry)?,
             decoy_hash: crate::auth::password::hash(crate::auth::tokens::random_token()).await?,
+            ledger: Ledger::new(db.clone(), clock.clone()),
             db,
             clock,
             public_url,

@@ -12,29 +12,8 @@ use platform::telemetry::Telemetry;
 use platform::{Clock, Database, ManualClock};
 use reqwest::header::HeaderMap;
 use serde_json::{json, Value};
-use sqlx::Connection;
 
-#[derive(Debug, Clone, Copy)]
-pub enum Backend {
-    Sqlite,
-    Postgres,
-}
-
-/// Runs each named test function once per backend:
-/// `both_backends!(a, b)` makes `sqlite::a`, `postgres::a`, ...
-#[macro_export]
-macro_rules! both_backends {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $( #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-               async fn $name() { super::$name($crate::common::Backend::Sqlite).await } )*
-        }
-        mod postgres {
-            $( #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-               async fn $name() { super::$name($crate::common::Backend::Postgres).await } )*
-        }
-    };
-}
+pub use crate::testdb::{Backend, TestDb};
 
 pub const PASSWORD: &str = "Correct-Horse9";
 
@@ -43,9 +22,8 @@ pub struct Server {
     pub http: reqwest::Client,
     pub clock: Arc<ManualClock>,
     pub db: Database,
-    pub dir: tempfile::TempDir,
+    pub store: TestDb,
     task: tokio::task::JoinHandle<()>,
-    pg_database: Option<String>,
 }
 
 pub struct Resp {
@@ -115,40 +93,14 @@ pub struct Session {
     pub refresh: String,
 }
 
-fn postgres_admin_url() -> String {
-    std::env::var("TEST_POSTGRES_URL")
-        .unwrap_or_else(|_| "postgres://postgres:postgres@127.0.0.1:5432/postgres".into())
-}
-
 impl Server {
     pub async fn start(backend: Backend) -> Server {
         Self::start_with(backend, |_| {}).await
     }
 
     pub async fn start_with(backend: Backend, tweak: impl FnOnce(&mut Settings)) -> Server {
-        let dir = tempfile::tempdir().unwrap();
-        let (url, pg_database) = match backend {
-            Backend::Sqlite => (
-                format!("sqlite://{}", dir.path().join("test.db").display()),
-                None,
-            ),
-            Backend::Postgres => {
-                let admin = postgres_admin_url();
-                let name = format!("di_test_{}", uuid::Uuid::new_v4().simple());
-                let mut conn = sqlx::PgConnection::connect(&admin)
-                    .await
-                    .unwrap_or_else(|e| panic!("PostgreSQL at {admin} is required for this test (run scripts/test): {e}"));
-                sqlx::query(&format!("CREATE DATABASE {name}"))
-                    .execute(&mut conn)
-                    .await
-                    .unwrap();
-                let (base, _) = admin.rsplit_once('/').unwrap();
-                (format!("{base}/{name}"), Some(name))
-            }
-        };
-        let db = Database::connect(&url).await.unwrap();
-        control::migrate(&db).await.unwrap();
-
+        let store = TestDb::create(backend).await;
+        let db = store.db.clone();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let mut settings = Settings {
@@ -161,7 +113,7 @@ impl Server {
         let telemetry = Telemetry::new();
         let state = control::AppState::new(
             settings,
-            dir.path(),
+            store.dir.path(),
             db.clone(),
             clock.clone() as Arc<dyn Clock>,
             &telemetry,
@@ -182,18 +134,17 @@ impl Server {
                 .unwrap(),
             clock,
             db,
-            dir,
+            store,
             task,
-            pg_database,
         }
     }
 
     pub fn outbox(&self) -> PathBuf {
-        self.dir.path().join("outbox")
+        self.store.dir.path().join("outbox")
     }
 
     pub fn objects(&self) -> PathBuf {
-        self.dir.path().join("objects")
+        self.store.dir.path().join("objects")
     }
 
     pub async fn send(&self, req: reqwest::RequestBuilder) -> Resp {
@@ -431,25 +382,5 @@ pub fn token_in(mail: &str, path: &str) -> Option<String> {
 impl Drop for Server {
     fn drop(&mut self) {
         self.task.abort();
-        if let Some(name) = self.pg_database.take() {
-            // Drop runs outside async; a short-lived runtime on its own thread
-            // removes the per-test database.
-            std::thread::spawn(move || {
-                let rt = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                    .unwrap();
-                rt.block_on(async {
-                    if let Ok(mut conn) = sqlx::PgConnection::connect(&postgres_admin_url()).await {
-                        let _ =
-                            sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                                .execute(&mut conn)
-                                .await;
-                    }
-                });
-            })
-            .join()
-            .ok();
-        }
     }
 }

@@ -1,5 +1,8 @@
 //! The control-plane API over real HTTP, on SQLite and on PostgreSQL.
 
+#[path = "../support/testdb.rs"]
+mod testdb;
+
 mod common;
 
 mod hostile;

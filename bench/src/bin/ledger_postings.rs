@@ -1,0 +1,160 @@
+//! Ledger throughput: transfers posted per second on SQLite and PostgreSQL,
+//! through `control::ledger::Ledger`, every request with its idempotency
+//! key, first one request per transaction (`apply`, many in flight), then
+//! batches (`apply_batch`).
+//!
+//! The workload is what the product does: users who bought coins hold
+//! coins for an expert and then capture part of the hold (four transfers:
+//! the hold, then the expert's 80%, the platform's 20% and the rest back).
+//! Every capture touches the one platform revenue account, the hot row of
+//! a real ledger. The ledger is audited at the end of each run.
+//!
+//! `cargo run --release -p bench --bin ledger-postings -- [seconds] [batch]`
+//! PostgreSQL: `BENCH_POSTGRES_URL` (default postgres://postgres:postgres@127.0.0.1:5432/postgres);
+//! a scratch database is created and dropped.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use control::ledger::{Ledger, Receipt, Request, MILLIMES_PER_COIN};
+use platform::{Clock, Database, SystemClock};
+use sqlx::Connection;
+use uuid::Uuid;
+
+/// Requests in flight when each is its own transaction.
+const SINGLE_TASKS: usize = 32;
+/// Batches in flight.
+const BATCH_TASKS: usize = 4;
+
+fn key() -> String {
+    Uuid::new_v4().to_string()
+}
+
+fn hold(payer: Uuid, payee: Uuid) -> Request {
+    Request::Hold {
+        payer,
+        payee,
+        amount: 3 * MILLIMES_PER_COIN,
+        expires_at: None,
+        reference: "booking:bench".into(),
+        reason: "bench".into(),
+    }
+}
+
+fn capture(receipt: &Receipt) -> Request {
+    Request::Capture {
+        hold: receipt.hold.expect("a hold id"),
+        amount: 2 * MILLIMES_PER_COIN + 3,
+    }
+}
+
+/// Runs `tasks` loops of `batch` users each for `seconds`; returns
+/// transfers per second.
+async fn drive(ledger: &Ledger, seconds: u64, tasks: usize, batch: usize) -> f64 {
+    let transfers = Arc::new(AtomicU64::new(0));
+    let expert = Uuid::new_v4();
+    let mut groups = Vec::new();
+    for _ in 0..tasks {
+        let users: Vec<Uuid> = (0..batch).map(|_| Uuid::new_v4()).collect();
+        let deposits: Vec<(String, Request)> = users
+            .iter()
+            .map(|&account| {
+                let deposit = Request::Deposit {
+                    account,
+                    amount: 1_000_000 * MILLIMES_PER_COIN,
+                    provider: "sandbox".into(),
+                    reference: format!("payment:{account}"),
+                };
+                (key(), deposit)
+            })
+            .collect();
+        for r in ledger.apply_batch(&deposits).await.expect("deposits") {
+            r.expect("deposit");
+        }
+        groups.push(users);
+    }
+    let start = Instant::now();
+    let end = start + Duration::from_secs(seconds);
+    let workers: Vec<_> = groups
+        .into_iter()
+        .map(|users| {
+            let (ledger, transfers) = (ledger.clone(), transfers.clone());
+            tokio::spawn(async move {
+                while Instant::now() < end {
+                    let holds: Vec<(String, Request)> =
+                        users.iter().map(|&u| (key(), hold(u, expert))).collect();
+                    let held: Vec<Receipt> = apply(&ledger, &holds).await;
+                    let captures: Vec<(String, Request)> =
+                        held.iter().map(|r| (key(), capture(r))).collect();
+                    let captured = apply(&ledger, &captures).await;
+                    let moved = held.iter().chain(&captured).map(|r| r.transfers.len());
+                    transfers.fetch_add(moved.sum::<usize>() as u64, Ordering::Relaxed);
+                }
+            })
+        })
+        .collect();
+    for w in workers {
+        w.await.expect("worker");
+    }
+    let rate = transfers.load(Ordering::Relaxed) as f64 / start.elapsed().as_secs_f64();
+    let audit = ledger.audit().await.expect("audit");
+    assert!(audit.is_clean(), "the ledger stays sound: {audit:?}");
+    rate
+}
+
+/// One request per transaction for a batch of one, else one batch.
+async fn apply(ledger: &Ledger, requests: &[(String, Request)]) -> Vec<Receipt> {
+    let results = match requests {
+        [(key, request)] => vec![ledger.apply(key, request).await],
+        _ => ledger.apply_batch(requests).await.expect("batch"),
+    };
+    results.into_iter().map(|r| r.expect("applied")).collect()
+}
+
+async fn measure(name: &str, db: Database, seconds: u64, batch: usize) {
+    control::migrate(&db).await.expect("migrations");
+    let ledger = Ledger::new(db, Arc::new(SystemClock) as Arc<dyn Clock>);
+    let single = drive(&ledger, seconds, SINGLE_TASKS, 1).await;
+    let batched = drive(&ledger, seconds, BATCH_TASKS, batch).await;
+    println!(
+        "{name:10}  {single:>8.0} transfers/s one request per transaction ({SINGLE_TASKS} in flight)   \
+         {batched:>8.0} transfers/s in batches of {batch} ({BATCH_TASKS} in flight)"
+    );
+}
+
+#[tokio::main]
+async fn main() {
+    let mut args = std::env::args().skip(1);
+    let seconds: u64 = args.next().and_then(|a| a.parse().ok()).unwrap_or(10);
+    let batch: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(100);
+    println!("hold then capture, {seconds}s per run");
+
+    let dir = std::env::temp_dir().join(format!("ledger-bench-{}", Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).expect("scratch directory");
+    let url = format!("sqlite://{}", dir.join("ledger.db").display());
+    let db = Database::connect(&url).await.expect("SQLite");
+    measure("sqlite", db, seconds, batch).await;
+    let _ = std::fs::remove_dir_all(&dir);
+
+    let admin = std::env::var("BENCH_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres:postgres@127.0.0.1:5432/postgres".into());
+    let name = format!("di_bench_{}", Uuid::new_v4().simple());
+    let mut conn = sqlx::PgConnection::connect(&admin)
+        .await
+        .unwrap_or_else(|e| panic!("PostgreSQL at {admin}: {e}"));
+    sqlx::query(&format!("CREATE DATABASE {name}"))
+        .execute(&mut conn)
+        .await
+        .expect("scratch database");
+    let (base, _) = admin.rsplit_once('/').expect("a database URL");
+    let db = Database::connect(&format!("{base}/{name}"))
+        .await
+        .expect("PostgreSQL");
+    measure("postgresql", db.clone(), seconds, batch).await;
+    db.close().await;
+    sqlx::query(&format!("DROP DATABASE {name} WITH (FORCE)"))
+        .execute(&mut conn)
+        .await
+        .expect("drop the scratch database");
+}

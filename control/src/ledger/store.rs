@@ -1,0 +1,385 @@
+//! The ledger's driver: one database transaction per batch of requests
+//! (`Ledger::apply` is a batch of one), a handful of statements whatever
+//! the batch holds; the SQL is in `batch.rs`.
+//!
+//! Inside the transaction: claim the requests' idempotency keys (a key
+//! already used gets its first receipt back, or is refused if the request
+//! differs), lock and read the holds and accounts the batch touches, apply
+//! the requests in order to that state in memory (`rules::Book`, which
+//! refuses any that would overdraw an account), then write the transfers,
+//! the holds, the balances and the receipts, and forget the keys of the
+//! refused requests. Row locks, taken in id order (holds, then accounts),
+//! keep concurrent batches from overdrawing an account between the read and
+//! the write. Should two PostgreSQL batches still wait on each other in a
+//! circle (they claim keys they share in a different order), the database
+//! fails one of them and it is run again.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, OnceLock};
+
+use platform::{Clock, Database};
+use uuid::Uuid;
+
+use super::batch;
+use super::rules::{Book, HoldRecord};
+use super::{Account, LedgerError, Receipt, Request, Transfer};
+
+const MAX_KEY: usize = 200;
+/// Requests per transaction: large batches hold their locks longer.
+pub const MAX_BATCH: usize = 500;
+/// Runs of a batch that PostgreSQL failed to break a deadlock.
+const DEADLOCK_RETRIES: usize = 5;
+
+#[derive(Clone)]
+pub struct Ledger {
+    db: Database,
+    clock: Arc<dyn Clock>,
+}
+
+/// One person's money, in millimes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Balances {
+    /// Spendable coins.
+    pub wallet: i64,
+    /// Coins on hold for messages, bookings and calls.
+    pub held: i64,
+    /// An expert's captured earnings not yet paid out.
+    pub earnings: i64,
+}
+
+/// The ledger checked against itself.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Audit {
+    /// Sum of every balance: zero when no millime appeared or vanished.
+    pub sum: i64,
+    /// Accounts whose balance is not the sum of their transfers.
+    pub drifted: Vec<String>,
+    /// Accounts below zero that may not be.
+    pub negative: Vec<String>,
+    /// Holds whose `held` money does not match what they still hold.
+    pub held_mismatch: Vec<String>,
+    pub transfers: i64,
+}
+
+impl Audit {
+    pub fn is_clean(&self) -> bool {
+        self.sum == 0
+            && self.drifted.is_empty()
+            && self.negative.is_empty()
+            && self.held_mismatch.is_empty()
+    }
+}
+
+impl Ledger {
+    pub fn new(db: Database, clock: Arc<dyn Clock>) -> Ledger {
+        Ledger { db, clock }
+    }
+
+    /// Applies `request` once per `key`; see the module docs.
+    pub async fn apply(&self, key: &str, request: &Request) -> Result<Receipt, LedgerError> {
+        let mut results = self
+            .apply_batch(&[(key.to_owned(), request.clone())])
+            .await?;
+        results.pop().expect("one result per request")
+    }
+
+    /// Applies each request once per key, in order, in one transaction: a
+    /// later request sees what the earlier ones did, and a refused request
+    /// changes nothing and leaves the others be. The outer error is a
+    /// failure of the database; the inner ones are refusals.
+    pub async fn apply_batch(
+        &self,
+        requests: &[(String, Request)],
+    ) -> Result<Vec<Result<Receipt, LedgerError>>, LedgerError> {
+        if requests.len() > MAX_BATCH {
+            return Err(LedgerError::Invalid {
+                field: "batch",
+                reason: "holds more than 500 requests",
+            });
+        }
+        let mut attempt = 0;
+        loop {
+            match self.run_batch(requests).await {
+                Err(LedgerError::Db(e)) if is_deadlock(&e) && attempt < DEADLOCK_RETRIES => {
+                    attempt += 1;
+                }
+                result => return result,
+            }
+        }
+    }
+
+    async fn run_batch(
+        &self,
+        requests: &[(String, Request)],
+    ) -> Result<Vec<Result<Receipt, LedgerError>>, LedgerError> {
+        let now = self.clock.now_ms();
+        let mut results: Vec<Option<Result<Receipt, LedgerError>>> =
+            requests.iter().map(|_| None).collect();
+        let mut seen = HashSet::new();
+        let mut bodies = Vec::new();
+        for (i, (key, request)) in requests.iter().enumerate() {
+            if key.is_empty() || key.len() > MAX_KEY || key.contains('\0') {
+                results[i] = Some(Err(LedgerError::Invalid {
+                    field: "idempotency_key",
+                    reason: "must be 1 to 200 characters",
+                }));
+            } else if !seen.insert(key.as_str()) {
+                results[i] = Some(Err(LedgerError::Invalid {
+                    field: "idempotency_key",
+                    reason: "appears twice in one batch",
+                }));
+            } else {
+                let body = serde_json::to_string(request).expect("a request serialises");
+                bodies.push((i, key.as_str(), request, body));
+            }
+        }
+        let mut tx = self.db.begin_write().await?;
+        let claimed = batch::claim(&mut tx, &bodies, now).await?;
+        let earlier: Vec<&str> = bodies
+            .iter()
+            .filter(|(_, key, ..)| !claimed.contains(*key))
+            .map(|(_, key, ..)| *key)
+            .collect();
+        let stored = batch::operations(&mut tx, &earlier).await?;
+        let mut fresh = Vec::new();
+        for (i, key, request, body) in bodies {
+            if claimed.contains(key) {
+                fresh.push((i, key, request));
+                continue;
+            }
+            results[i] = Some(match stored.get(key) {
+                Some((first, Some(receipt))) if *first == body => {
+                    serde_json::from_str(receipt).map_err(|_| corrupt_receipt(key).into())
+                }
+                Some((first, _)) if *first == body => Err(corrupt_receipt(key).into()),
+                _ => Err(LedgerError::KeyReused),
+            });
+        }
+
+        let named: Vec<Uuid> = fresh.iter().filter_map(|(_, _, r)| r.hold()).collect();
+        let holds = batch::lock_holds(&mut tx, self.db.backend(), &named).await?;
+        let accounts = touched_accounts(fresh.iter().map(|(_, _, r)| *r), &holds);
+        let balances = batch::lock_accounts(&mut tx, self.db.backend(), &accounts).await?;
+        let mut book = Book::new(balances, holds);
+        let mut transfers: Vec<(&str, String, usize, Transfer)> = Vec::new();
+        let mut receipts = Vec::new();
+        let mut refused = Vec::new();
+        for (i, key, request) in fresh {
+            match book.apply(request, Uuid::now_v7(), now) {
+                Ok(postings) => {
+                    let hold = match request {
+                        Request::Hold { .. } => book.changed_holds().last().map(|h| h.id),
+                        _ => request.hold(),
+                    };
+                    let reference = match (request, hold.and_then(|h| book.hold(h))) {
+                        (Request::Deposit { reference, .. }, _) => reference.clone(),
+                        (_, Some(h)) => h.reference.clone(),
+                        _ => String::new(),
+                    };
+                    let moved: Vec<Transfer> = postings
+                        .into_iter()
+                        .map(|p| Transfer {
+                            id: Uuid::now_v7(),
+                            from: p.from.id(),
+                            to: p.to.id(),
+                            amount: p.amount,
+                            kind: p.kind,
+                            hold,
+                            at: now,
+                        })
+                        .collect();
+                    transfers.extend(
+                        moved
+                            .iter()
+                            .enumerate()
+                            .map(|(n, t)| (key, reference.clone(), n, t.clone())),
+                    );
+                    let receipt = Receipt {
+                        key: key.to_owned(),
+                        hold,
+                        transfers: moved,
+                    };
+                    receipts.push((key, request.kind(), receipt.clone()));
+                    results[i] = Some(Ok(receipt));
+                }
+                Err(e) => {
+                    refused.push(key);
+                    results[i] = Some(Err(e));
+                }
+            }
+        }
+        batch::insert_transfers(&mut tx, &transfers).await?;
+        batch::write_holds(&mut tx, book.changed_holds()).await?;
+        failpoint("ledger.before_balances");
+        batch::write_balances(&mut tx, book.balances(), now).await?;
+        batch::store_receipts(&mut tx, &receipts, now).await?;
+        batch::forget(&mut tx, &refused).await?;
+        failpoint("ledger.before_commit");
+        tx.commit().await?;
+        Ok(results
+            .into_iter()
+            .map(|r| r.expect("every request has its result"))
+            .collect())
+    }
+
+    /// Expires up to `limit` pending holds whose deadline has passed, in one
+    /// batch; returns how many it expired. Holds captured or released
+    /// meanwhile are left alone, so running it on several replicas at once
+    /// is safe.
+    pub async fn expire_due(&self, limit: i64) -> Result<usize, LedgerError> {
+        let due: Vec<(String,)> = sqlx::query_as(
+            "SELECT id FROM ledger_holds WHERE state = 'pending' AND expires_at <= $1 \
+             ORDER BY expires_at LIMIT $2",
+        )
+        .bind(self.clock.now_ms())
+        .bind(limit.min(MAX_BATCH as i64))
+        .fetch_all(self.db.pool())
+        .await?;
+        let requests: Vec<(String, Request)> = due
+            .iter()
+            .filter_map(|(id,)| Uuid::parse_str(id).ok())
+            .map(|hold| (format!("expire:{hold}"), Request::Expire { hold }))
+            .collect();
+        let results = self.apply_batch(&requests).await?;
+        Ok(results.iter().filter(|r| r.is_ok()).count())
+    }
+
+    pub async fn balances(&self, owner: Uuid) -> Result<Balances, LedgerError> {
+        let rows: Vec<(String, i64)> =
+            sqlx::query_as("SELECT kind, balance FROM ledger_accounts WHERE owner = $1")
+                .bind(owner.to_string())
+                .fetch_all(self.db.pool())
+                .await?;
+        let mut b = Balances::default();
+        for (kind, balance) in rows {
+            match kind.as_str() {
+                "wallet" => b.wallet = balance,
+                "held" => b.held = balance,
+                "earnings" => b.earnings = balance,
+                _ => {}
+            }
+        }
+        Ok(b)
+    }
+
+    /// One account's balance (zero for an account never used).
+    pub async fn balance(&self, account: &Account) -> Result<i64, LedgerError> {
+        let row: Option<(i64,)> =
+            sqlx::query_as("SELECT balance FROM ledger_accounts WHERE id = $1")
+                .bind(account.id())
+                .fetch_optional(self.db.pool())
+                .await?;
+        Ok(row.map_or(0, |(b,)| b))
+    }
+
+    pub async fn hold(&self, id: Uuid) -> Result<Option<HoldRecord>, LedgerError> {
+        let row: Option<batch::HoldRow> = sqlx::query_as(&format!(
+            "SELECT {} FROM ledger_holds WHERE id = $1",
+            batch::HOLD_COLUMNS
+        ))
+        .bind(id.to_string())
+        .fetch_optional(self.db.pool())
+        .await?;
+        Ok(row.map(HoldRecord::try_from).transpose()?)
+    }
+
+    /// Checks the whole ledger against itself; see `Audit`.
+    pub async fn audit(&self) -> Result<Audit, LedgerError> {
+        let pool = self.db.pool();
+        let (sum, transfers): (Option<i64>, i64) = sqlx::query_as(
+            "SELECT (SELECT CAST(SUM(balance) AS BIGINT) FROM ledger_accounts), \
+             (SELECT COUNT(*) FROM ledger_transfers)",
+        )
+        .fetch_one(pool)
+        .await?;
+        let drifted: Vec<(String,)> = sqlx::query_as(
+            "SELECT a.id FROM ledger_accounts a WHERE a.balance <> \
+             COALESCE((SELECT SUM(amount) FROM ledger_transfers WHERE to_account = a.id), 0) - \
+             COALESCE((SELECT SUM(amount) FROM ledger_transfers WHERE from_account = a.id), 0) \
+             ORDER BY a.id",
+        )
+        .fetch_all(pool)
+        .await?;
+        let negative: Vec<(String,)> = sqlx::query_as(
+            "SELECT id FROM ledger_accounts WHERE balance < 0 AND may_go_negative = 0 ORDER BY id",
+        )
+        .fetch_all(pool)
+        .await?;
+        // A payer's held account holds exactly their pending holds.
+        let held_mismatch: Vec<(String,)> = sqlx::query_as(
+            "SELECT a.id FROM ledger_accounts a WHERE a.kind = 'held' AND a.balance <> \
+             COALESCE((SELECT SUM(h.amount) FROM ledger_holds h \
+                       WHERE h.state = 'pending' AND a.id = 'held:' || h.payer), 0) \
+             ORDER BY a.id",
+        )
+        .fetch_all(pool)
+        .await?;
+        let ids = |v: Vec<(String,)>| v.into_iter().map(|(s,)| s).collect();
+        Ok(Audit {
+            sum: sum.unwrap_or(0),
+            drifted: ids(drifted),
+            negative: ids(negative),
+            held_mismatch: ids(held_mismatch),
+            transfers,
+        })
+    }
+}
+
+fn corrupt_receipt(key: &str) -> sqlx::Error {
+    sqlx::Error::Decode(format!("ledger_operations.result of {key:?} is unreadable").into())
+}
+
+fn is_deadlock(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::Database(d) if d.code().as_deref() == Some("40P01"))
+}
+
+/// Crash tests: `DI_FAILPOINT=<name>` kills the process at that point.
+fn failpoint(name: &str) {
+    static ARMED: OnceLock<Option<String>> = OnceLock::new();
+    if ARMED
+        .get_or_init(|| std::env::var("DI_FAILPOINT").ok())
+        .as_deref()
+        == Some(name)
+    {
+        std::process::abort();
+    }
+}
+
+/// Every account the requests may move money in or out of.
+fn touched_accounts<'a>(
+    requests: impl Iterator<Item = &'a Request>,
+    holds: &[HoldRecord],
+) -> Vec<String> {
+    let holds: HashMap<Uuid, &HoldRecord> = holds.iter().map(|h| (h.id, h)).collect();
+    let mut accounts = HashSet::new();
+    for request in requests {
+        let mut add = |a: Account| {
+            accounts.insert(a.id());
+        };
+        match request {
+            Request::Deposit {
+                account, provider, ..
+            } => {
+                add(Account::Wallet(*account));
+                add(Account::Clearing(provider.clone()));
+            }
+            // The payee's and revenue accounts are only credited: a hold
+            // never reads them.
+            Request::Hold { payer, .. } => {
+                add(Account::Wallet(*payer));
+                add(Account::Held(*payer));
+            }
+            _ => {
+                if let Some(h) = request.hold().and_then(|id| holds.get(&id)) {
+                    add(Account::Wallet(h.payer));
+                    add(Account::Held(h.payer));
+                    add(Account::Earnings(h.payee));
+                    add(Account::Revenue);
+                }
+            }
+        }
+    }
+    let mut accounts: Vec<String> = accounts.into_iter().collect();
+    accounts.sort();
+    accounts
+}

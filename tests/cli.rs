@@ -413,6 +413,17 @@ fn bad_configuration_is_a_clear_startup_error_naming_the_key() {
             "90days",
             "control.auth.refresh_token_ttl",
         ),
+        (
+            "DI_CONTROL__PAYMENTS__PROVIDERS",
+            "[konnect]",
+            "control.payments.konnect.api_key",
+        ),
+        (
+            "DI_CONTROL__PAYMENTS__PROVIDERS",
+            "[bitcoin]",
+            "control.payments.providers",
+        ),
+        ("DI_CONTROL__PAYMENTS__MIN_COINS", "0", "control.payments"),
     ] {
         let (code, err) = start_with(var, value);
         assert_eq!(code, Some(2), "{var}: {err}");

@@ -11,6 +11,7 @@ pub mod mail;
 pub mod maintenance;
 pub mod metrics;
 pub mod objects;
+pub mod payments;
 pub mod photos;
 pub mod settings;
 pub mod state;

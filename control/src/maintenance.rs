@@ -14,6 +14,8 @@ const EVERY: Duration = Duration::from_secs(3600);
 /// A hold is released at most this long after its deadline.
 const HOLD_EXPIRY_EVERY: Duration = Duration::from_secs(10);
 const HOLD_EXPIRY_BATCH: i64 = 500;
+/// Payments whose provider never notified us are asked about this often.
+const RECONCILE_EVERY: Duration = Duration::from_secs(60);
 
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct Purged {
@@ -75,9 +77,10 @@ pub async fn purge(db: &AnyPool, now: i64, auth: &AuthSettings) -> Result<Purged
     })
 }
 
-/// Runs `purge` every hour, and the ledger's hold expiry every few seconds,
-/// for as long as the process lives. The deadlines live in the database, so
-/// a restart loses none.
+/// Runs `purge` every hour, the ledger's hold expiry every few seconds and
+/// payment reconciliation every minute, for as long as the process lives.
+/// Deadlines and pending payments live in the database, so a restart loses
+/// none.
 pub fn spawn(state: AppState) -> tokio::task::JoinHandle<()> {
     let ledger = state.ledger.clone();
     tokio::spawn(async move {
@@ -93,6 +96,19 @@ pub fn spawn(state: AppState) -> tokio::task::JoinHandle<()> {
                     Err(e) => tracing::warn!(error = %e, "hold expiry failed"),
                 }
                 break;
+            }
+        }
+    });
+    let payments = state.clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(RECONCILE_EVERY);
+        loop {
+            tick.tick().await;
+            let quiet = crate::api::wallet::QUIET_MS;
+            match payments.payments.reconcile(quiet, 500).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(payments = n, "reconciliation settled payments"),
+                Err(e) => tracing::warn!(error = %e, "payment reconciliation failed"),
             }
         }
     });

@@ -20,6 +20,7 @@ pub struct Settings {
     pub auth: AuthSettings,
     pub mail: MailSettings,
     pub storage: StorageSettings,
+    pub payments: PaymentSettings,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -64,6 +65,48 @@ pub struct StorageSettings {
     pub max_photo_bytes: usize,
 }
 
+/// Buying coins. Prices are millimes of TND (1 TND = 1,000 millimes).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PaymentSettings {
+    /// Payment providers offered: `sandbox` (completes payments locally;
+    /// for development and the embedded default) and `konnect`.
+    pub providers: Vec<String>,
+    /// Coin packs on sale.
+    pub packs: Vec<Pack>,
+    /// Price of one coin bought in a chosen amount, in millimes.
+    pub coin_price: i64,
+    /// Smallest and largest chosen amount of coins in one purchase.
+    pub min_coins: i64,
+    pub max_coins: i64,
+    /// A payment neither paid nor failed this long after it started is
+    /// given up on (reconciliation asks the provider once more first).
+    #[serde(with = "humantime_serde")]
+    pub give_up_after: Duration,
+    pub konnect: KonnectSettings,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Pack {
+    pub coins: i64,
+    /// Millimes of TND.
+    pub price: i64,
+}
+
+/// Konnect (konnect.network) gateway API v2.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct KonnectSettings {
+    /// `https://api.konnect.network/api/v2` in production,
+    /// `https://api.preprod.konnect.network/api/v2` for the sandbox.
+    pub base_url: String,
+    /// The `x-api-key` from the organisation profile.
+    pub api_key: Option<String>,
+    /// The wallet payments are paid into (`receiverWalletId`).
+    pub wallet_id: Option<String>,
+}
+
 impl Default for Settings {
     fn default() -> Self {
         Settings {
@@ -73,6 +116,44 @@ impl Default for Settings {
             auth: AuthSettings::default(),
             mail: MailSettings::default(),
             storage: StorageSettings::default(),
+            payments: PaymentSettings::default(),
+        }
+    }
+}
+
+impl Default for PaymentSettings {
+    fn default() -> Self {
+        PaymentSettings {
+            providers: vec!["sandbox".to_owned()],
+            packs: vec![
+                Pack {
+                    coins: 20,
+                    price: 10_000,
+                },
+                Pack {
+                    coins: 110,
+                    price: 50_000,
+                },
+                Pack {
+                    coins: 230,
+                    price: 100_000,
+                },
+            ],
+            coin_price: 500,
+            min_coins: 10,
+            max_coins: 20_000,
+            give_up_after: Duration::from_secs(24 * 3600),
+            konnect: KonnectSettings::default(),
+        }
+    }
+}
+
+impl Default for KonnectSettings {
+    fn default() -> Self {
+        KonnectSettings {
+            base_url: "https://api.konnect.network/api/v2".to_owned(),
+            api_key: None,
+            wallet_id: None,
         }
     }
 }

@@ -13,6 +13,7 @@ use crate::ledger::Ledger;
 use crate::mail::Mailer;
 use crate::metrics::AuthMetrics;
 use crate::objects::ObjectStore;
+use crate::payments::Payments;
 use crate::settings::Settings;
 
 #[derive(Clone)]
@@ -22,6 +23,7 @@ pub struct Inner {
     pub db: Database,
     pub clock: Arc<dyn Clock>,
     pub ledger: Ledger,
+    pub payments: Payments,
     pub settings: Settings,
     pub public_url: String,
     pub keys: Keys,
@@ -92,6 +94,14 @@ impl AppState {
                 .clone()
                 .unwrap_or_else(|| data_dir.join("objects")),
         );
+        let ledger = Ledger::new(db.clone(), clock.clone());
+        let payments = Payments::new(
+            db.clone(),
+            clock.clone(),
+            ledger.clone(),
+            &settings.payments,
+            &public_url,
+        )?;
         let rate = settings.auth.ip_requests_per_minute;
         Ok(AppState(Arc::new(Inner {
             keys: Keys::new(secret.as_bytes()),
@@ -99,7 +109,8 @@ impl AppState {
             mail_limiter: RateLimiter::every(10 * 60_000, 3),
             metrics: AuthMetrics::register(&telemetry.registry)?,
             decoy_hash: crate::auth::password::hash(crate::auth::tokens::random_token()).await?,
-            ledger: Ledger::new(db.clone(), clock.clone()),
+            ledger,
+            payments,
             db,
             clock,
             public_url,

@@ -10,6 +10,7 @@ mod extract;
 mod profile;
 mod signup;
 pub mod views;
+pub mod wallet;
 
 use axum::extract::DefaultBodyLimit;
 use axum::routing::get;
@@ -39,6 +40,7 @@ pub(crate) const JSON_BODY_LIMIT: usize = 64 * 1024;
     tags(
         (name = "auth", description = "Sign-up, verification, login, tokens and passwords"),
         (name = "profile", description = "Profiles and photos"),
+        (name = "wallet", description = "Coins: balances, purchases and payment-provider callbacks"),
         (name = "admin", description = "Administration (administrator role)")
     )
 )]
@@ -89,6 +91,14 @@ pub fn openapi_and_routes(state: &AppState) -> (Router<AppState>, utoipa::openap
         .routes(routes!(admin::get, admin::delete))
         .routes(routes!(admin::deactivate))
         .routes(routes!(admin::activate))
+        .routes(routes!(wallet::wallet))
+        .routes(routes!(wallet::offer))
+        .routes(routes!(wallet::start_purchase, wallet::purchases))
+        .routes(routes!(wallet::purchase))
+        .routes(routes!(wallet::konnect_webhook))
+        .routes(routes!(wallet::sandbox_page))
+        .routes(routes!(wallet::sandbox_pay))
+        .routes(routes!(wallet::reconcile))
         .layer(DefaultBodyLimit::max(JSON_BODY_LIMIT))
         .merge(uploads)
         .merge(signup)

@@ -1,5 +1,7 @@
 //! The control-plane API over real HTTP, on SQLite and on PostgreSQL.
 
+#[path = "../support/konnect.rs"]
+mod konnect;
 #[path = "../support/testdb.rs"]
 mod testdb;
 
@@ -16,3 +18,4 @@ mod profile;
 mod races;
 mod signup;
 mod surface;
+mod wallet;

@@ -1,0 +1,146 @@
+//! Konnect (konnect.network), gateway API v2: `POST /payments/init-payment`
+//! starts a payment (amounts in millimes of TND) and gives the page to pay
+//! on; Konnect then calls our webhook with `GET ?payment_ref=`, unsigned,
+//! and `GET /payments/{paymentRef}` says whether it was paid
+//! (`payment.status == "completed"`; "pending" covers both not yet paid and
+//! failed attempts). Every call carries the `x-api-key` header.
+
+use std::time::Duration;
+
+use serde::Deserialize;
+use serde_json::json;
+
+use super::{Charge, Checkout, GatewayError, Verified};
+use crate::settings::KonnectSettings;
+
+pub const NAME: &str = "konnect";
+
+pub struct Konnect {
+    http: reqwest::Client,
+    base: String,
+    api_key: String,
+    wallet: String,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Started {
+    pay_url: String,
+    payment_ref: String,
+}
+
+#[derive(Deserialize)]
+struct Details {
+    payment: Payment,
+}
+
+#[derive(Deserialize)]
+struct Payment {
+    status: String,
+    amount: i64,
+    token: Option<String>,
+}
+
+impl Konnect {
+    /// `None` names the missing setting.
+    pub fn new(settings: &KonnectSettings) -> Result<Konnect, &'static str> {
+        let api_key = settings
+            .api_key
+            .clone()
+            .ok_or("control.payments.konnect.api_key")?;
+        let wallet = settings
+            .wallet_id
+            .clone()
+            .ok_or("control.payments.konnect.wallet_id")?;
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(20))
+            .build()
+            .map_err(|_| "control.payments.konnect")?;
+        Ok(Konnect {
+            http,
+            base: settings.base_url.trim_end_matches('/').to_owned(),
+            api_key,
+            wallet,
+        })
+    }
+
+    pub async fn create(&self, charge: &Charge) -> Result<Checkout, GatewayError> {
+        let body = json!({
+            "receiverWalletId": self.wallet,
+            "token": "TND",
+            "amount": charge.amount,
+            "type": "immediate",
+            "description": charge.description,
+            "acceptedPaymentMethods": ["wallet", "bank_card", "e-DINAR"],
+            "lifespan": 60,
+            "orderId": charge.payment,
+            "webhook": charge.webhook_url,
+            "successUrl": charge.return_url,
+            "failUrl": charge.return_url,
+        });
+        let response = self
+            .http
+            .post(format!("{}/payments/init-payment", self.base))
+            .header("x-api-key", &self.api_key)
+            .json(&body)
+            .send()
+            .await;
+        let started: Started = read(response).await?;
+        Ok(Checkout {
+            provider_ref: started.payment_ref,
+            url: started.pay_url,
+        })
+    }
+
+    pub async fn verify(&self, payment_ref: &str) -> Result<Verified, GatewayError> {
+        let response = self
+            .http
+            .get(format!("{}/payments/{payment_ref}", self.base))
+            .header("x-api-key", &self.api_key)
+            .send()
+            .await;
+        let details: Details = read(response).await?;
+        let p = details.payment;
+        Ok(match p.status.as_str() {
+            "completed" if p.token.as_deref().unwrap_or("TND") == "TND" => {
+                Verified::Paid { amount: p.amount }
+            }
+            "completed" => {
+                Verified::Failed(format!("paid in {}, not TND", p.token.unwrap_or_default()))
+            }
+            "expired" => Verified::Failed("the payment link expired".into()),
+            _ => Verified::Pending,
+        })
+    }
+}
+
+/// The body of a successful answer; Konnect's errors are
+/// `{"errors": [{"code", "target", "message"}]}`, or no body at all.
+async fn read<T: serde::de::DeserializeOwned>(
+    response: Result<reqwest::Response, reqwest::Error>,
+) -> Result<T, GatewayError> {
+    let unavailable = |detail: String| GatewayError::Unavailable {
+        provider: NAME,
+        detail,
+    };
+    let response = response.map_err(|e| unavailable(e.to_string()))?;
+    let status = response.status();
+    let text = response
+        .text()
+        .await
+        .map_err(|e| unavailable(e.to_string()))?;
+    if status.is_server_error() {
+        return Err(unavailable(format!("HTTP {status}")));
+    }
+    if !status.is_success() {
+        let message = serde_json::from_str::<serde_json::Value>(&text)
+            .ok()
+            .and_then(|v| v["errors"][0]["message"].as_str().map(str::to_owned))
+            .unwrap_or_default();
+        return Err(GatewayError::Refused {
+            provider: NAME,
+            detail: format!("HTTP {status} {message}").trim_end().to_owned(),
+        });
+    }
+    serde_json::from_str(&text).map_err(|e| unavailable(format!("unreadable answer: {e}")))
+}

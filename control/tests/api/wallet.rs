@@ -1,0 +1,365 @@
+//! Buying coins over the API: the sandbox provider end to end, and Konnect
+//! through a local server that speaks its API (notifications before and
+//! after payment, duplicates, late ones, outages, a wrong amount, payments
+//! never notified and settled by reconciliation).
+
+use std::time::Duration;
+
+use serde_json::{json, Value};
+
+use crate::both_backends;
+use crate::common::{Backend, Server, Session};
+use crate::konnect::{self, Konnect};
+
+both_backends!(
+    buying_a_pack_in_the_sandbox_credits_the_coins_once,
+    purchase_requests_are_checked_and_keys_are_idempotent,
+    konnect_payments_settle_from_konnect_s_own_answer,
+    konnect_outages_wrong_amounts_and_payments_never_notified,
+);
+
+impl Server {
+    async fn buy(&self, who: &Session, key: &str, body: Value) -> crate::common::Resp {
+        let req = self
+            .req(
+                reqwest::Method::POST,
+                "/api/v1/wallet/purchases",
+                Some(&who.access),
+            )
+            .header("Idempotency-Key", key)
+            .json(&body);
+        self.send(req).await
+    }
+
+    async fn relogin(&self, who: &Session, email: &str) -> Session {
+        let r = self.login(email, crate::common::PASSWORD).await.expect(200);
+        Session {
+            access: r.body["access_token"].as_str().unwrap().to_owned(),
+            ..who.clone()
+        }
+    }
+
+    async fn coins(&self, who: &Session) -> i64 {
+        let w = self
+            .get("/api/v1/wallet", Some(&who.access))
+            .await
+            .expect(200);
+        w.body["coins"].as_i64().unwrap()
+    }
+}
+
+async fn buying_a_pack_in_the_sandbox_credits_the_coins_once(backend: Backend) {
+    let server = Server::start(backend).await;
+    let amel = server.user("amel@example.tn").await;
+    assert_eq!(server.coins(&amel).await, 0);
+    let offer = server.get("/api/v1/wallet/offer", None).await.expect(200);
+    assert_eq!(offer.body["providers"], json!(["sandbox"]));
+    assert_eq!(
+        offer.body["packs"][0],
+        json!({ "coins": 20, "price": 10_000 })
+    );
+
+    let p = server
+        .buy(&amel, "k1", json!({ "pack": 0, "provider": "sandbox" }))
+        .await
+        .expect(201);
+    assert_eq!(p.body["state"], "pending");
+    assert_eq!(
+        (p.body["coins"].as_i64(), p.body["price"].as_i64()),
+        (Some(20), Some(10_000))
+    );
+    let page = p.body["checkout_url"].as_str().unwrap();
+    let path = page.strip_prefix(&server.base).expect("a page of ours");
+    let html = server.get(path, None).await.expect(200);
+    assert!(String::from_utf8_lossy(&html.bytes).contains("<button>Pay</button>"));
+
+    let paid = server
+        .post(&format!("{path}/pay"), None, json!({}))
+        .await
+        .expect(200);
+    assert_eq!(paid.body["state"], "paid");
+    assert_eq!(server.coins(&amel).await, 20);
+    let w = server
+        .get("/api/v1/wallet", Some(&amel.access))
+        .await
+        .expect(200);
+    assert_eq!(w.body["balance"], 20 * 500);
+
+    // Paying again, reading it, retrying the purchase: no more coins.
+    server
+        .post(&format!("{path}/pay"), None, json!({}))
+        .await
+        .expect(200);
+    let id = p.body["id"].as_str().unwrap();
+    let again = server
+        .get(
+            &format!("/api/v1/wallet/purchases/{id}"),
+            Some(&amel.access),
+        )
+        .await
+        .expect(200);
+    assert_eq!(again.body["state"], "paid");
+    let retry = server
+        .buy(&amel, "k1", json!({ "pack": 0, "provider": "sandbox" }))
+        .await
+        .expect(201);
+    assert_eq!(retry.body["id"], p.body["id"]);
+    assert_eq!(server.coins(&amel).await, 20);
+    let list = server
+        .get("/api/v1/wallet/purchases", Some(&amel.access))
+        .await
+        .expect(200);
+    assert_eq!(list.body.as_array().unwrap().len(), 1);
+
+    // Someone else cannot see it.
+    let sami = server.user("sami@example.tn").await;
+    server
+        .get(
+            &format!("/api/v1/wallet/purchases/{id}"),
+            Some(&sami.access),
+        )
+        .await
+        .expect_problem(404, "not_found");
+}
+
+async fn purchase_requests_are_checked_and_keys_are_idempotent(backend: Backend) {
+    let server = Server::start(backend).await;
+    let amel = server.user("amel@example.tn").await;
+    for (body, field) in [
+        (json!({ "pack": 3, "provider": "sandbox" }), "pack"),
+        (json!({ "coins": 9, "provider": "sandbox" }), "coins"),
+        (json!({ "coins": 20_001, "provider": "sandbox" }), "coins"),
+        (
+            json!({ "coins": 10, "pack": 0, "provider": "sandbox" }),
+            "pack",
+        ),
+        (json!({ "provider": "sandbox" }), "pack"),
+        (json!({ "coins": 10, "provider": "paypal" }), "provider"),
+    ] {
+        let r = server
+            .buy(&amel, "bad", body.clone())
+            .await
+            .expect_problem(422, "validation_failed");
+        assert_eq!(r.field_codes()[0].0, field, "{body}");
+    }
+    let chosen = server
+        .buy(&amel, "k2", json!({ "coins": 15, "provider": "sandbox" }))
+        .await
+        .expect(201);
+    assert_eq!(chosen.body["price"], 15 * 500);
+    server
+        .buy(&amel, "k2", json!({ "coins": 16, "provider": "sandbox" }))
+        .await
+        .expect_problem(409, "idempotency_key_reused");
+    let no_key = server
+        .post(
+            "/api/v1/wallet/purchases",
+            Some(&amel.access),
+            json!({ "coins": 15, "provider": "sandbox" }),
+        )
+        .await;
+    no_key.expect_problem(400, "idempotency_key_required");
+    server
+        .post(
+            "/api/v1/wallet/purchases",
+            None,
+            json!({ "coins": 15, "provider": "sandbox" }),
+        )
+        .await
+        .expect(401);
+    let list = server
+        .get("/api/v1/wallet/purchases", Some(&amel.access))
+        .await
+        .expect(200);
+    assert_eq!(
+        list.body.as_array().unwrap().len(),
+        1,
+        "refusals started nothing"
+    );
+    assert_eq!(server.coins(&amel).await, 0);
+}
+
+async fn with_konnect(backend: Backend, k: &Konnect, api_key: &str) -> Server {
+    let (base, key) = (k.api_base(), api_key.to_owned());
+    Server::start_with(backend, move |s| {
+        s.payments.providers = vec!["konnect".into()];
+        s.payments.konnect.base_url = base;
+        s.payments.konnect.api_key = Some(key);
+        s.payments.konnect.wallet_id = Some(konnect::WALLET.into());
+    })
+    .await
+}
+
+async fn konnect_payments_settle_from_konnect_s_own_answer(backend: Backend) {
+    let k = Konnect::start().await;
+    let server = with_konnect(backend, &k, konnect::API_KEY).await;
+    let amel = server.user("amel@example.tn").await;
+    let p = server
+        .buy(&amel, "k1", json!({ "coins": 30, "provider": "konnect" }))
+        .await
+        .expect(201);
+    let id = p.body["id"].as_str().unwrap();
+    let pay_url = p.body["checkout_url"].as_str().unwrap();
+    let reference = pay_url.rsplit('/').next().unwrap();
+    assert!(
+        pay_url.starts_with(&k.base),
+        "the buyer pays on Konnect's page"
+    );
+    let asked = k.payment(reference);
+    assert_eq!(asked.amount, 15_000, "millimes of TND");
+    assert_eq!(asked.order_id, id);
+    assert_eq!(
+        asked.webhook,
+        format!("{}/api/v1/payments/konnect/webhook", server.base)
+    );
+
+    // A notification says nothing by itself: Konnect still says pending.
+    let hook = format!("/api/v1/payments/konnect/webhook?payment_ref={reference}");
+    let early = server.get(&hook, None).await.expect(200);
+    assert_eq!(early.body["state"], "pending");
+    assert_eq!(server.coins(&amel).await, 0);
+
+    k.pay(reference, None);
+    let paid = server.get(&hook, None).await.expect(200);
+    assert_eq!(paid.body["state"], "paid");
+    assert_eq!(server.coins(&amel).await, 30);
+    for _ in 0..3 {
+        server.get(&hook, None).await.expect(200);
+    }
+    assert_eq!(server.coins(&amel).await, 30, "duplicates credit nothing");
+    server
+        .get(
+            "/api/v1/payments/konnect/webhook?payment_ref=000000000000000000000000",
+            None,
+        )
+        .await
+        .expect_problem(404, "not_found");
+}
+
+async fn konnect_outages_wrong_amounts_and_payments_never_notified(backend: Backend) {
+    let k = Konnect::start().await;
+    let server = with_konnect(backend, &k, konnect::API_KEY).await;
+    let amel = server.user("amel@example.tn").await;
+    let admin = server.admin().await;
+
+    k.set_down(true);
+    server
+        .buy(&amel, "down", json!({ "coins": 10, "provider": "konnect" }))
+        .await
+        .expect_problem(502, "payment_provider_unavailable");
+    k.set_down(false);
+    let list = server
+        .get("/api/v1/wallet/purchases", Some(&amel.access))
+        .await
+        .expect(200);
+    assert_eq!(list.body[0]["state"], "failed");
+
+    // Paid less than asked: not credited, marked for a human.
+    let short = server
+        .buy(
+            &amel,
+            "short",
+            json!({ "coins": 10, "provider": "konnect" }),
+        )
+        .await
+        .expect(201);
+    let short_ref = short.body["checkout_url"]
+        .as_str()
+        .unwrap()
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .to_owned();
+    k.pay(&short_ref, Some(4_000));
+    let r = server
+        .get(
+            &format!("/api/v1/payments/konnect/webhook?payment_ref={short_ref}"),
+            None,
+        )
+        .await
+        .expect(200);
+    assert_eq!(r.body["state"], "failed");
+    assert!(r.body["failure"]
+        .as_str()
+        .unwrap()
+        .contains("expected 5000"));
+
+    // Paid, but the notification never comes: reconciliation finds it.
+    let quiet = server
+        .buy(
+            &amel,
+            "quiet",
+            json!({ "coins": 12, "provider": "konnect" }),
+        )
+        .await
+        .expect(201);
+    let quiet_ref = quiet.body["checkout_url"]
+        .as_str()
+        .unwrap()
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .to_owned();
+    let unpaid = server
+        .buy(
+            &amel,
+            "unpaid",
+            json!({ "coins": 14, "provider": "konnect" }),
+        )
+        .await
+        .expect(201);
+    k.pay(&quiet_ref, None);
+    let reconcile = "/api/v1/admin/payments/reconcile";
+    server
+        .post(reconcile, Some(&amel.access), json!({}))
+        .await
+        .expect(403);
+    let r = server
+        .post(reconcile, Some(&admin.access), json!({}))
+        .await
+        .expect(200);
+    assert_eq!(r.body["settled"], 0, "too recent to ask about");
+    server.clock.advance(Duration::from_secs(180));
+    let r = server
+        .post(reconcile, Some(&admin.access), json!({}))
+        .await
+        .expect(200);
+    assert_eq!(r.body["settled"], 1);
+    assert_eq!(server.coins(&amel).await, 12);
+    // The late notification changes nothing.
+    server
+        .get(
+            &format!("/api/v1/payments/konnect/webhook?payment_ref={quiet_ref}"),
+            None,
+        )
+        .await
+        .expect(200);
+    assert_eq!(server.coins(&amel).await, 12);
+
+    // Never paid: given up on after a day (a day later, sign in again).
+    server.clock.advance(Duration::from_secs(24 * 3600));
+    let admin = server.relogin(&admin, "admin@deepinfluence.tn").await;
+    let amel = server.relogin(&amel, "amel@example.tn").await;
+    server
+        .post(reconcile, Some(&admin.access), json!({}))
+        .await
+        .expect(200);
+    let id = unpaid.body["id"].as_str().unwrap();
+    let gone = server
+        .get(
+            &format!("/api/v1/wallet/purchases/{id}"),
+            Some(&amel.access),
+        )
+        .await
+        .expect(200);
+    assert_eq!(gone.body["state"], "failed");
+    assert_eq!(gone.body["failure"], "not paid in time");
+
+    // A wrong API key: Konnect refuses, and says so.
+    let wrong = with_konnect(backend, &k, "not-the-key").await;
+    let sami = wrong.user("sami@example.tn").await;
+    wrong
+        .buy(&sami, "k", json!({ "coins": 10, "provider": "konnect" }))
+        .await
+        .expect_problem(502, "payment_provider_refused");
+}

@@ -247,6 +247,32 @@ async fn quick_start_flow(env: &[(&str, &str)]) -> Vec<String> {
     let public = get_json(&http, format!("{api}/api/v1/accounts/{id}")).await;
     assert_eq!(public["bio"], "Conseil en finances personnelles");
 
+    // A pack of coins bought with the sandbox provider, as the README shows.
+    let buy: Value = http
+        .post(format!("{api}/api/v1/wallet/purchases"))
+        .bearer_auth(access)
+        .header("idempotency-key", "first-pack")
+        .json(&json!({ "pack": 0, "provider": "sandbox" }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let pay = buy["checkout_url"].as_str().unwrap();
+    let paid = http.post(format!("{pay}/pay")).send().await.unwrap();
+    assert_eq!(paid.status(), 200);
+    let wallet = http
+        .get(format!("{api}/api/v1/wallet"))
+        .bearer_auth(access)
+        .send()
+        .await
+        .unwrap()
+        .json::<Value>()
+        .await
+        .unwrap();
+    assert_eq!(wallet["coins"], 20);
+
     // The first administrator, created from the command line beside the running server.
     let mut create = binary(dir.path())
         .envs(env.iter().copied())

@@ -7,6 +7,7 @@ mod admin;
 mod auth;
 pub mod error;
 mod extract;
+mod finance;
 mod profile;
 mod signup;
 pub mod views;
@@ -99,6 +100,10 @@ pub fn openapi_and_routes(state: &AppState) -> (Router<AppState>, utoipa::openap
         .routes(routes!(wallet::sandbox_page))
         .routes(routes!(wallet::sandbox_pay))
         .routes(routes!(wallet::reconcile))
+        .routes(routes!(finance::history))
+        .routes(routes!(finance::holds))
+        .routes(routes!(finance::earnings))
+        .routes(routes!(finance::finance))
         .layer(DefaultBodyLimit::max(JSON_BODY_LIMIT))
         .merge(uploads)
         .merge(signup)

@@ -32,7 +32,7 @@ const DEADLOCK_RETRIES: usize = 5;
 
 #[derive(Clone)]
 pub struct Ledger {
-    db: Database,
+    pub(super) db: Database,
     clock: Arc<dyn Clock>,
 }
 
@@ -273,14 +273,33 @@ impl Ledger {
     }
 
     pub async fn hold(&self, id: Uuid) -> Result<Option<HoldRecord>, LedgerError> {
-        let row: Option<batch::HoldRow> = sqlx::query_as(&format!(
-            "SELECT {} FROM ledger_holds WHERE id = $1",
+        Ok(self
+            .holds_where("id = $1", &id.to_string(), 1)
+            .await?
+            .into_iter()
+            .next())
+    }
+
+    /// Holds matching `condition` (SQL on one text parameter, `$1`), oldest
+    /// first, at most `limit`.
+    pub(super) async fn holds_where(
+        &self,
+        condition: &str,
+        value: &str,
+        limit: i64,
+    ) -> Result<Vec<HoldRecord>, LedgerError> {
+        let rows: Vec<batch::HoldRow> = sqlx::query_as(&format!(
+            "SELECT {} FROM ledger_holds WHERE {condition} ORDER BY created_at, id LIMIT $2",
             batch::HOLD_COLUMNS
         ))
-        .bind(id.to_string())
-        .fetch_optional(self.db.pool())
+        .bind(value)
+        .bind(limit)
+        .fetch_all(self.db.pool())
         .await?;
-        Ok(row.map(HoldRecord::try_from).transpose()?)
+        Ok(rows
+            .into_iter()
+            .map(HoldRecord::try_from)
+            .collect::<Result<_, _>>()?)
     }
 
     /// Checks the whole ledger against itself; see `Audit`.

@@ -294,6 +294,17 @@ impl Payments {
         Ok(rows.into_iter().map(purchase).collect::<Result<_, _>>()?)
     }
 
+    /// Pending purchases of everyone, oldest first.
+    pub async fn pending(&self, limit: i64) -> Result<Vec<Purchase>, PaymentsError> {
+        let rows: Vec<Row> = sqlx::query_as(&format!(
+            "SELECT {COLUMNS} FROM payments WHERE state = 'pending' ORDER BY created_at, id LIMIT $1"
+        ))
+        .bind(limit)
+        .fetch_all(self.db.pool())
+        .await?;
+        Ok(rows.into_iter().map(purchase).collect::<Result<_, _>>()?)
+    }
+
     /// A provider said something happened to one of its payments: ask it
     /// what, and settle.
     pub async fn notified(

@@ -16,6 +16,7 @@ mod maintenance;
 mod passwords;
 mod profile;
 mod races;
+mod reports;
 mod signup;
 mod surface;
 mod wallet;

@@ -39,6 +39,32 @@ impl Server {
         }
     }
 
+    /// Starts buying `coins` with Konnect; returns the purchase and
+    /// Konnect's payment reference (the end of its payment page's URL).
+    async fn buy_konnect(&self, who: &Session, key: &str, coins: i64) -> (Value, String) {
+        let p = self
+            .buy(who, key, json!({ "coins": coins, "provider": "konnect" }))
+            .await
+            .expect(201)
+            .body;
+        let reference = p["checkout_url"]
+            .as_str()
+            .unwrap()
+            .rsplit('/')
+            .next()
+            .unwrap()
+            .to_owned();
+        (p, reference)
+    }
+
+    async fn notify_konnect(&self, reference: &str) -> crate::common::Resp {
+        self.get(
+            &format!("/api/v1/payments/konnect/webhook?payment_ref={reference}"),
+            None,
+        )
+        .await
+    }
+
     async fn coins(&self, who: &Session) -> i64 {
         let w = self
             .get("/api/v1/wallet", Some(&who.access))
@@ -255,29 +281,9 @@ async fn konnect_outages_wrong_amounts_and_payments_never_notified(backend: Back
     assert_eq!(list.body[0]["state"], "failed");
 
     // Paid less than asked: not credited, marked for a human.
-    let short = server
-        .buy(
-            &amel,
-            "short",
-            json!({ "coins": 10, "provider": "konnect" }),
-        )
-        .await
-        .expect(201);
-    let short_ref = short.body["checkout_url"]
-        .as_str()
-        .unwrap()
-        .rsplit('/')
-        .next()
-        .unwrap()
-        .to_owned();
+    let (_, short_ref) = server.buy_konnect(&amel, "short", 10).await;
     k.pay(&short_ref, Some(4_000));
-    let r = server
-        .get(
-            &format!("/api/v1/payments/konnect/webhook?payment_ref={short_ref}"),
-            None,
-        )
-        .await
-        .expect(200);
+    let r = server.notify_konnect(&short_ref).await.expect(200);
     assert_eq!(r.body["state"], "failed");
     assert!(r.body["failure"]
         .as_str()
@@ -285,29 +291,8 @@ async fn konnect_outages_wrong_amounts_and_payments_never_notified(backend: Back
         .contains("expected 5000"));
 
     // Paid, but the notification never comes: reconciliation finds it.
-    let quiet = server
-        .buy(
-            &amel,
-            "quiet",
-            json!({ "coins": 12, "provider": "konnect" }),
-        )
-        .await
-        .expect(201);
-    let quiet_ref = quiet.body["checkout_url"]
-        .as_str()
-        .unwrap()
-        .rsplit('/')
-        .next()
-        .unwrap()
-        .to_owned();
-    let unpaid = server
-        .buy(
-            &amel,
-            "unpaid",
-            json!({ "coins": 14, "provider": "konnect" }),
-        )
-        .await
-        .expect(201);
+    let (_, quiet_ref) = server.buy_konnect(&amel, "quiet", 12).await;
+    let (unpaid, _) = server.buy_konnect(&amel, "unpaid", 14).await;
     k.pay(&quiet_ref, None);
     let reconcile = "/api/v1/admin/payments/reconcile";
     server
@@ -327,13 +312,7 @@ async fn konnect_outages_wrong_amounts_and_payments_never_notified(backend: Back
     assert_eq!(r.body["settled"], 1);
     assert_eq!(server.coins(&amel).await, 12);
     // The late notification changes nothing.
-    server
-        .get(
-            &format!("/api/v1/payments/konnect/webhook?payment_ref={quiet_ref}"),
-            None,
-        )
-        .await
-        .expect(200);
+    server.notify_konnect(&quiet_ref).await.expect(200);
     assert_eq!(server.coins(&amel).await, 12);
 
     // Never paid: given up on after a day (a day later, sign in again).
@@ -344,7 +323,7 @@ async fn konnect_outages_wrong_amounts_and_payments_never_notified(backend: Back
         .post(reconcile, Some(&admin.access), json!({}))
         .await
         .expect(200);
-    let id = unpaid.body["id"].as_str().unwrap();
+    let id = unpaid["id"].as_str().unwrap();
     let gone = server
         .get(
             &format!("/api/v1/wallet/purchases/{id}"),

@@ -446,6 +446,11 @@ fn bad_configuration_is_a_clear_startup_error_naming_the_key() {
         ),
         (
             "DI_CONTROL__PAYMENTS__PROVIDERS",
+            "[flouci]",
+            "control.payments.flouci.public_key",
+        ),
+        (
+            "DI_CONTROL__PAYMENTS__PROVIDERS",
             "[bitcoin]",
             "control.payments.providers",
         ),

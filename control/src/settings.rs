@@ -70,7 +70,7 @@ pub struct StorageSettings {
 #[serde(deny_unknown_fields, default)]
 pub struct PaymentSettings {
     /// Payment providers offered: `sandbox` (completes payments locally;
-    /// for development and the embedded default) and `konnect`.
+    /// for development and the embedded default), `konnect` and `flouci`.
     pub providers: Vec<String>,
     /// Coin packs on sale.
     pub packs: Vec<Pack>,
@@ -84,6 +84,7 @@ pub struct PaymentSettings {
     #[serde(with = "humantime_serde")]
     pub give_up_after: Duration,
     pub konnect: KonnectSettings,
+    pub flouci: FlouciSettings,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -105,6 +106,27 @@ pub struct KonnectSettings {
     pub api_key: Option<String>,
     /// The wallet payments are paid into (`receiverWalletId`).
     pub wallet_id: Option<String>,
+}
+
+/// Flouci (developers.flouci.com) API v2.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct FlouciSettings {
+    pub base_url: String,
+    /// The application's public and private keys (a test application's
+    /// keys for testing: Flouci has no separate sandbox host).
+    pub public_key: Option<String>,
+    pub private_key: Option<String>,
+}
+
+impl Default for FlouciSettings {
+    fn default() -> Self {
+        FlouciSettings {
+            base_url: "https://developers.flouci.com/api/v2".to_owned(),
+            public_key: None,
+            private_key: None,
+        }
+    }
 }
 
 impl Default for Settings {
@@ -144,6 +166,7 @@ impl Default for PaymentSettings {
             max_coins: 20_000,
             give_up_after: Duration::from_secs(24 * 3600),
             konnect: KonnectSettings::default(),
+            flouci: FlouciSettings::default(),
         }
     }
 }

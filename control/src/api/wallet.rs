@@ -1,6 +1,6 @@
 //! The wallet: balances, buying coins, and the payment providers' callbacks.
 
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use axum::Json;
@@ -206,6 +206,60 @@ pub async fn konnect_webhook(
     Ok(Json(
         state.payments.notified("konnect", &q.payment_ref).await?,
     ))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct FlouciNotification {
+    pub payment_id: Option<String>,
+}
+
+/// The `payment_id` of a Flouci notification: in the query, or in a JSON
+/// body as `payment_id`, `id` or `data.payment_id` (Flouci documents no
+/// payload for one-off payments).
+fn flouci_payment_id(query: FlouciNotification, body: &[u8]) -> ApiResult<String> {
+    let from_body = || {
+        let v: serde_json::Value = serde_json::from_slice(body).ok()?;
+        let found = [&v["payment_id"], &v["id"], &v["data"]["payment_id"]]
+            .into_iter()
+            .find_map(|f| f.as_str().map(str::to_owned));
+        found
+    };
+    query
+        .payment_id
+        .or_else(from_body)
+        .filter(|id| !id.is_empty() && id.len() <= 100)
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "payment_id_required",
+                "A payment_id is required",
+            )
+        })
+}
+
+/// Flouci's notification, unsigned: the payment is settled from Flouci's
+/// own answer to our verification call, never from this.
+#[utoipa::path(post, path = "/api/v1/payments/flouci/webhook", tag = "wallet", params(FlouciNotification),
+    request_body(content = Vec<u8>, content_type = "application/json", description = "Optional: {\"payment_id\": ...}"),
+    responses((status = 200, body = Purchase), (status = 400, body = Problem), (status = 404, body = Problem)))]
+pub async fn flouci_webhook(
+    State(state): State<AppState>,
+    Query(q): Query<FlouciNotification>,
+    body: axum::body::Bytes,
+) -> ApiResult<Json<Purchase>> {
+    let id = flouci_payment_id(q, &body)?;
+    Ok(Json(state.payments.notified("flouci", &id).await?))
+}
+
+/// The same notification by `GET ?payment_id=`.
+#[utoipa::path(get, path = "/api/v1/payments/flouci/webhook", tag = "wallet", params(FlouciNotification),
+    responses((status = 200, body = Purchase), (status = 400, body = Problem), (status = 404, body = Problem)))]
+pub async fn flouci_webhook_get(
+    State(state): State<AppState>,
+    Query(q): Query<FlouciNotification>,
+) -> ApiResult<Json<Purchase>> {
+    let id = flouci_payment_id(q, &[])?;
+    Ok(Json(state.payments.notified("flouci", &id).await?))
 }
 
 fn sandbox_only(state: &AppState) -> ApiResult<&crate::payments::Sandbox> {

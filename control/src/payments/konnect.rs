@@ -10,6 +10,7 @@ use std::time::Duration;
 use serde::Deserialize;
 use serde_json::json;
 
+use super::http::read;
 use super::{Charge, Checkout, GatewayError, Verified};
 use crate::settings::KonnectSettings;
 
@@ -85,7 +86,7 @@ impl Konnect {
             .json(&body)
             .send()
             .await;
-        let started: Started = read(response).await?;
+        let started: Started = read(NAME, response, konnect_error).await?;
         Ok(Checkout {
             provider_ref: started.payment_ref,
             url: started.pay_url,
@@ -99,7 +100,7 @@ impl Konnect {
             .header("x-api-key", &self.api_key)
             .send()
             .await;
-        let details: Details = read(response).await?;
+        let details: Details = read(NAME, response, konnect_error).await?;
         let p = details.payment;
         Ok(match p.status.as_str() {
             "completed" if p.token.as_deref().unwrap_or("TND") == "TND" => {
@@ -114,33 +115,8 @@ impl Konnect {
     }
 }
 
-/// The body of a successful answer; Konnect's errors are
-/// `{"errors": [{"code", "target", "message"}]}`, or no body at all.
-async fn read<T: serde::de::DeserializeOwned>(
-    response: Result<reqwest::Response, reqwest::Error>,
-) -> Result<T, GatewayError> {
-    let unavailable = |detail: String| GatewayError::Unavailable {
-        provider: NAME,
-        detail,
-    };
-    let response = response.map_err(|e| unavailable(e.to_string()))?;
-    let status = response.status();
-    let text = response
-        .text()
-        .await
-        .map_err(|e| unavailable(e.to_string()))?;
-    if status.is_server_error() {
-        return Err(unavailable(format!("HTTP {status}")));
-    }
-    if !status.is_success() {
-        let message = serde_json::from_str::<serde_json::Value>(&text)
-            .ok()
-            .and_then(|v| v["errors"][0]["message"].as_str().map(str::to_owned))
-            .unwrap_or_default();
-        return Err(GatewayError::Refused {
-            provider: NAME,
-            detail: format!("HTTP {status} {message}").trim_end().to_owned(),
-        });
-    }
-    serde_json::from_str(&text).map_err(|e| unavailable(format!("unreadable answer: {e}")))
+/// Konnect's errors are `{"errors": [{"code", "target", "message"}]}`, or
+/// no body at all.
+fn konnect_error(body: &serde_json::Value) -> Option<String> {
+    body["errors"][0]["message"].as_str().map(str::to_owned)
 }

@@ -10,6 +10,8 @@
 //! Reconciliation (`Payments::reconcile`) asks the provider about payments
 //! whose notification never came.
 
+mod flouci;
+mod http;
 mod konnect;
 mod sandbox;
 pub mod service;
@@ -104,6 +106,7 @@ pub enum GatewayError {
 pub enum Gateway {
     Sandbox(sandbox::Sandbox),
     Konnect(konnect::Konnect),
+    Flouci(flouci::Flouci),
 }
 
 impl Gateway {
@@ -111,6 +114,7 @@ impl Gateway {
         match self {
             Gateway::Sandbox(_) => sandbox::NAME,
             Gateway::Konnect(_) => konnect::NAME,
+            Gateway::Flouci(_) => flouci::NAME,
         }
     }
 
@@ -118,6 +122,7 @@ impl Gateway {
         match self {
             Gateway::Sandbox(g) => g.create(charge).await,
             Gateway::Konnect(g) => g.create(charge).await,
+            Gateway::Flouci(g) => g.create(charge).await,
         }
     }
 
@@ -125,6 +130,7 @@ impl Gateway {
         match self {
             Gateway::Sandbox(g) => g.verify(provider_ref).await,
             Gateway::Konnect(g) => g.verify(provider_ref).await,
+            Gateway::Flouci(g) => g.verify(provider_ref).await,
         }
     }
 }

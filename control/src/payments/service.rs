@@ -8,6 +8,7 @@ use platform::{Clock, Database};
 use serde::Serialize;
 use uuid::Uuid;
 
+use super::flouci::Flouci;
 use super::konnect::Konnect;
 use super::sandbox::Sandbox;
 use super::{Charge, Gateway, GatewayError, PaymentState, Verified};
@@ -121,10 +122,14 @@ impl Payments {
                     Konnect::new(&settings.konnect)
                         .map_err(|key| ConfigError::key(key, "must be set to offer konnect"))?,
                 ),
+                super::flouci::NAME => Gateway::Flouci(
+                    Flouci::new(&settings.flouci)
+                        .map_err(|key| ConfigError::key(key, "must be set to offer flouci"))?,
+                ),
                 other => {
                     return Err(ConfigError::key(
                         "control.payments.providers",
-                        format!("{other:?} is not a provider (sandbox, konnect)"),
+                        format!("{other:?} is not a provider (sandbox, konnect, flouci)"),
                     ))
                 }
             });

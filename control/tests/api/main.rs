@@ -1,5 +1,9 @@
 //! The control-plane API over real HTTP, on SQLite and on PostgreSQL.
 
+#[path = "../support/flouci.rs"]
+mod flouci;
+#[path = "../support/gateway.rs"]
+mod gateway;
 #[path = "../support/konnect.rs"]
 mod konnect;
 #[path = "../support/testdb.rs"]

@@ -9,13 +9,15 @@ use serde_json::{json, Value};
 
 use crate::both_backends;
 use crate::common::{Backend, Server, Session};
-use crate::konnect::{self, Konnect};
+use crate::gateway::Gateway;
+use crate::{flouci, konnect};
 
 both_backends!(
     buying_a_pack_in_the_sandbox_credits_the_coins_once,
     purchase_requests_are_checked_and_keys_are_idempotent,
     konnect_payments_settle_from_konnect_s_own_answer,
     konnect_outages_wrong_amounts_and_payments_never_notified,
+    flouci_payments_settle_from_flouci_s_own_answer,
 );
 
 impl Server {
@@ -205,8 +207,8 @@ async fn purchase_requests_are_checked_and_keys_are_idempotent(backend: Backend)
     assert_eq!(server.coins(&amel).await, 0);
 }
 
-async fn with_konnect(backend: Backend, k: &Konnect, api_key: &str) -> Server {
-    let (base, key) = (k.api_base(), api_key.to_owned());
+async fn with_konnect(backend: Backend, k: &Gateway, api_key: &str) -> Server {
+    let (base, key) = (format!("{}/api/v2", k.base), api_key.to_owned());
     Server::start_with(backend, move |s| {
         s.payments.providers = vec!["konnect".into()];
         s.payments.konnect.base_url = base;
@@ -217,7 +219,7 @@ async fn with_konnect(backend: Backend, k: &Konnect, api_key: &str) -> Server {
 }
 
 async fn konnect_payments_settle_from_konnect_s_own_answer(backend: Backend) {
-    let k = Konnect::start().await;
+    let k = konnect::start().await;
     let server = with_konnect(backend, &k, konnect::API_KEY).await;
     let amel = server.user("amel@example.tn").await;
     let p = server
@@ -231,7 +233,7 @@ async fn konnect_payments_settle_from_konnect_s_own_answer(backend: Backend) {
         pay_url.starts_with(&k.base),
         "the buyer pays on Konnect's page"
     );
-    let asked = k.payment(reference);
+    let asked = k.payment(reference).unwrap();
     assert_eq!(asked.amount, 15_000, "millimes of TND");
     assert_eq!(asked.order_id, id);
     assert_eq!(
@@ -263,7 +265,7 @@ async fn konnect_payments_settle_from_konnect_s_own_answer(backend: Backend) {
 }
 
 async fn konnect_outages_wrong_amounts_and_payments_never_notified(backend: Backend) {
-    let k = Konnect::start().await;
+    let k = konnect::start().await;
     let server = with_konnect(backend, &k, konnect::API_KEY).await;
     let amel = server.user("amel@example.tn").await;
     let admin = server.admin().await;
@@ -341,4 +343,70 @@ async fn konnect_outages_wrong_amounts_and_payments_never_notified(backend: Back
         .buy(&sami, "k", json!({ "coins": 10, "provider": "konnect" }))
         .await
         .expect_problem(502, "payment_provider_refused");
+}
+
+async fn flouci_payments_settle_from_flouci_s_own_answer(backend: Backend) {
+    let f = flouci::start().await;
+    let base = format!("{}/api/v2", f.base);
+    let server = Server::start_with(backend, move |s| {
+        s.payments.providers = vec!["flouci".into(), "sandbox".into()];
+        s.payments.flouci.base_url = base;
+        s.payments.flouci.public_key = Some(flouci::PUBLIC.into());
+        s.payments.flouci.private_key = Some(flouci::PRIVATE.into());
+    })
+    .await;
+    let amel = server.user("amel@example.tn").await;
+    let offer = server.get("/api/v1/wallet/offer", None).await.expect(200);
+    assert_eq!(offer.body["providers"], json!(["flouci", "sandbox"]));
+    let p = server
+        .buy(&amel, "f1", json!({ "pack": 1, "provider": "flouci" }))
+        .await
+        .expect(201);
+    let link = p.body["checkout_url"].as_str().unwrap();
+    let id = link.rsplit('/').next().unwrap();
+    let asked = f.payment(id).unwrap();
+    assert_eq!(asked.amount, 50_000, "the pack's price in millimes");
+    assert_eq!(asked.order_id, p.body["id"].as_str().unwrap());
+    assert_eq!(
+        asked.webhook,
+        format!("{}/api/v1/payments/flouci/webhook", server.base)
+    );
+
+    let hook = "/api/v1/payments/flouci/webhook";
+    let early = server
+        .post(hook, None, json!({ "payment_id": id }))
+        .await
+        .expect(200);
+    assert_eq!(early.body["state"], "pending");
+    f.pay(id, None);
+    // The notification's payload is not documented: the id may come in the
+    // body or the query, by POST or GET.
+    let paid = server
+        .post(&format!("{hook}?payment_id={id}"), None, json!({}))
+        .await
+        .expect(200);
+    assert_eq!(paid.body["state"], "paid");
+    server
+        .get(&format!("{hook}?payment_id={id}"), None)
+        .await
+        .expect(200);
+    server
+        .post(hook, None, json!({ "data": { "payment_id": id } }))
+        .await
+        .expect(200);
+    assert_eq!(server.coins(&amel).await, 110, "credited once");
+    server
+        .post(hook, None, json!({}))
+        .await
+        .expect_problem(400, "payment_id_required");
+    server
+        .post(hook, None, json!({ "payment_id": "unknown" }))
+        .await
+        .expect_problem(404, "not_found");
+
+    f.set_down(true);
+    server
+        .buy(&amel, "f2", json!({ "coins": 10, "provider": "flouci" }))
+        .await
+        .expect_problem(502, "payment_provider_unavailable");
 }

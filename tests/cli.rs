@@ -451,6 +451,11 @@ fn bad_configuration_is_a_clear_startup_error_naming_the_key() {
         ),
         (
             "DI_CONTROL__PAYMENTS__PROVIDERS",
+            "[clictopay]",
+            "control.payments.clictopay.user_name",
+        ),
+        (
+            "DI_CONTROL__PAYMENTS__PROVIDERS",
             "[bitcoin]",
             "control.payments.providers",
         ),

@@ -70,7 +70,8 @@ pub struct StorageSettings {
 #[serde(deny_unknown_fields, default)]
 pub struct PaymentSettings {
     /// Payment providers offered: `sandbox` (completes payments locally;
-    /// for development and the embedded default), `konnect` and `flouci`.
+    /// for development and the embedded default), `konnect`, `flouci` and
+    /// `clictopay`.
     pub providers: Vec<String>,
     /// Coin packs on sale.
     pub packs: Vec<Pack>,
@@ -85,6 +86,7 @@ pub struct PaymentSettings {
     pub give_up_after: Duration,
     pub konnect: KonnectSettings,
     pub flouci: FlouciSettings,
+    pub clictopay: ClicToPaySettings,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -129,6 +131,28 @@ impl Default for FlouciSettings {
     }
 }
 
+/// ClicToPay (SMT) `payment/rest` API.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ClicToPaySettings {
+    /// `https://ipay.clictopay.com/payment/rest` in production,
+    /// `https://test.clictopay.com/payment/rest` for tests.
+    pub base_url: String,
+    /// The merchant API login and password SMT issued.
+    pub user_name: Option<String>,
+    pub password: Option<String>,
+}
+
+impl Default for ClicToPaySettings {
+    fn default() -> Self {
+        ClicToPaySettings {
+            base_url: "https://ipay.clictopay.com/payment/rest".to_owned(),
+            user_name: None,
+            password: None,
+        }
+    }
+}
+
 impl Default for Settings {
     fn default() -> Self {
         Settings {
@@ -167,6 +191,7 @@ impl Default for PaymentSettings {
             give_up_after: Duration::from_secs(24 * 3600),
             konnect: KonnectSettings::default(),
             flouci: FlouciSettings::default(),
+            clictopay: ClicToPaySettings::default(),
         }
     }
 }

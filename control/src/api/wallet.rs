@@ -262,6 +262,25 @@ pub async fn flouci_webhook_get(
     Ok(Json(state.payments.notified("flouci", &id).await?))
 }
 
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct ClicToPayReturn {
+    #[serde(rename = "orderId")]
+    pub order_id: String,
+}
+
+/// Where ClicToPay sends the buyer back (`?orderId=`), its only signal: the
+/// payment is settled from ClicToPay's answer to our status call.
+#[utoipa::path(get, path = "/api/v1/payments/clictopay/webhook", tag = "wallet", params(ClicToPayReturn),
+    responses((status = 200, body = Purchase), (status = 404, body = Problem), (status = 502, body = Problem)))]
+pub async fn clictopay_return(
+    State(state): State<AppState>,
+    Query(q): Query<ClicToPayReturn>,
+) -> ApiResult<Json<Purchase>> {
+    Ok(Json(
+        state.payments.notified("clictopay", &q.order_id).await?,
+    ))
+}
+
 fn sandbox_only(state: &AppState) -> ApiResult<&crate::payments::Sandbox> {
     state
         .payments

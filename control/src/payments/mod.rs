@@ -10,6 +10,7 @@
 //! Reconciliation (`Payments::reconcile`) asks the provider about payments
 //! whose notification never came.
 
+mod clictopay;
 mod flouci;
 mod http;
 mod konnect;
@@ -107,6 +108,7 @@ pub enum Gateway {
     Sandbox(sandbox::Sandbox),
     Konnect(konnect::Konnect),
     Flouci(flouci::Flouci),
+    ClicToPay(clictopay::ClicToPay),
 }
 
 impl Gateway {
@@ -115,6 +117,7 @@ impl Gateway {
             Gateway::Sandbox(_) => sandbox::NAME,
             Gateway::Konnect(_) => konnect::NAME,
             Gateway::Flouci(_) => flouci::NAME,
+            Gateway::ClicToPay(_) => clictopay::NAME,
         }
     }
 
@@ -123,6 +126,7 @@ impl Gateway {
             Gateway::Sandbox(g) => g.create(charge).await,
             Gateway::Konnect(g) => g.create(charge).await,
             Gateway::Flouci(g) => g.create(charge).await,
+            Gateway::ClicToPay(g) => g.create(charge).await,
         }
     }
 
@@ -131,6 +135,7 @@ impl Gateway {
             Gateway::Sandbox(g) => g.verify(provider_ref).await,
             Gateway::Konnect(g) => g.verify(provider_ref).await,
             Gateway::Flouci(g) => g.verify(provider_ref).await,
+            Gateway::ClicToPay(g) => g.verify(provider_ref).await,
         }
     }
 }

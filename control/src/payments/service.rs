@@ -8,6 +8,7 @@ use platform::{Clock, Database};
 use serde::Serialize;
 use uuid::Uuid;
 
+use super::clictopay::ClicToPay;
 use super::flouci::Flouci;
 use super::konnect::Konnect;
 use super::sandbox::Sandbox;
@@ -122,6 +123,10 @@ impl Payments {
                     Konnect::new(&settings.konnect)
                         .map_err(|key| ConfigError::key(key, "must be set to offer konnect"))?,
                 ),
+                super::clictopay::NAME => Gateway::ClicToPay(
+                    ClicToPay::new(&settings.clictopay)
+                        .map_err(|key| ConfigError::key(key, "must be set to offer clictopay"))?,
+                ),
                 super::flouci::NAME => Gateway::Flouci(
                     Flouci::new(&settings.flouci)
                         .map_err(|key| ConfigError::key(key, "must be set to offer flouci"))?,
@@ -129,7 +134,9 @@ impl Payments {
                 other => {
                     return Err(ConfigError::key(
                         "control.payments.providers",
-                        format!("{other:?} is not a provider (sandbox, konnect, flouci)"),
+                        format!(
+                            "{other:?} is not a provider (sandbox, konnect, flouci, clictopay)"
+                        ),
                     ))
                 }
             });

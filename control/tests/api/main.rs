@@ -1,5 +1,7 @@
 //! The control-plane API over real HTTP, on SQLite and on PostgreSQL.
 
+#[path = "../support/clictopay.rs"]
+mod clictopay;
 #[path = "../support/flouci.rs"]
 mod flouci;
 #[path = "../support/gateway.rs"]

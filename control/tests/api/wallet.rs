@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 use crate::both_backends;
 use crate::common::{Backend, Server, Session};
 use crate::gateway::Gateway;
-use crate::{flouci, konnect};
+use crate::{clictopay, flouci, konnect};
 
 both_backends!(
     buying_a_pack_in_the_sandbox_credits_the_coins_once,
@@ -18,6 +18,7 @@ both_backends!(
     konnect_payments_settle_from_konnect_s_own_answer,
     konnect_outages_wrong_amounts_and_payments_never_notified,
     flouci_payments_settle_from_flouci_s_own_answer,
+    clictopay_payments_settle_from_clictopay_s_own_answer,
 );
 
 impl Server {
@@ -409,4 +410,68 @@ async fn flouci_payments_settle_from_flouci_s_own_answer(backend: Backend) {
         .buy(&amel, "f2", json!({ "coins": 10, "provider": "flouci" }))
         .await
         .expect_problem(502, "payment_provider_unavailable");
+}
+
+async fn clictopay_payments_settle_from_clictopay_s_own_answer(backend: Backend) {
+    let c = clictopay::start().await;
+    let start = |password: &'static str| {
+        let base = format!("{}/payment/rest", c.base);
+        Server::start_with(backend, move |s| {
+            s.payments.providers = vec!["clictopay".into()];
+            s.payments.clictopay.base_url = base;
+            s.payments.clictopay.user_name = Some(clictopay::USER.into());
+            s.payments.clictopay.password = Some(password.into());
+        })
+    };
+    let server = start(clictopay::PASSWORD).await;
+    let amel = server.user("amel@example.tn").await;
+    let p = server
+        .buy(&amel, "c1", json!({ "coins": 40, "provider": "clictopay" }))
+        .await
+        .expect(201);
+    let form_url = p.body["checkout_url"].as_str().unwrap();
+    let order = form_url.rsplit("mdOrder=").next().unwrap();
+    let asked = c.payment(order).unwrap();
+    assert_eq!(asked.amount, 20_000, "millimes of TND");
+    assert_eq!(
+        asked.order_id,
+        p.body["id"].as_str().unwrap().replace('-', "")
+    );
+    assert_eq!(
+        asked.webhook,
+        format!("{}/api/v1/payments/clictopay/webhook", server.base)
+    );
+
+    // The buyer's return is the only signal, and it proves nothing alone.
+    let back = format!("/api/v1/payments/clictopay/webhook?orderId={order}");
+    assert_eq!(
+        server.get(&back, None).await.expect(200).body["state"],
+        "pending"
+    );
+    c.pay(order, None);
+    assert_eq!(
+        server.get(&back, None).await.expect(200).body["state"],
+        "paid"
+    );
+    server.get(&back, None).await.expect(200);
+    assert_eq!(server.coins(&amel).await, 40, "credited once");
+    server
+        .get("/api/v1/payments/clictopay/webhook", None)
+        .await
+        .expect(400);
+
+    // ClicToPay's own system error, and refused credentials (both HTTP 200
+    // with an errorCode).
+    c.set_down(true);
+    server
+        .buy(&amel, "c2", json!({ "coins": 10, "provider": "clictopay" }))
+        .await
+        .expect_problem(502, "payment_provider_unavailable");
+    c.set_down(false);
+    let wrong = start("wrong").await;
+    let sami = wrong.user("sami@example.tn").await;
+    wrong
+        .buy(&sami, "c3", json!({ "coins": 10, "provider": "clictopay" }))
+        .await
+        .expect_problem(502, "payment_provider_refused");
 }

@@ -7,11 +7,9 @@
 //! back to `returnUrl` with `?orderId=`, and reconciliation covers buyers
 //! who never come back.
 
-use std::time::Duration;
-
 use serde_json::Value;
 
-use super::http::read;
+use super::http::{client, read, required};
 use super::{Charge, Checkout, GatewayError, Verified};
 use crate::settings::ClicToPaySettings;
 
@@ -37,22 +35,13 @@ fn error_code(v: &Value) -> i64 {
 
 impl ClicToPay {
     /// `Err` names the missing setting.
-    pub fn new(settings: &ClicToPaySettings) -> Result<ClicToPay, &'static str> {
-        let user = settings
-            .user_name
-            .clone()
-            .ok_or("control.payments.clictopay.user_name")?;
-        let password = settings
-            .password
-            .clone()
-            .ok_or("control.payments.clictopay.password")?;
-        let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(20))
-            .build()
-            .map_err(|_| "control.payments.clictopay")?;
+    pub fn new(s: &ClicToPaySettings) -> Result<ClicToPay, &'static str> {
+        let user = required(&s.user_name, "control.payments.clictopay.user_name")?;
+        let password = required(&s.password, "control.payments.clictopay.password")?;
+        let (http, base) = client("control.payments.clictopay", &s.base_url)?;
         Ok(ClicToPay {
             http,
-            base: settings.base_url.trim_end_matches('/').to_owned(),
+            base,
             user,
             password,
         })

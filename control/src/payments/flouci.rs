@@ -6,12 +6,10 @@
 //! carrying the `payment_id`: it only makes us verify. Every call carries
 //! `Authorization: Bearer <public key>:<private key>`.
 
-use std::time::Duration;
-
 use serde::Deserialize;
 use serde_json::json;
 
-use super::http::read;
+use super::http::{client, read, required};
 use super::{Charge, Checkout, GatewayError, Verified};
 use crate::settings::FlouciSettings;
 
@@ -44,22 +42,13 @@ struct Verification {
 
 impl Flouci {
     /// `Err` names the missing setting.
-    pub fn new(settings: &FlouciSettings) -> Result<Flouci, &'static str> {
-        let public = settings
-            .public_key
-            .as_deref()
-            .ok_or("control.payments.flouci.public_key")?;
-        let private = settings
-            .private_key
-            .as_deref()
-            .ok_or("control.payments.flouci.private_key")?;
-        let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(20))
-            .build()
-            .map_err(|_| "control.payments.flouci")?;
+    pub fn new(s: &FlouciSettings) -> Result<Flouci, &'static str> {
+        let public = required(&s.public_key, "control.payments.flouci.public_key")?;
+        let private = required(&s.private_key, "control.payments.flouci.private_key")?;
+        let (http, base) = client("control.payments.flouci", &s.base_url)?;
         Ok(Flouci {
             http,
-            base: settings.base_url.trim_end_matches('/').to_owned(),
+            base,
             authorization: format!("Bearer {public}:{private}"),
         })
     }

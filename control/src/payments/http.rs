@@ -1,8 +1,29 @@
-//! What every provider adapter does with an HTTP answer: a server error or
-//! no answer is `Unavailable` (try again later), another error status is
-//! `Refused` with the provider's own message, a success is parsed.
+//! What every provider adapter shares: its HTTP client, its required
+//! settings, and what it does with an answer: a server error or no answer
+//! is `Unavailable` (try again later), another error status is `Refused`
+//! with the provider's own message, a success is parsed.
+
+use std::time::Duration;
 
 use super::GatewayError;
+
+/// The client an adapter calls its provider with, and the provider's API
+/// base without a trailing slash. `Err` names the setting at fault.
+pub fn client(
+    section: &'static str,
+    base_url: &str,
+) -> Result<(reqwest::Client, String), &'static str> {
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(20))
+        .build()
+        .map_err(|_| section)?;
+    Ok((http, base_url.trim_end_matches('/').to_owned()))
+}
+
+/// A setting the adapter cannot work without; `Err` names it.
+pub fn required(value: &Option<String>, key: &'static str) -> Result<String, &'static str> {
+    value.clone().ok_or(key)
+}
 
 pub async fn read<T: serde::de::DeserializeOwned>(
     provider: &'static str,

@@ -5,12 +5,10 @@
 //! (`payment.status == "completed"`; "pending" covers both not yet paid and
 //! failed attempts). Every call carries the `x-api-key` header.
 
-use std::time::Duration;
-
 use serde::Deserialize;
 use serde_json::json;
 
-use super::http::read;
+use super::http::{client, read, required};
 use super::{Charge, Checkout, GatewayError, Verified};
 use crate::settings::KonnectSettings;
 
@@ -43,23 +41,14 @@ struct Payment {
 }
 
 impl Konnect {
-    /// `None` names the missing setting.
-    pub fn new(settings: &KonnectSettings) -> Result<Konnect, &'static str> {
-        let api_key = settings
-            .api_key
-            .clone()
-            .ok_or("control.payments.konnect.api_key")?;
-        let wallet = settings
-            .wallet_id
-            .clone()
-            .ok_or("control.payments.konnect.wallet_id")?;
-        let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(20))
-            .build()
-            .map_err(|_| "control.payments.konnect")?;
+    /// `Err` names the missing setting.
+    pub fn new(s: &KonnectSettings) -> Result<Konnect, &'static str> {
+        let api_key = required(&s.api_key, "control.payments.konnect.api_key")?;
+        let wallet = required(&s.wallet_id, "control.payments.konnect.wallet_id")?;
+        let (http, base) = client("control.payments.konnect", &s.base_url)?;
         Ok(Konnect {
             http,
-            base: settings.base_url.trim_end_matches('/').to_owned(),
+            base,
             api_key,
             wallet,
         })

@@ -1,7 +1,7 @@
 //! Ledger throughput: transfers posted per second on SQLite and PostgreSQL,
 //! through `control::ledger::Ledger`, every request with its idempotency
-//! key, first one request per transaction (`apply`, many in flight), then
-//! batches (`apply_batch`).
+//! key, first as separate calls (`apply`, many in flight, which the ledger
+//! groups into shared transactions), then explicit batches (`apply_batch`).
 //!
 //! The workload is what the product does: users who bought coins hold
 //! coins for an expert and then capture part of the hold (four transfers:
@@ -22,7 +22,7 @@ use platform::{Clock, Database, SystemClock};
 use sqlx::Connection;
 use uuid::Uuid;
 
-/// Requests in flight when each is its own transaction.
+/// `apply` calls in flight.
 const SINGLE_TASKS: usize = 32;
 /// Batches in flight.
 const BATCH_TASKS: usize = 4;
@@ -103,7 +103,7 @@ async fn drive(ledger: &Ledger, seconds: u64, tasks: usize, batch: usize) -> f64
     rate
 }
 
-/// One request per transaction for a batch of one, else one batch.
+/// `apply` for a batch of one, else `apply_batch`.
 async fn apply(ledger: &Ledger, requests: &[(String, Request)]) -> Vec<Receipt> {
     let results = match requests {
         [(key, request)] => vec![ledger.apply(key, request).await],
@@ -118,8 +118,8 @@ async fn measure(name: &str, db: Database, seconds: u64, batch: usize) {
     let single = drive(&ledger, seconds, SINGLE_TASKS, 1).await;
     let batched = drive(&ledger, seconds, BATCH_TASKS, batch).await;
     println!(
-        "{name:10}  {single:>8.0} transfers/s one request per transaction ({SINGLE_TASKS} in flight)   \
-         {batched:>8.0} transfers/s in batches of {batch} ({BATCH_TASKS} in flight)"
+        "{name:10}  {single:>8.0} transfers/s by apply ({SINGLE_TASKS} calls in flight)   \
+         {batched:>8.0} transfers/s by apply_batch of {batch} ({BATCH_TASKS} in flight)"
     );
 }
 

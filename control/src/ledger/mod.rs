@@ -19,6 +19,7 @@
 //! request is refused.
 
 mod batch;
+mod batcher;
 pub mod reports;
 pub mod rules;
 mod store;

@@ -15,18 +15,22 @@
 //! fails one of them and it is run again.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 
-use platform::{Clock, Database};
+use platform::{Backend, Clock, Database};
+use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 
-use super::batch;
 use super::rules::{Book, HoldRecord};
+use super::{batch, batcher};
 use super::{Account, LedgerError, Receipt, Request, Transfer};
 
 const MAX_KEY: usize = 200;
 /// Requests per transaction: large batches hold their locks longer.
 pub const MAX_BATCH: usize = 500;
+/// Batches in flight at once from one process's `apply` calls.
+const BATCH_LANES: usize = 4;
 /// Runs of a batch that PostgreSQL failed to break a deadlock.
 const DEADLOCK_RETRIES: usize = 5;
 
@@ -34,6 +38,17 @@ const DEADLOCK_RETRIES: usize = 5;
 pub struct Ledger {
     pub(super) db: Database,
     clock: Arc<dyn Clock>,
+    /// Where `apply` sends its request to share a transaction (`batcher.rs`);
+    /// none outside a Tokio runtime.
+    batcher: Option<mpsc::UnboundedSender<batcher::Job>>,
+    counts: Arc<Counts>,
+}
+
+/// Transactions run and requests they carried, since the ledger started.
+#[derive(Debug, Default)]
+pub struct Counts {
+    pub batches: AtomicU64,
+    pub requests: AtomicU64,
 }
 
 /// One person's money, in millimes.
@@ -72,11 +87,43 @@ impl Audit {
 
 impl Ledger {
     pub fn new(db: Database, clock: Arc<dyn Clock>) -> Ledger {
-        Ledger { db, clock }
+        let direct = Ledger {
+            db,
+            clock,
+            batcher: None,
+            counts: Arc::default(),
+        };
+        // SQLite has one writer: more lanes would only queue at its lock.
+        let lanes = match direct.db.backend() {
+            Backend::Postgres => BATCH_LANES,
+            Backend::Sqlite => 1,
+        };
+        let batcher = tokio::runtime::Handle::try_current()
+            .ok()
+            .map(|_| batcher::spawn(direct.clone(), lanes));
+        Ledger { batcher, ..direct }
     }
 
-    /// Applies `request` once per `key`; see the module docs.
+    pub fn counts(&self) -> &Counts {
+        &self.counts
+    }
+
+    /// Applies `request` once per `key`; see the module docs. Concurrent
+    /// calls share transactions (`batcher.rs`).
     pub async fn apply(&self, key: &str, request: &Request) -> Result<Receipt, LedgerError> {
+        if let Some(queue) = &self.batcher {
+            let (reply, result) = oneshot::channel();
+            let job = batcher::Job {
+                key: key.to_owned(),
+                request: request.clone(),
+                reply,
+            };
+            if queue.send(job).is_ok() {
+                if let Ok(result) = result.await {
+                    return result;
+                }
+            }
+        }
         let mut results = self
             .apply_batch(&[(key.to_owned(), request.clone())])
             .await?;
@@ -97,6 +144,10 @@ impl Ledger {
                 reason: "holds more than 500 requests",
             });
         }
+        self.counts.batches.fetch_add(1, Ordering::Relaxed);
+        self.counts
+            .requests
+            .fetch_add(requests.len() as u64, Ordering::Relaxed);
         let mut attempt = 0;
         loop {
             match self.run_batch(requests).await {

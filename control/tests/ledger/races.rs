@@ -1,6 +1,7 @@
 //! Requests racing on one wallet or one hold, through the connection pool:
 //! concurrent transactions on PostgreSQL, serialised writers on SQLite.
 
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use control::ledger::{LedgerError, Request};
@@ -41,6 +42,17 @@ async fn two_hundred_concurrent_spends_never_overdraw_one_wallet(backend: Backen
         }
     }
     assert_eq!((ok, refused), (150, 50));
+    // Group commit: the spends shared transactions.
+    let counts = books.ledger.counts();
+    let (batches, requests) = (
+        counts.batches.load(Ordering::Relaxed),
+        counts.requests.load(Ordering::Relaxed),
+    );
+    assert_eq!(requests, 201, "the deposit and the 200 spends");
+    assert!(
+        batches < requests,
+        "{batches} transactions for {requests} requests"
+    );
     let b = books.ledger.balances(user).await.unwrap();
     assert_eq!((b.wallet, b.held), (spend - 1, 150 * spend));
     books.assert_sound().await;

@@ -456,6 +456,11 @@ fn bad_configuration_is_a_clear_startup_error_naming_the_key() {
         ),
         (
             "DI_CONTROL__PAYMENTS__PROVIDERS",
+            "[paypal]",
+            "control.payments.paypal.client_id",
+        ),
+        (
+            "DI_CONTROL__PAYMENTS__PROVIDERS",
             "[bitcoin]",
             "control.payments.providers",
         ),

@@ -70,8 +70,8 @@ pub struct StorageSettings {
 #[serde(deny_unknown_fields, default)]
 pub struct PaymentSettings {
     /// Payment providers offered: `sandbox` (completes payments locally;
-    /// for development and the embedded default), `konnect`, `flouci` and
-    /// `clictopay`.
+    /// for development and the embedded default), `konnect`, `flouci`,
+    /// `clictopay` and `paypal`.
     pub providers: Vec<String>,
     /// Coin packs on sale.
     pub packs: Vec<Pack>,
@@ -87,6 +87,7 @@ pub struct PaymentSettings {
     pub konnect: KonnectSettings,
     pub flouci: FlouciSettings,
     pub clictopay: ClicToPaySettings,
+    pub paypal: PayPalSettings,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -153,6 +154,37 @@ impl Default for ClicToPaySettings {
     }
 }
 
+/// PayPal REST (Orders v2). PayPal has no Tunisian dinar: prices are
+/// charged in `currency` at `millimes_per_unit` millimes per unit.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PayPalSettings {
+    /// `https://api-m.paypal.com` live, `https://api-m.sandbox.paypal.com` sandbox.
+    pub base_url: String,
+    pub client_id: Option<String>,
+    pub client_secret: Option<String>,
+    /// The id PayPal gave our webhook; without it webhooks are ignored
+    /// (the buyer's return and reconciliation still settle payments).
+    pub webhook_id: Option<String>,
+    /// ISO 4217 code, e.g. `EUR`.
+    pub currency: String,
+    /// The exchange rate: millimes of TND per unit of `currency`.
+    pub millimes_per_unit: i64,
+}
+
+impl Default for PayPalSettings {
+    fn default() -> Self {
+        PayPalSettings {
+            base_url: "https://api-m.paypal.com".to_owned(),
+            client_id: None,
+            client_secret: None,
+            webhook_id: None,
+            currency: "EUR".to_owned(),
+            millimes_per_unit: 3_400,
+        }
+    }
+}
+
 impl Default for Settings {
     fn default() -> Self {
         Settings {
@@ -192,6 +224,7 @@ impl Default for PaymentSettings {
             konnect: KonnectSettings::default(),
             flouci: FlouciSettings::default(),
             clictopay: ClicToPaySettings::default(),
+            paypal: PayPalSettings::default(),
         }
     }
 }

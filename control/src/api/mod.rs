@@ -99,6 +99,8 @@ pub fn openapi_and_routes(state: &AppState) -> (Router<AppState>, utoipa::openap
         .routes(routes!(wallet::konnect_webhook))
         .routes(routes!(wallet::flouci_webhook, wallet::flouci_webhook_get))
         .routes(routes!(wallet::clictopay_return))
+        .routes(routes!(wallet::paypal_return))
+        .routes(routes!(wallet::paypal_webhook))
         .routes(routes!(wallet::sandbox_page))
         .routes(routes!(wallet::sandbox_pay))
         .routes(routes!(wallet::reconcile))

@@ -281,6 +281,56 @@ pub async fn clictopay_return(
     ))
 }
 
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct PayPalReturn {
+    /// The order id, as PayPal names it on the return.
+    pub token: String,
+}
+
+/// Where PayPal sends the buyer back after approving (`?token=<order>`):
+/// the order is captured and settled from PayPal's own answers.
+#[utoipa::path(get, path = "/api/v1/payments/paypal/return", tag = "wallet", params(PayPalReturn),
+    responses((status = 200, body = Purchase), (status = 404, body = Problem), (status = 502, body = Problem)))]
+pub async fn paypal_return(
+    State(state): State<AppState>,
+    Query(q): Query<PayPalReturn>,
+) -> ApiResult<Json<Purchase>> {
+    Ok(Json(state.payments.notified("paypal", &q.token).await?))
+}
+
+/// PayPal's webhook. PayPal must vouch for it (`verify-webhook-signature`)
+/// before it makes us look at the order it names.
+#[utoipa::path(post, path = "/api/v1/payments/paypal/webhook", tag = "wallet",
+    request_body(content = Vec<u8>, content_type = "application/json", description = "A PayPal webhook event"),
+    responses((status = 200, body = Purchase), (status = 400, body = Problem), (status = 404, body = Problem)))]
+pub async fn paypal_webhook(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> ApiResult<Json<Purchase>> {
+    let paypal = state
+        .payments
+        .paypal()
+        .ok_or_else(|| ApiError::not_found("route"))?;
+    let unverified = || {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "webhook_not_verified",
+            "PayPal did not vouch for this notification",
+        )
+    };
+    if !paypal
+        .authentic(&headers, &body)
+        .await
+        .map_err(PaymentsError::from)?
+    {
+        return Err(unverified());
+    }
+    let event: serde_json::Value = serde_json::from_slice(&body).map_err(|_| unverified())?;
+    let order = crate::payments::paypal::order_of(&event).ok_or_else(unverified)?;
+    Ok(Json(state.payments.notified("paypal", &order).await?))
+}
+
 fn sandbox_only(state: &AppState) -> ApiResult<&crate::payments::Sandbox> {
     state
         .payments

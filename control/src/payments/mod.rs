@@ -14,6 +14,7 @@ mod clictopay;
 mod flouci;
 mod http;
 mod konnect;
+pub mod paypal;
 mod sandbox;
 pub mod service;
 
@@ -82,6 +83,8 @@ pub enum Verified {
     Paid {
         amount: i64,
     },
+    /// Paid, but not what was asked (described): a case for a human.
+    Mismatch(String),
     Pending,
     Failed(String),
 }
@@ -109,6 +112,7 @@ pub enum Gateway {
     Konnect(konnect::Konnect),
     Flouci(flouci::Flouci),
     ClicToPay(clictopay::ClicToPay),
+    PayPal(paypal::PayPal),
 }
 
 impl Gateway {
@@ -118,6 +122,7 @@ impl Gateway {
             Gateway::Konnect(_) => konnect::NAME,
             Gateway::Flouci(_) => flouci::NAME,
             Gateway::ClicToPay(_) => clictopay::NAME,
+            Gateway::PayPal(_) => paypal::NAME,
         }
     }
 
@@ -127,15 +132,18 @@ impl Gateway {
             Gateway::Konnect(g) => g.create(charge).await,
             Gateway::Flouci(g) => g.create(charge).await,
             Gateway::ClicToPay(g) => g.create(charge).await,
+            Gateway::PayPal(g) => g.create(charge).await,
         }
     }
 
-    pub async fn verify(&self, provider_ref: &str) -> Result<Verified, GatewayError> {
+    /// Whether the payment of `price` millimes was made.
+    pub async fn verify(&self, provider_ref: &str, price: i64) -> Result<Verified, GatewayError> {
         match self {
             Gateway::Sandbox(g) => g.verify(provider_ref).await,
             Gateway::Konnect(g) => g.verify(provider_ref).await,
             Gateway::Flouci(g) => g.verify(provider_ref).await,
             Gateway::ClicToPay(g) => g.verify(provider_ref).await,
+            Gateway::PayPal(g) => g.verify(provider_ref, price).await,
         }
     }
 }

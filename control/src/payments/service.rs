@@ -11,6 +11,7 @@ use uuid::Uuid;
 use super::clictopay::ClicToPay;
 use super::flouci::Flouci;
 use super::konnect::Konnect;
+use super::paypal::PayPal;
 use super::sandbox::Sandbox;
 use super::{Charge, Gateway, GatewayError, PaymentState, Verified};
 use crate::ledger::{Ledger, LedgerError, Request, MILLIMES_PER_COIN};
@@ -127,18 +128,21 @@ impl Payments {
                     ClicToPay::new(&settings.clictopay)
                         .map_err(|key| ConfigError::key(key, "must be set to offer clictopay"))?,
                 ),
+                super::paypal::NAME => {
+                    Gateway::PayPal(PayPal::new(&settings.paypal).map_err(|key| {
+                        ConfigError::key(key, "must be set (and valid) to offer paypal")
+                    })?)
+                }
                 super::flouci::NAME => Gateway::Flouci(
                     Flouci::new(&settings.flouci)
                         .map_err(|key| ConfigError::key(key, "must be set to offer flouci"))?,
                 ),
-                other => {
-                    return Err(ConfigError::key(
-                        "control.payments.providers",
-                        format!(
-                            "{other:?} is not a provider (sandbox, konnect, flouci, clictopay)"
-                        ),
-                    ))
-                }
+                other => return Err(ConfigError::key(
+                    "control.payments.providers",
+                    format!(
+                        "{other:?} is not a provider (sandbox, konnect, flouci, clictopay, paypal)"
+                    ),
+                )),
             });
         }
         let packs_ok = settings.packs.iter().all(|p| p.coins > 0 && p.price > 0);
@@ -176,6 +180,13 @@ impl Payments {
 
     fn gateway(&self, name: &str) -> Option<&Gateway> {
         self.gateways.iter().find(|g| g.name() == name)
+    }
+
+    pub fn paypal(&self) -> Option<&PayPal> {
+        self.gateways.iter().find_map(|g| match g {
+            Gateway::PayPal(p) => Some(p),
+            _ => None,
+        })
     }
 
     pub fn sandbox(&self) -> Option<&Sandbox> {
@@ -348,17 +359,19 @@ impl Payments {
         else {
             return Ok(p);
         };
-        match gateway.verify(reference).await? {
+        let verified = match gateway.verify(reference, p.price).await? {
+            Verified::Paid { amount } if amount != p.price => {
+                Verified::Mismatch(format!("paid {amount} millimes, expected {}", p.price))
+            }
+            v => v,
+        };
+        match verified {
             Verified::Pending => return Ok(p),
             Verified::Failed(why) => self.fail(&p.id, &why).await?,
-            Verified::Paid { amount } if amount != p.price => {
-                // Paid, but not what we asked: a human has to look at it.
-                tracing::error!(payment = %p.id, amount, expected = p.price, "payment amount mismatch");
-                self.fail(
-                    &p.id,
-                    &format!("paid {amount} millimes, expected {}", p.price),
-                )
-                .await?;
+            Verified::Mismatch(what) => {
+                // Money moved, but not what we asked: a human has to look at it.
+                tracing::error!(payment = %p.id, %what, "payment amount mismatch");
+                self.fail(&p.id, &what).await?;
             }
             Verified::Paid { .. } => {
                 let account = Uuid::parse_str(&p.account_id)

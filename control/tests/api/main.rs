@@ -8,6 +8,8 @@ mod flouci;
 mod gateway;
 #[path = "../support/konnect.rs"]
 mod konnect;
+#[path = "../support/paypal.rs"]
+mod paypal;
 #[path = "../support/testdb.rs"]
 mod testdb;
 

@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 use crate::both_backends;
 use crate::common::{Backend, Server, Session};
 use crate::gateway::Gateway;
-use crate::{clictopay, flouci, konnect};
+use crate::{clictopay, flouci, konnect, paypal};
 
 both_backends!(
     buying_a_pack_in_the_sandbox_credits_the_coins_once,
@@ -19,6 +19,7 @@ both_backends!(
     konnect_outages_wrong_amounts_and_payments_never_notified,
     flouci_payments_settle_from_flouci_s_own_answer,
     clictopay_payments_settle_from_clictopay_s_own_answer,
+    paypal_orders_are_captured_once_approved_and_webhooks_must_be_vouched_for,
 );
 
 impl Server {
@@ -472,6 +473,138 @@ async fn clictopay_payments_settle_from_clictopay_s_own_answer(backend: Backend)
     let sami = wrong.user("sami@example.tn").await;
     wrong
         .buy(&sami, "c3", json!({ "coins": 10, "provider": "clictopay" }))
+        .await
+        .expect_problem(502, "payment_provider_refused");
+}
+
+async fn paypal_orders_are_captured_once_approved_and_webhooks_must_be_vouched_for(
+    backend: Backend,
+) {
+    let pp = paypal::start().await;
+    let start = |secret: &'static str| {
+        let base = pp.gateway.base.clone();
+        Server::start_with(backend, move |s| {
+            s.payments.providers = vec!["paypal".into()];
+            s.payments.paypal.base_url = base;
+            s.payments.paypal.client_id = Some(paypal::CLIENT_ID.into());
+            s.payments.paypal.client_secret = Some(secret.into());
+            s.payments.paypal.webhook_id = Some(paypal::WEBHOOK_ID.into());
+        })
+    };
+    let server = start(paypal::SECRET).await;
+    let amel = server.user("amel@example.tn").await;
+    // 34 coins are 17 TND; at 3.400 TND a euro, 5.00 EUR.
+    let p = server
+        .buy(&amel, "p1", json!({ "coins": 34, "provider": "paypal" }))
+        .await
+        .expect(201);
+    let approve = p.body["checkout_url"].as_str().unwrap();
+    let order = approve.rsplit("token=").next().unwrap().to_owned();
+    let asked = pp.gateway.payment(&order).unwrap();
+    assert_eq!(asked.amount, 500, "cents of EUR");
+    assert_eq!(asked.order_id, p.body["id"].as_str().unwrap());
+    assert_eq!(
+        asked.webhook,
+        format!("{}/api/v1/payments/paypal/return", server.base)
+    );
+
+    let back = format!("/api/v1/payments/paypal/return?token={order}");
+    assert_eq!(
+        server.get(&back, None).await.expect(200).body["state"],
+        "pending"
+    );
+    pp.gateway.pay(&order, None);
+
+    // A webhook PayPal does not vouch for is refused and changes nothing.
+    let event = json!({ "id": "WH-1", "event_type": "CHECKOUT.ORDER.APPROVED",
+                        "resource": { "id": order, "status": "APPROVED" } });
+    let hook = |signature: &str| {
+        server
+            .req(
+                reqwest::Method::POST,
+                "/api/v1/payments/paypal/webhook",
+                None,
+            )
+            .header("paypal-auth-algo", "SHA256withRSA")
+            .header(
+                "paypal-cert-url",
+                "https://api.paypal.com/v1/notifications/certs/CERT",
+            )
+            .header(
+                "paypal-transmission-id",
+                "69cd13f0-d67a-11e5-baa3-778b53f4ae55",
+            )
+            .header("paypal-transmission-time", "2026-11-24T08:00:00Z")
+            .header("paypal-transmission-sig", signature)
+            .header("content-type", "application/json")
+            .body(event.to_string())
+    };
+    server
+        .send(hook("forged"))
+        .await
+        .expect_problem(400, "webhook_not_verified");
+    assert!(!pp.gateway.payment(&order).unwrap().captured);
+    assert_eq!(server.coins(&amel).await, 0);
+
+    let paid = server.send(hook(paypal::GOOD_SIGNATURE)).await.expect(200);
+    assert_eq!(paid.body["state"], "paid");
+    assert!(
+        pp.gateway.payment(&order).unwrap().captured,
+        "approved, then captured by us"
+    );
+    assert_eq!(server.coins(&amel).await, 34);
+    // The buyer's return and a capture event afterwards credit nothing more.
+    assert_eq!(
+        server.get(&back, None).await.expect(200).body["state"],
+        "paid"
+    );
+    let captured = json!({ "event_type": "PAYMENT.CAPTURE.COMPLETED",
+        "resource": { "id": "CAP1", "supplementary_data": { "related_ids": { "order_id": order } } } });
+    let req = server
+        .req(
+            reqwest::Method::POST,
+            "/api/v1/payments/paypal/webhook",
+            None,
+        )
+        .header("paypal-transmission-sig", paypal::GOOD_SIGNATURE)
+        .body(captured.to_string());
+    server.send(req).await.expect(200);
+    assert_eq!(server.coins(&amel).await, 34);
+    assert_eq!(
+        pp.tokens.load(std::sync::atomic::Ordering::Relaxed),
+        1,
+        "one token, reused"
+    );
+
+    // 11 coins are 5.500 TND: 1.6176... EUR, charged 1.62. Paid 1.00: a case for a human.
+    let short = server
+        .buy(&amel, "p2", json!({ "coins": 11, "provider": "paypal" }))
+        .await
+        .expect(201);
+    let short_order = short.body["checkout_url"]
+        .as_str()
+        .unwrap()
+        .rsplit("token=")
+        .next()
+        .unwrap()
+        .to_owned();
+    assert_eq!(pp.gateway.payment(&short_order).unwrap().amount, 162);
+    pp.gateway.pay(&short_order, Some(100));
+    let r = server
+        .get(
+            &format!("/api/v1/payments/paypal/return?token={short_order}"),
+            None,
+        )
+        .await
+        .expect(200);
+    assert_eq!(r.body["state"], "failed");
+    assert_eq!(r.body["failure"], "paid 1.00 EUR, expected 1.62 EUR");
+    assert_eq!(server.coins(&amel).await, 34);
+
+    let wrong = start("not-the-secret").await;
+    let sami = wrong.user("sami@example.tn").await;
+    wrong
+        .buy(&sami, "p3", json!({ "coins": 10, "provider": "paypal" }))
         .await
         .expect_problem(502, "payment_provider_refused");
 }

@@ -52,6 +52,7 @@ async fn register(
         webhook: form.get("returnUrl").cloned().unwrap_or_default(),
         paid: false,
         paid_amount: None,
+        captured: false,
     };
     let id = c.open(payment, |n| {
         format!("70906e55-7114-41d6-8332-4609dc6590{n:02}")

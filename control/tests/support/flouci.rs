@@ -48,6 +48,7 @@ async fn generate(State(f): State<Gateway>, headers: HeaderMap, Json(body): Json
         webhook: body["webhook"].as_str().unwrap_or_default().to_owned(),
         paid: false,
         paid_amount: None,
+        captured: false,
     };
     let id = f.open(payment, |n| format!("FoPKKHqfQIKfBqhEj8M4{n:02}"));
     Ok(Json(json!({

@@ -16,6 +16,9 @@ pub struct Payment {
     pub paid: bool,
     /// What the provider reports as paid, when not the amount asked.
     pub paid_amount: Option<i64>,
+    /// A second step done by the provider after the buyer paid (PayPal's
+    /// capture).
+    pub captured: bool,
 }
 
 impl Payment {
@@ -70,6 +73,12 @@ impl Gateway {
         let p = inner.payments.get_mut(reference).unwrap();
         p.paid = true;
         p.paid_amount = amount;
+    }
+
+    /// Runs `change` on a payment; false if there is none.
+    pub fn update(&self, reference: &str, change: impl FnOnce(&mut Payment)) -> bool {
+        let mut inner = self.inner.lock().unwrap();
+        inner.payments.get_mut(reference).map(change).is_some()
     }
 
     pub fn set_down(&self, down: bool) {

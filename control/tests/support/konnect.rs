@@ -52,6 +52,7 @@ async fn init(State(k): State<Gateway>, headers: HeaderMap, Json(body): Json<Val
         webhook: body["webhook"].as_str().unwrap_or_default().to_owned(),
         paid: false,
         paid_amount: None,
+        captured: false,
     };
     let reference = k.open(payment, |n| {
         format!("{:024x}", 0x5f94_9873_5289_e405_u64 + n)

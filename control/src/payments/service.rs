@@ -137,12 +137,14 @@ impl Payments {
                     Flouci::new(&settings.flouci)
                         .map_err(|key| ConfigError::key(key, "must be set to offer flouci"))?,
                 ),
-                other => return Err(ConfigError::key(
-                    "control.payments.providers",
-                    format!(
+                other => {
+                    return Err(ConfigError::key(
+                        "control.payments.providers",
+                        format!(
                         "{other:?} is not a provider (sandbox, konnect, flouci, clictopay, paypal)"
                     ),
-                )),
+                    ))
+                }
             });
         }
         let packs_ok = settings.packs.iter().all(|p| p.coins > 0 && p.price > 0);

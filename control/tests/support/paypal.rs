@@ -149,6 +149,16 @@ async fn create(State(p): State<PayPal>, headers: HeaderMap, Json(body): Json<Va
     Ok((StatusCode::CREATED, Json(order(&p, &id, &payment))))
 }
 
+fn find(p: &PayPal, id: &str) -> Result<Payment, (StatusCode, Json<Value>)> {
+    p.gateway.payment(id).ok_or_else(|| {
+        error(
+            StatusCode::NOT_FOUND,
+            "RESOURCE_NOT_FOUND",
+            "INVALID_RESOURCE_ID",
+        )
+    })
+}
+
 async fn show(State(p): State<PayPal>, headers: HeaderMap, Path(id): Path<String>) -> Answer {
     bearer(&p, &headers)?;
     let payment = p.gateway.payment(&id).ok_or_else(|| {

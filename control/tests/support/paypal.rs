@@ -161,25 +161,13 @@ fn find(p: &PayPal, id: &str) -> Result<Payment, (StatusCode, Json<Value>)> {
 
 async fn show(State(p): State<PayPal>, headers: HeaderMap, Path(id): Path<String>) -> Answer {
     bearer(&p, &headers)?;
-    let payment = p.gateway.payment(&id).ok_or_else(|| {
-        error(
-            StatusCode::NOT_FOUND,
-            "RESOURCE_NOT_FOUND",
-            "INVALID_RESOURCE_ID",
-        )
-    })?;
+    let payment = find(&p, &id)?;
     Ok((StatusCode::OK, Json(order(&p, &id, &payment))))
 }
 
 async fn capture(State(p): State<PayPal>, headers: HeaderMap, Path(id): Path<String>) -> Answer {
     bearer(&p, &headers)?;
-    let payment = p.gateway.payment(&id).ok_or_else(|| {
-        error(
-            StatusCode::NOT_FOUND,
-            "RESOURCE_NOT_FOUND",
-            "INVALID_RESOURCE_ID",
-        )
-    })?;
+    let payment = find(&p, &id)?;
     match (payment.paid, payment.captured) {
         (false, _) => Err(error(
             StatusCode::UNPROCESSABLE_ENTITY,

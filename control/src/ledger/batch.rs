@@ -175,7 +175,7 @@ pub async fn lock_holds(
 pub async fn lock_accounts(
     tx: &mut Tx,
     backend: Backend,
-    ids: &[String],
+    ids: &[&String],
 ) -> Result<HashMap<String, i64>, sqlx::Error> {
     if ids.is_empty() {
         return Ok(HashMap::new());
@@ -262,7 +262,7 @@ pub async fn write_holds<'a>(
     Ok(())
 }
 
-/// The balances the batch leaves. Accounts that existed were locked, so
+/// The balances the batch changed. Accounts that existed were locked, so
 /// their final balance is written as is; an account the batch created may
 /// have been created meanwhile by another transaction, so its balance is
 /// added to what is there (a new account is only ever credited, or is a
@@ -272,7 +272,7 @@ pub async fn write_balances<'a>(
     balances: impl Iterator<Item = (&'a String, &'a Balance)>,
     now: i64,
 ) -> Result<(), sqlx::Error> {
-    let (existing, created): (Vec<_>, Vec<_>) = balances.partition(|(_, b)| b.existed);
+    let (existing, created): (Vec<_>, Vec<_>) = balances.partition(|(_, b)| b.before.is_some());
     for (rows, update) in [
         (existing, "excluded.balance"),
         (created, "ledger_accounts.balance + excluded.balance"),

@@ -54,20 +54,6 @@ impl Account {
         }
     }
 
-    /// The account an id names (the inverse of `id`).
-    pub fn parse(id: &str) -> Option<Account> {
-        let (kind, rest) = id.split_once(':').unwrap_or((id, ""));
-        let owner = || Uuid::parse_str(rest).ok();
-        match kind {
-            "wallet" => owner().map(Account::Wallet),
-            "held" => owner().map(Account::Held),
-            "earnings" => owner().map(Account::Earnings),
-            "revenue" if rest.is_empty() => Some(Account::Revenue),
-            "clearing" if !rest.is_empty() => Some(Account::Clearing(rest.to_owned())),
-            _ => None,
-        }
-    }
-
     pub fn kind(&self) -> &'static str {
         match self {
             Account::Wallet(_) => "wallet",

@@ -306,8 +306,15 @@ fn validate(request: &Request) -> Result<(), LedgerError> {
 pub struct Balance {
     pub account: Account,
     pub balance: i64,
-    /// In the database when the batch started (else created by it).
-    pub existed: bool,
+    /// The balance in the database when the batch started; `None` for an
+    /// account the batch creates.
+    pub before: Option<i64>,
+}
+
+impl Balance {
+    pub fn changed(&self) -> bool {
+        self.before != Some(self.balance)
+    }
 }
 
 /// The state a batch works on: the accounts and holds its requests touch,
@@ -321,37 +328,38 @@ pub struct Book {
 }
 
 impl Book {
-    /// `balances`: the accounts that exist, by id, with their balance.
-    pub fn new(balances: HashMap<String, i64>, holds: Vec<HoldRecord>) -> Book {
-        let mut book = Book::default();
-        for (id, balance) in balances {
-            if let Some(account) = Account::parse(&id) {
-                let existed = true;
-                book.balances.insert(
-                    id,
-                    Balance {
-                        account,
-                        balance,
-                        existed,
-                    },
-                );
-            }
+    /// `balances`: the accounts that exist, with their balance.
+    pub fn new(balances: Vec<(Account, i64)>, holds: Vec<HoldRecord>) -> Book {
+        let balances = balances
+            .into_iter()
+            .map(|(account, balance)| {
+                let b = Balance {
+                    account,
+                    balance,
+                    before: Some(balance),
+                };
+                (b.account.id(), b)
+            })
+            .collect();
+        Book {
+            balances,
+            holds: holds.into_iter().map(|h| (h.id, h)).collect(),
+            changed: Vec::new(),
         }
-        book.holds = holds.into_iter().map(|h| (h.id, h)).collect();
-        book
     }
 
     pub fn hold(&self, id: Uuid) -> Option<&HoldRecord> {
         self.holds.get(&id)
     }
 
-    /// Applies one request, or refuses it and changes nothing.
+    /// Applies one request, or refuses it and changes nothing. Returns what
+    /// it moved and the hold it created or acted on.
     pub fn apply(
         &mut self,
         request: &Request,
         new_hold: Uuid,
         now_ms: i64,
-    ) -> Result<Vec<Posting>, LedgerError> {
+    ) -> Result<(Vec<Posting>, Option<Uuid>), LedgerError> {
         let hold = request.hold().and_then(|id| self.holds.get(&id));
         let plan = plan(request, hold, new_hold, now_ms)?;
         let mut deltas: BTreeMap<String, (&Account, i64)> = BTreeMap::new();
@@ -373,46 +381,47 @@ impl Book {
                 .or_insert_with(|| Balance {
                     account: account.clone(),
                     balance: 0,
-                    existed: false,
+                    before: None,
                 })
                 .balance += delta;
         }
-        if let Some(change) = plan.hold {
-            let id = match change {
-                HoldChange::Create(h) => {
-                    let id = h.id;
-                    self.holds.insert(id, h);
-                    id
-                }
-                HoldChange::Resolve { state, captured } => {
-                    let h = self
-                        .holds
-                        .get_mut(&request.hold().expect("names a hold"))
-                        .expect("planned on it");
-                    h.state = state;
-                    h.captured = captured;
-                    h.resolved_at = Some(now_ms);
-                    h.id
-                }
-                HoldChange::Refund { refunded } => {
-                    let h = self
-                        .holds
-                        .get_mut(&request.hold().expect("names a hold"))
-                        .expect("planned on it");
-                    h.refunded = refunded;
-                    h.id
-                }
-            };
-            if !self.changed.contains(&id) {
-                self.changed.push(id);
+        let Some(change) = plan.hold else {
+            return Ok((plan.postings, None));
+        };
+        let id = match change {
+            HoldChange::Create(h) => {
+                let id = h.id;
+                self.holds.insert(id, h);
+                id
             }
+            HoldChange::Resolve { state, captured } => {
+                let h = self
+                    .holds
+                    .get_mut(&request.hold().expect("names a hold"))
+                    .expect("planned on it");
+                h.state = state;
+                h.captured = captured;
+                h.resolved_at = Some(now_ms);
+                h.id
+            }
+            HoldChange::Refund { refunded } => {
+                let h = self
+                    .holds
+                    .get_mut(&request.hold().expect("names a hold"))
+                    .expect("planned on it");
+                h.refunded = refunded;
+                h.id
+            }
+        };
+        if !self.changed.contains(&id) {
+            self.changed.push(id);
         }
-        Ok(plan.postings)
+        Ok((plan.postings, Some(id)))
     }
 
-    /// Every account the batch touched, with its final balance.
-    pub fn balances(&self) -> impl Iterator<Item = (&String, &Balance)> {
-        self.balances.iter()
+    /// Every account the batch changed or created, with its final balance.
+    pub fn changed_balances(&self) -> impl Iterator<Item = (&String, &Balance)> {
+        self.balances.iter().filter(|(_, b)| b.changed())
     }
 
     /// Every hold the batch created or changed, as it leaves them.
@@ -456,7 +465,7 @@ mod tests {
     fn a_book_refuses_an_overdraft_and_keeps_what_it_had() {
         let user = Uuid::new_v4();
         let wallet = Account::Wallet(user).id();
-        let mut book = Book::new(HashMap::from([(wallet.clone(), 1_000)]), Vec::new());
+        let mut book = Book::new(vec![(Account::Wallet(user), 1_000)], Vec::new());
         let hold = |amount| Request::Hold {
             payer: user,
             payee: Uuid::new_v4(),
@@ -471,7 +480,7 @@ mod tests {
             Err(LedgerError::InsufficientFunds { account }) if account == wallet
         ));
         let left: Vec<(String, i64)> = book
-            .balances()
+            .changed_balances()
             .map(|(id, b)| (id.clone(), b.balance))
             .collect();
         assert_eq!(

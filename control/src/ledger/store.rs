@@ -14,7 +14,7 @@
 //! circle (they claim keys they share in a different order), the database
 //! fails one of them and it is run again.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 
@@ -210,18 +210,19 @@ impl Ledger {
         let named: Vec<Uuid> = fresh.iter().filter_map(|(_, _, r)| r.hold()).collect();
         let holds = batch::lock_holds(&mut tx, self.db.backend(), &named).await?;
         let accounts = touched_accounts(fresh.iter().map(|(_, _, r)| *r), &holds);
-        let balances = batch::lock_accounts(&mut tx, self.db.backend(), &accounts).await?;
-        let mut book = Book::new(balances, holds);
+        let ids: Vec<&String> = accounts.keys().collect();
+        let found = batch::lock_accounts(&mut tx, self.db.backend(), &ids).await?;
+        let existing = accounts
+            .into_iter()
+            .filter_map(|(id, account)| found.get(&id).map(|b| (account, *b)))
+            .collect();
+        let mut book = Book::new(existing, holds);
         let mut transfers: Vec<(&str, String, usize, Transfer)> = Vec::new();
         let mut receipts = Vec::new();
         let mut refused = Vec::new();
         for (i, key, request) in fresh {
             match book.apply(request, Uuid::now_v7(), now) {
-                Ok(postings) => {
-                    let hold = match request {
-                        Request::Hold { .. } => book.changed_holds().last().map(|h| h.id),
-                        _ => request.hold(),
-                    };
+                Ok((postings, hold)) => {
                     let reference = match (request, hold.and_then(|h| book.hold(h))) {
                         (Request::Deposit { reference, .. }, _) => reference.clone(),
                         (_, Some(h)) => h.reference.clone(),
@@ -262,7 +263,7 @@ impl Ledger {
         batch::insert_transfers(&mut tx, &transfers).await?;
         batch::write_holds(&mut tx, book.changed_holds()).await?;
         failpoint("ledger.before_balances");
-        batch::write_balances(&mut tx, book.balances(), now).await?;
+        batch::write_balances(&mut tx, book.changed_balances(), now).await?;
         batch::store_receipts(&mut tx, &receipts, now).await?;
         batch::forget(&mut tx, &refused).await?;
         failpoint("ledger.before_commit");
@@ -415,16 +416,17 @@ fn failpoint(name: &str) {
     }
 }
 
-/// Every account the requests may move money in or out of.
+/// Every account the requests may move money in or out of, by id (the
+/// order they are locked in).
 fn touched_accounts<'a>(
     requests: impl Iterator<Item = &'a Request>,
     holds: &[HoldRecord],
-) -> Vec<String> {
+) -> BTreeMap<String, Account> {
     let holds: HashMap<Uuid, &HoldRecord> = holds.iter().map(|h| (h.id, h)).collect();
-    let mut accounts = HashSet::new();
+    let mut accounts = BTreeMap::new();
     for request in requests {
         let mut add = |a: Account| {
-            accounts.insert(a.id());
+            accounts.insert(a.id(), a);
         };
         match request {
             Request::Deposit {
@@ -449,7 +451,5 @@ fn touched_accounts<'a>(
             }
         }
     }
-    let mut accounts: Vec<String> = accounts.into_iter().collect();
-    accounts.sort();
     accounts
 }

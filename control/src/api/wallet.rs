@@ -182,12 +182,36 @@ pub async fn purchase(
         .await?
         .filter(|p| caller.may_manage(&p.account_id))
         .ok_or_else(|| ApiError::not_found("payment"))?;
-    Ok(Json(match state.payments.settle(p.clone()).await {
-        Ok(settled) => settled,
-        // The provider is away: the buyer sees where things stood.
-        Err(PaymentsError::Gateway(_)) => p,
-        Err(e) => return Err(e.into()),
-    }))
+    Ok(Json(settled(&state, p).await?))
+}
+
+/// A pending purchase settled from its provider's answer; when the provider
+/// cannot be reached, the purchase as it stood.
+async fn settled(state: &AppState, p: Purchase) -> ApiResult<Purchase> {
+    match state.payments.settle(p.clone()).await {
+        Ok(settled) => Ok(settled),
+        Err(PaymentsError::Gateway(_)) => Ok(p),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Where every provider sends the buyer's browser back, paid or not. It
+/// proves nothing by itself: the payment is settled from the provider's
+/// own answer, as on reading the purchase. No sign-in: the buyer arrives
+/// from the provider's page, and the payment id is not guessable.
+#[utoipa::path(get, path = "/api/v1/payments/return/{id}", tag = "wallet",
+    params(("id" = String, Path, description = "Purchase id")),
+    responses((status = 200, body = Purchase), (status = 404, body = Problem)))]
+pub async fn payment_return(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Purchase>> {
+    let p = state
+        .payments
+        .get(&id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("payment"))?;
+    Ok(Json(settled(&state, p).await?))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -260,42 +284,6 @@ pub async fn flouci_webhook_get(
 ) -> ApiResult<Json<Purchase>> {
     let id = flouci_payment_id(q, &[])?;
     Ok(Json(state.payments.notified("flouci", &id).await?))
-}
-
-#[derive(Debug, Deserialize, IntoParams)]
-pub struct ClicToPayReturn {
-    #[serde(rename = "orderId")]
-    pub order_id: String,
-}
-
-/// Where ClicToPay sends the buyer back (`?orderId=`), its only signal: the
-/// payment is settled from ClicToPay's answer to our status call.
-#[utoipa::path(get, path = "/api/v1/payments/clictopay/webhook", tag = "wallet", params(ClicToPayReturn),
-    responses((status = 200, body = Purchase), (status = 404, body = Problem), (status = 502, body = Problem)))]
-pub async fn clictopay_return(
-    State(state): State<AppState>,
-    Query(q): Query<ClicToPayReturn>,
-) -> ApiResult<Json<Purchase>> {
-    Ok(Json(
-        state.payments.notified("clictopay", &q.order_id).await?,
-    ))
-}
-
-#[derive(Debug, Deserialize, IntoParams)]
-pub struct PayPalReturn {
-    /// The order id, as PayPal names it on the return.
-    pub token: String,
-}
-
-/// Where PayPal sends the buyer back after approving (`?token=<order>`):
-/// the order is captured and settled from PayPal's own answers.
-#[utoipa::path(get, path = "/api/v1/payments/paypal/return", tag = "wallet", params(PayPalReturn),
-    responses((status = 200, body = Purchase), (status = 404, body = Problem), (status = 502, body = Problem)))]
-pub async fn paypal_return(
-    State(state): State<AppState>,
-    Query(q): Query<PayPalReturn>,
-) -> ApiResult<Json<Purchase>> {
-    Ok(Json(state.payments.notified("paypal", &q.token).await?))
 }
 
 /// PayPal's webhook. PayPal must vouch for it (`verify-webhook-signature`)

@@ -3,9 +3,9 @@
 //! pay on; `getOrderStatusExtended.do` says whether it was paid
 //! (`orderStatus` 2). Credentials go as form parameters on every call.
 //! Errors come back as HTTP 200 with a non-zero `errorCode`. No
-//! server-to-server notification is documented: the buyer's browser comes
-//! back to `returnUrl` with `?orderId=`, and reconciliation covers buyers
-//! who never come back.
+//! server-to-server notification is documented: the buyer's browser coming
+//! back to `returnUrl` is the signal, and reconciliation covers buyers who
+//! never come back.
 
 use serde_json::Value;
 
@@ -94,8 +94,8 @@ impl ClicToPay {
                     ("orderNumber", &order),
                     ("amount", &amount),
                     ("currency", TND),
-                    ("returnUrl", &charge.webhook_url),
-                    ("failUrl", &charge.webhook_url),
+                    ("returnUrl", &charge.return_url),
+                    ("failUrl", &charge.return_url),
                     ("description", &charge.description),
                     ("language", "fr"),
                 ],

@@ -64,7 +64,8 @@ pub struct Charge {
     pub description: String,
     /// Where the provider notifies us.
     pub webhook_url: String,
-    /// Where the buyer's browser returns.
+    /// Where the buyer's browser returns, paid or not: it settles the
+    /// payment from the provider's answer, like a notification.
     pub return_url: String,
 }
 

@@ -1,8 +1,8 @@
 //! PayPal, REST Orders v2. An OAuth client-credentials token (cached until
 //! shortly before it expires) authorises every call. `POST /v2/checkout/orders`
 //! starts an order; the buyer approves it on PayPal's page; we capture it
-//! (`POST .../capture`) the first time we see it approved, whether from the
-//! buyer's return, a webhook or reconciliation. Paid means the capture's
+//! (`POST .../capture`) the first time we see it approved, whether on the
+//! buyer's return, from a webhook or by reconciliation. Paid means the capture's
 //! own status is `COMPLETED` for the amount asked.
 //!
 //! PayPal has no Tunisian dinar: the price is charged in `currency` at the
@@ -130,8 +130,7 @@ impl PayPal {
                 "amount": { "currency_code": self.currency, "value": self.charge_of(charge.amount) },
             }],
             "payment_source": { "paypal": { "experience_context": {
-                // The buyer comes back to our return endpoint, beside the webhook.
-                "return_url": charge.webhook_url.replace("/webhook", "/return"),
+                "return_url": charge.return_url,
                 "cancel_url": charge.return_url,
                 "user_action": "PAY_NOW",
                 "shipping_preference": "NO_SHIPPING",

@@ -274,7 +274,7 @@ impl Payments {
             amount: price,
             description: format!("{coins} DeepInfluence coins"),
             webhook_url: format!("{}/api/v1/payments/{provider}/webhook", self.public_url),
-            return_url: format!("{}/api/v1/wallet/purchases/{id}", self.public_url),
+            return_url: format!("{}/api/v1/payments/return/{id}", self.public_url),
         };
         match gateway.create(&charge).await {
             Ok(checkout) => {

@@ -209,6 +209,11 @@ async fn purchase_requests_are_checked_and_keys_are_idempotent(backend: Backend)
     assert_eq!(server.coins(&amel).await, 0);
 }
 
+/// Where providers send the buyer back.
+fn return_path(purchase: &str) -> String {
+    format!("/api/v1/payments/return/{purchase}")
+}
+
 async fn with_konnect(backend: Backend, k: &Gateway, api_key: &str) -> Server {
     let (base, key) = (format!("{}/api/v2", k.base), api_key.to_owned());
     Server::start_with(backend, move |s| {
@@ -242,6 +247,13 @@ async fn konnect_payments_settle_from_konnect_s_own_answer(backend: Backend) {
         asked.webhook,
         format!("{}/api/v1/payments/konnect/webhook", server.base)
     );
+    // The buyer comes back, signed in or not, before paying: still pending.
+    assert_eq!(
+        asked.return_url,
+        format!("{}{}", server.base, return_path(id))
+    );
+    let back = server.get(&return_path(id), None).await.expect(200);
+    assert_eq!(back.body["state"], "pending");
 
     // A notification says nothing by itself: Konnect still says pending.
     let hook = format!("/api/v1/payments/konnect/webhook?payment_ref={reference}");
@@ -373,6 +385,11 @@ async fn flouci_payments_settle_from_flouci_s_own_answer(backend: Backend) {
         asked.webhook,
         format!("{}/api/v1/payments/flouci/webhook", server.base)
     );
+    let ours = p.body["id"].as_str().unwrap();
+    assert_eq!(
+        asked.return_url,
+        format!("{}{}", server.base, return_path(ours))
+    );
 
     let hook = "/api/v1/payments/flouci/webhook";
     let early = server
@@ -438,13 +455,10 @@ async fn clictopay_payments_settle_from_clictopay_s_own_answer(backend: Backend)
         asked.order_id,
         p.body["id"].as_str().unwrap().replace('-', "")
     );
-    assert_eq!(
-        asked.webhook,
-        format!("{}/api/v1/payments/clictopay/webhook", server.base)
-    );
+    let back = return_path(p.body["id"].as_str().unwrap());
+    assert_eq!(asked.return_url, format!("{}{back}", server.base));
 
     // The buyer's return is the only signal, and it proves nothing alone.
-    let back = format!("/api/v1/payments/clictopay/webhook?orderId={order}");
     assert_eq!(
         server.get(&back, None).await.expect(200).body["state"],
         "pending"
@@ -457,9 +471,9 @@ async fn clictopay_payments_settle_from_clictopay_s_own_answer(backend: Backend)
     server.get(&back, None).await.expect(200);
     assert_eq!(server.coins(&amel).await, 40, "credited once");
     server
-        .get("/api/v1/payments/clictopay/webhook", None)
+        .get(&return_path("not-a-payment"), None)
         .await
-        .expect(400);
+        .expect_problem(404, "not_found");
 
     // ClicToPay's own system error, and refused credentials (both HTTP 200
     // with an errorCode).
@@ -503,12 +517,9 @@ async fn paypal_orders_are_captured_once_approved_and_webhooks_must_be_vouched_f
     let asked = pp.gateway.payment(&order).unwrap();
     assert_eq!(asked.amount, 500, "cents of EUR");
     assert_eq!(asked.order_id, p.body["id"].as_str().unwrap());
-    assert_eq!(
-        asked.webhook,
-        format!("{}/api/v1/payments/paypal/return", server.base)
-    );
+    let back = return_path(p.body["id"].as_str().unwrap());
+    assert_eq!(asked.return_url, format!("{}{back}", server.base));
 
-    let back = format!("/api/v1/payments/paypal/return?token={order}");
     assert_eq!(
         server.get(&back, None).await.expect(200).body["state"],
         "pending"
@@ -591,10 +602,7 @@ async fn paypal_orders_are_captured_once_approved_and_webhooks_must_be_vouched_f
     assert_eq!(pp.gateway.payment(&short_order).unwrap().amount, 162);
     pp.gateway.pay(&short_order, Some(100));
     let r = server
-        .get(
-            &format!("/api/v1/payments/paypal/return?token={short_order}"),
-            None,
-        )
+        .get(&return_path(short.body["id"].as_str().unwrap()), None)
         .await
         .expect(200);
     assert_eq!(r.body["state"], "failed");

@@ -49,7 +49,8 @@ async fn register(
     let payment = Payment {
         amount,
         order_id: order.clone(),
-        webhook: form.get("returnUrl").cloned().unwrap_or_default(),
+        webhook: String::new(),
+        return_url: form.get("returnUrl").cloned().unwrap_or_default(),
         paid: false,
         paid_amount: None,
         captured: false,

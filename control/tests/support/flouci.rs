@@ -46,6 +46,7 @@ async fn generate(State(f): State<Gateway>, headers: HeaderMap, Json(body): Json
             .unwrap_or_default()
             .to_owned(),
         webhook: body["webhook"].as_str().unwrap_or_default().to_owned(),
+        return_url: body["success_link"].as_str().unwrap_or_default().to_owned(),
         paid: false,
         paid_amount: None,
         captured: false,

@@ -12,7 +12,10 @@ pub struct Payment {
     pub amount: i64,
     /// Our payment id, as the provider was given it.
     pub order_id: String,
+    /// Where the provider notifies us (empty for providers that do not).
     pub webhook: String,
+    /// Where the provider sends the buyer back.
+    pub return_url: String,
     pub paid: bool,
     /// What the provider reports as paid, when not the amount asked.
     pub paid_amount: Option<i64>,

@@ -50,6 +50,7 @@ async fn init(State(k): State<Gateway>, headers: HeaderMap, Json(body): Json<Val
         amount,
         order_id: body["orderId"].as_str().unwrap_or_default().to_owned(),
         webhook: body["webhook"].as_str().unwrap_or_default().to_owned(),
+        return_url: body["successUrl"].as_str().unwrap_or_default().to_owned(),
         paid: false,
         paid_amount: None,
         captured: false,

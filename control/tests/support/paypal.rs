@@ -135,7 +135,8 @@ async fn create(State(p): State<PayPal>, headers: HeaderMap, Json(body): Json<Va
     let payment = Payment {
         amount,
         order_id: unit["custom_id"].as_str().unwrap_or_default().to_owned(),
-        webhook: body["payment_source"]["paypal"]["experience_context"]["return_url"]
+        webhook: String::new(),
+        return_url: body["payment_source"]["paypal"]["experience_context"]["return_url"]
             .as_str()
             .unwrap_or_default()
             .to_owned(),

@@ -27,6 +27,11 @@ impl Caller {
         self.account_id == account_id || self.role == Role::Admin
     }
 
+    /// The account id as the ledger names accounts.
+    pub fn account_uuid(&self) -> Result<uuid::Uuid, ApiError> {
+        uuid::Uuid::parse_str(&self.account_id).map_err(ApiError::internal)
+    }
+
     pub fn ensure_may_manage(&self, account_id: &str) -> Result<(), ApiError> {
         if self.may_manage(account_id) {
             Ok(())

@@ -4,13 +4,12 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
-use base64::Engine;
 use proto::Problem;
 use serde::Deserialize;
 use utoipa::IntoParams;
 
 use super::access::{Admins, Authorized};
+use super::cursor;
 use super::error::{ApiError, ApiResult};
 use super::extract::ApiQuery;
 use super::views::{AccountPage, AccountView};
@@ -34,16 +33,6 @@ pub struct ListQuery {
     pub limit: Option<i64>,
 }
 
-fn encode_cursor(a: &Account) -> String {
-    B64.encode(format!("{}:{}", a.created_at, a.id))
-}
-
-fn decode_cursor(c: &str) -> Option<(i64, String)> {
-    let raw = String::from_utf8(B64.decode(c).ok()?).ok()?;
-    let (at, id) = raw.split_once(':')?;
-    Some((at.parse().ok()?, id.to_owned()))
-}
-
 /// List and search accounts, newest first.
 #[utoipa::path(get, path = "/api/v1/admin/accounts", tag = "admin", security(("bearer" = [])), params(ListQuery),
     responses((status = 200, body = AccountPage), (status = 400, body = Problem), (status = 403, body = Problem)))]
@@ -61,7 +50,7 @@ pub async fn list(
         ));
     }
     let after = match &q.cursor {
-        Some(c) => Some(decode_cursor(c).ok_or_else(|| {
+        Some(c) => Some(cursor::decode(c).ok_or_else(|| {
             ApiError::new(StatusCode::BAD_REQUEST, "invalid_query", "Unknown cursor")
         })?),
         None => None,
@@ -77,7 +66,7 @@ pub async fn list(
     let more = rows.len() as i64 > limit;
     rows.truncate(limit as usize);
     let next_cursor = if more {
-        rows.last().map(encode_cursor)
+        rows.last().map(|a| cursor::encode(a.created_at, &a.id))
     } else {
         None
     };

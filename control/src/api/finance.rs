@@ -5,16 +5,14 @@ use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
-use base64::Engine;
 use proto::Problem;
 use serde::{Deserialize, Serialize};
 use time::format_description::well_known::Rfc3339;
 use time::{Date, OffsetDateTime};
 use utoipa::{IntoParams, ToSchema};
-use uuid::Uuid;
 
 use super::access::{Admins, Authorized, Caller};
+use super::cursor;
 use super::error::{ApiError, ApiResult};
 use super::extract::ApiQuery;
 use super::views::timestamp;
@@ -49,10 +47,6 @@ fn instant(name: &str, value: &Option<String>) -> ApiResult<Option<i64>> {
             ))
         })?;
     Ok(Some((t.unix_timestamp_nanos() / 1_000_000) as i64))
-}
-
-fn owner(caller: &Caller) -> ApiResult<Uuid> {
-    Uuid::parse_str(&caller.account_id).map_err(ApiError::internal)
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -134,27 +128,22 @@ pub async fn history(
     };
     let before = match &q.cursor {
         None => None,
-        Some(c) => {
-            let raw = B64
-                .decode(c)
-                .ok()
-                .and_then(|b| String::from_utf8(b).ok())
-                .ok_or_else(|| bad_query("cursor is not one we gave"))?;
-            let (at, id) = raw
-                .split_once(':')
-                .and_then(|(at, id)| Some((at.parse().ok()?, id.to_owned())))
-                .ok_or_else(|| bad_query("cursor is not one we gave"))?;
-            Some((at, id))
-        }
+        Some(c) => Some(cursor::decode(c).ok_or_else(|| bad_query("cursor is not one we gave"))?),
     };
     let filter = HistoryFilter {
         kinds,
         from: instant("from", &q.from)?,
         to: instant("to", &q.to)?,
         before,
-        limit,
+        // One more than a page: whether there is a next page.
+        limit: limit + 1,
     };
-    let entries = state.ledger.history(owner(&caller)?, &filter).await?;
+    let mut entries = state
+        .ledger
+        .history(caller.account_uuid()?, &filter)
+        .await?;
+    let more = entries.len() as i64 > limit;
+    entries.truncate(limit as usize);
     if csv {
         let mut out = String::from("time,kind,amount_millimes,from,to,reference,hold,id\r\n");
         for e in &entries {
@@ -184,13 +173,10 @@ pub async fn history(
         )
             .into_response());
     }
-    let next_cursor = (entries.len() as i64 == limit)
-        .then(|| {
-            entries
-                .last()
-                .map(|e| B64.encode(format!("{}:{}", e.at, e.id)))
-        })
-        .flatten();
+    let next_cursor = entries
+        .last()
+        .filter(|_| more)
+        .map(|e| cursor::encode(e.at, &e.id));
     Ok(Json(HistoryPage {
         entries,
         next_cursor,
@@ -231,7 +217,7 @@ pub async fn holds(
     State(state): State<AppState>,
     caller: Caller,
 ) -> ApiResult<Json<Vec<HoldView>>> {
-    let holds = state.ledger.pending_holds(owner(&caller)?).await?;
+    let holds = state.ledger.pending_holds(caller.account_uuid()?).await?;
     Ok(Json(holds.into_iter().map(HoldView::from).collect()))
 }
 
@@ -269,7 +255,7 @@ pub async fn earnings(
     Ok(Json(
         state
             .ledger
-            .earnings(owner(&caller)?, from, to, period)
+            .earnings(caller.account_uuid()?, from, to, period)
             .await?,
     ))
 }

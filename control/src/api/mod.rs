@@ -5,6 +5,7 @@
 pub mod access;
 mod admin;
 mod auth;
+mod cursor;
 pub mod error;
 mod extract;
 mod finance;

@@ -65,12 +65,7 @@ pub struct WalletView {
 #[utoipa::path(get, path = "/api/v1/wallet", tag = "wallet", security(("bearer" = [])),
     responses((status = 200, body = WalletView), (status = 401, body = Problem)))]
 pub async fn wallet(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<WalletView>> {
-    let id = uuid::Uuid::parse_str(&caller.account_id).map_err(ApiError::internal)?;
-    let b = state
-        .ledger
-        .balances(id)
-        .await
-        .map_err(ApiError::internal)?;
+    let b = state.ledger.balances(caller.account_uuid()?).await?;
     Ok(Json(WalletView {
         balance: b.wallet,
         coins: b.wallet / MILLIMES_PER_COIN,
@@ -97,7 +92,7 @@ pub async fn offer(State(state): State<AppState>) -> Json<Offer> {
     let s = state.payments.settings();
     Json(Offer {
         providers: state.payments.providers(),
-        packs: state.payments.packs().to_vec(),
+        packs: s.packs.clone(),
         coin_price: s.coin_price,
         min_coins: s.min_coins,
         max_coins: s.max_coins,

@@ -15,7 +15,7 @@ use super::paypal::PayPal;
 use super::sandbox::Sandbox;
 use super::{Charge, Gateway, GatewayError, PaymentState, Verified};
 use crate::ledger::{Ledger, LedgerError, Request, MILLIMES_PER_COIN};
-use crate::settings::{Pack, PaymentSettings};
+use crate::settings::PaymentSettings;
 
 /// What is being bought.
 #[derive(Debug, Clone, Copy)]
@@ -170,10 +170,6 @@ impl Payments {
 
     pub fn providers(&self) -> Vec<&'static str> {
         self.gateways.iter().map(Gateway::name).collect()
-    }
-
-    pub fn packs(&self) -> &[Pack] {
-        &self.settings.packs
     }
 
     pub fn settings(&self) -> &PaymentSettings {

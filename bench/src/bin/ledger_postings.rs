@@ -10,17 +10,23 @@
 //! a real ledger. The ledger is audited at the end of each run.
 //!
 //! `cargo run --release -p bench --bin ledger-postings -- [seconds] [batch]`
-//! PostgreSQL: `BENCH_POSTGRES_URL` (default postgres://postgres:postgres@127.0.0.1:5432/postgres);
-//! a scratch database is created and dropped.
+//! Each backend gets a scratch database, made and dropped as the control
+//! tests' are (PostgreSQL: `TEST_POSTGRES_URL`, default
+//! postgres://postgres:postgres@127.0.0.1:5432/postgres).
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use control::ledger::{Ledger, Receipt, Request, MILLIMES_PER_COIN};
-use platform::{Clock, Database, SystemClock};
-use sqlx::Connection;
+use platform::{Clock, SystemClock};
 use uuid::Uuid;
+
+// The control tests' scratch databases, migrated, on either backend.
+#[path = "../../../control/tests/support/testdb.rs"]
+mod testdb;
+
+use testdb::{Backend, TestDb};
 
 /// `apply` calls in flight.
 const SINGLE_TASKS: usize = 32;
@@ -112,9 +118,9 @@ async fn apply(ledger: &Ledger, requests: &[(String, Request)]) -> Vec<Receipt> 
     results.into_iter().map(|r| r.expect("applied")).collect()
 }
 
-async fn measure(name: &str, db: Database, seconds: u64, batch: usize) {
-    control::migrate(&db).await.expect("migrations");
-    let ledger = Ledger::new(db, Arc::new(SystemClock) as Arc<dyn Clock>);
+async fn measure(name: &str, backend: Backend, seconds: u64, batch: usize) {
+    let scratch = TestDb::create(backend).await;
+    let ledger = Ledger::new(scratch.db.clone(), Arc::new(SystemClock) as Arc<dyn Clock>);
     let single = drive(&ledger, seconds, SINGLE_TASKS, 1).await;
     let batched = drive(&ledger, seconds, BATCH_TASKS, batch).await;
     println!(
@@ -129,32 +135,6 @@ async fn main() {
     let seconds: u64 = args.next().and_then(|a| a.parse().ok()).unwrap_or(10);
     let batch: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(100);
     println!("hold then capture, {seconds}s per run");
-
-    let dir = std::env::temp_dir().join(format!("ledger-bench-{}", Uuid::new_v4()));
-    std::fs::create_dir_all(&dir).expect("scratch directory");
-    let url = format!("sqlite://{}", dir.join("ledger.db").display());
-    let db = Database::connect(&url).await.expect("SQLite");
-    measure("sqlite", db, seconds, batch).await;
-    let _ = std::fs::remove_dir_all(&dir);
-
-    let admin = std::env::var("BENCH_POSTGRES_URL")
-        .unwrap_or_else(|_| "postgres://postgres:postgres@127.0.0.1:5432/postgres".into());
-    let name = format!("di_bench_{}", Uuid::new_v4().simple());
-    let mut conn = sqlx::PgConnection::connect(&admin)
-        .await
-        .unwrap_or_else(|e| panic!("PostgreSQL at {admin}: {e}"));
-    sqlx::query(&format!("CREATE DATABASE {name}"))
-        .execute(&mut conn)
-        .await
-        .expect("scratch database");
-    let (base, _) = admin.rsplit_once('/').expect("a database URL");
-    let db = Database::connect(&format!("{base}/{name}"))
-        .await
-        .expect("PostgreSQL");
-    measure("postgresql", db.clone(), seconds, batch).await;
-    db.close().await;
-    sqlx::query(&format!("DROP DATABASE {name} WITH (FORCE)"))
-        .execute(&mut conn)
-        .await
-        .expect("drop the scratch database");
+    measure("sqlite", Backend::Sqlite, seconds, batch).await;
+    measure("postgresql", Backend::Postgres, seconds, batch).await;
 }

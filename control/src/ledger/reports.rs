@@ -219,17 +219,21 @@ impl Ledger {
         to: i64,
         period: Period,
     ) -> Result<Vec<Finance>, LedgerError> {
+        // Summed per UTC day in the database (integer division is the one
+        // date arithmetic both backends share), then per period here.
         let rows: Vec<(i64, String, i64)> = sqlx::query_as(
-            "SELECT at, kind, amount FROM ledger_transfers WHERE at >= $1 AND at < $2 \
-             AND kind IN ('deposit', 'capture_expert', 'capture_platform', 'refund_expert', 'refund_platform')",
+            "SELECT at / 86400000, kind, CAST(SUM(amount) AS BIGINT) FROM ledger_transfers \
+             WHERE at >= $1 AND at < $2 AND kind IN \
+             ('deposit', 'capture_expert', 'capture_platform', 'refund_expert', 'refund_platform') \
+             GROUP BY at / 86400000, kind",
         )
         .bind(from)
         .bind(to)
         .fetch_all(self.db.pool())
         .await?;
         let mut table: BTreeMap<Date, Finance> = BTreeMap::new();
-        for (at, kind, amount) in rows {
-            let f = table.entry(period.start(at)).or_default();
+        for (day, kind, amount) in rows {
+            let f = table.entry(period.start(day * 86_400_000)).or_default();
             match kind.as_str() {
                 "deposit" => f.deposits += amount,
                 "capture_expert" => f.captured += amount,

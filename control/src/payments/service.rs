@@ -62,38 +62,39 @@ pub enum PaymentsError {
     Db(#[from] sqlx::Error),
 }
 
-type Row = (
-    String,
-    String,
-    i64,
-    i64,
-    String,
-    Option<String>,
-    String,
-    Option<String>,
-    Option<String>,
-    i64,
-    Option<i64>,
-);
+#[derive(sqlx::FromRow)]
+struct Row {
+    id: String,
+    account_id: String,
+    coins: i64,
+    price: i64,
+    provider: String,
+    provider_ref: Option<String>,
+    state: String,
+    checkout_url: Option<String>,
+    failure: Option<String>,
+    created_at: i64,
+    settled_at: Option<i64>,
+}
 
 const COLUMNS: &str = "id, account_id, coins, price, provider, provider_ref, state, checkout_url, \
                        failure, created_at, settled_at";
 
 fn purchase(r: Row) -> Result<Purchase, sqlx::Error> {
-    let state = PaymentState::parse(&r.6)
-        .ok_or_else(|| sqlx::Error::Decode(format!("payments.state: {:?}", r.6).into()))?;
+    let state = PaymentState::parse(&r.state)
+        .ok_or_else(|| sqlx::Error::Decode(format!("payments.state: {:?}", r.state).into()))?;
     Ok(Purchase {
-        id: r.0,
-        account_id: r.1,
-        coins: r.2,
-        price: r.3,
-        provider: r.4,
-        provider_ref: r.5,
+        id: r.id,
+        account_id: r.account_id,
+        coins: r.coins,
+        price: r.price,
+        provider: r.provider,
+        provider_ref: r.provider_ref,
         state,
-        checkout_url: r.7,
-        failure: r.8,
-        created_at: r.9,
-        settled_at: r.10,
+        checkout_url: r.checkout_url,
+        failure: r.failure,
+        created_at: r.created_at,
+        settled_at: r.settled_at,
     })
 }
 

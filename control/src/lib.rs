@@ -6,6 +6,7 @@ pub mod api;
 pub mod auth;
 pub mod bootstrap;
 pub mod cpu;
+pub mod experts;
 pub mod ledger;
 pub mod mail;
 pub mod maintenance;
@@ -13,10 +14,12 @@ pub mod metrics;
 pub mod objects;
 pub mod payments;
 pub mod photos;
+pub mod search;
 pub mod settings;
 pub mod state;
 
 use axum::Router;
+use platform::db::Backend;
 use platform::http::{with_ops, Readiness};
 use platform::telemetry::Telemetry;
 use platform::Database;
@@ -25,11 +28,29 @@ use sqlx::migrate::Migrator;
 pub use settings::Settings;
 pub use state::AppState;
 
-/// The control plane's schema, in SQL both backends accept.
-pub static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
+/// The control plane's schema, in SQL both backends accept, ...
+static PORTABLE: Migrator = sqlx::migrate!("./migrations");
+/// ... and the few migrations whose SQL differs (full-text search). Each
+/// backend's set uses versions the portable set leaves free.
+static SQLITE_ONLY: Migrator = sqlx::migrate!("./migrations/sqlite");
+static POSTGRES_ONLY: Migrator = sqlx::migrate!("./migrations/postgres");
+
+/// The migrations for `backend`, in version order.
+pub fn migrator(backend: Backend) -> Migrator {
+    let own = match backend {
+        Backend::Sqlite => &SQLITE_ONLY,
+        Backend::Postgres => &POSTGRES_ONLY,
+    };
+    let mut migrations: Vec<_> = PORTABLE.iter().chain(own.iter()).cloned().collect();
+    migrations.sort_by_key(|m| m.version);
+    Migrator {
+        migrations: migrations.into(),
+        ..Migrator::DEFAULT
+    }
+}
 
 pub async fn migrate(db: &Database) -> anyhow::Result<()> {
-    db.migrate(&MIGRATOR).await?;
+    db.migrate(&migrator(db.backend())).await?;
     Ok(())
 }
 

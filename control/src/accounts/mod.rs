@@ -62,6 +62,8 @@ macro_rules! text_enum {
     };
 }
 
+pub(crate) use text_enum;
+
 text_enum!(Role { User = "user", Expert = "expert", Admin = "admin" });
 text_enum!(Status { Active = "active", Deactivated = "deactivated", Deleted = "deleted" });
 text_enum!(Privacy { Public = "public", Private = "private" });

@@ -160,7 +160,11 @@ pub async fn by_email(db: &AnyPool, email: &str) -> Result<Option<Account>, sqlx
 }
 
 /// Writes the fields a person edits on their profile.
-pub async fn save_profile(db: &AnyPool, a: &Account, now: i64) -> Result<(), sqlx::Error> {
+pub async fn save_profile(
+    db: impl sqlx::Executor<'_, Database = sqlx::Any>,
+    a: &Account,
+    now: i64,
+) -> Result<(), sqlx::Error> {
     let sets: Vec<String> = PROFILE_COLUMNS
         .iter()
         .enumerate()
@@ -225,7 +229,7 @@ pub async fn set_password(db: &AnyPool, id: &str, hash: &str, now: i64) -> Resul
 }
 
 pub async fn set_status(
-    db: &AnyPool,
+    db: impl sqlx::Executor<'_, Database = sqlx::Any>,
     id: &str,
     status: Status,
     now: i64,
@@ -241,7 +245,11 @@ pub async fn set_status(
 
 /// Replaces every personal field with a placeholder. The row and its id stay,
 /// so ledger entries and bookings that name the account remain consistent.
-pub async fn anonymise(db: &AnyPool, id: &str, now: i64) -> Result<(), sqlx::Error> {
+pub async fn anonymise(
+    db: impl sqlx::Executor<'_, Database = sqlx::Any>,
+    id: &str,
+    now: i64,
+) -> Result<(), sqlx::Error> {
     let placeholder = format!("deleted-{id}@deleted.invalid");
     sqlx::query(
         "UPDATE accounts SET email = $2, email_normalized = $2, password_hash = '!', status = 'deleted', \

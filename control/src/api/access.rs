@@ -156,3 +156,10 @@ impl<P: Policy> FromRequestParts<AppState> for Authorized<P> {
         }
     }
 }
+
+pub struct Experts;
+
+impl Policy for Experts {
+    const ROLES: &'static [Role] = &[Role::Expert];
+    const REFUSAL: &'static str = "This requires an expert account";
+}

@@ -16,6 +16,7 @@ use super::views::{AccountPage, AccountView};
 use crate::accounts::store::{self, Search};
 use crate::accounts::{Account, Role, Status};
 use crate::auth::sessions;
+use crate::experts::listing;
 use crate::state::AppState;
 
 type Admin = Authorized<Admins>;
@@ -122,7 +123,11 @@ async fn set_status(
 ) -> ApiResult<Json<AccountView>> {
     let mut account = actionable(state, admin, id).await?;
     let now = state.now();
-    store::set_status(state.db.pool(), id, status, now).await?;
+    let mut tx = state.db.begin_write().await?;
+    store::set_status(&mut *tx, id, status, now).await?;
+    // A deactivated expert leaves search at once; a reactivated one returns.
+    listing::refresh(&mut tx, state.db.backend(), id).await?;
+    tx.commit().await?;
     if status != Status::Active {
         sessions::revoke_all(state.db.pool(), id, action, now).await?;
     }
@@ -170,7 +175,10 @@ pub async fn delete(
     let account = actionable(&state, &admin, &id).await?;
     let now = state.now();
     sessions::revoke_all(state.db.pool(), &id, "deleted", now).await?;
-    store::anonymise(state.db.pool(), &id, now).await?;
+    let mut tx = state.db.begin_write().await?;
+    store::anonymise(&mut *tx, &id, now).await?;
+    listing::refresh(&mut tx, state.db.backend(), &id).await?;
+    tx.commit().await?;
     if let Some(key) = &account.photo_key {
         state.objects.delete(key).await?;
     }

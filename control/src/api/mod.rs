@@ -7,10 +7,12 @@ mod admin;
 mod auth;
 mod cursor;
 pub mod error;
+mod experts;
 mod extract;
 mod finance;
 mod profile;
 mod signup;
+mod taxonomy;
 pub mod views;
 pub mod wallet;
 
@@ -42,6 +44,7 @@ pub(crate) const JSON_BODY_LIMIT: usize = 64 * 1024;
     tags(
         (name = "auth", description = "Sign-up, verification, login, tokens and passwords"),
         (name = "profile", description = "Profiles and photos"),
+        (name = "experts", description = "Expert profiles, verification and the domain taxonomy"),
         (name = "wallet", description = "Coins: balances, purchases and payment-provider callbacks"),
         (name = "admin", description = "Administration (administrator role)")
     )
@@ -89,6 +92,11 @@ pub fn openapi_and_routes(state: &AppState) -> (Router<AppState>, utoipa::openap
         .routes(routes!(auth::change_password))
         .routes(routes!(profile::me))
         .routes(routes!(profile::public_profile, profile::update_profile))
+        .routes(routes!(experts::domains))
+        .routes(routes!(experts::mine, experts::edit))
+        .routes(routes!(experts::page))
+        .routes(routes!(taxonomy::create))
+        .routes(routes!(taxonomy::rename, taxonomy::remove))
         .routes(routes!(admin::list))
         .routes(routes!(admin::get, admin::delete))
         .routes(routes!(admin::deactivate))

@@ -15,6 +15,7 @@ use super::error::{ApiError, ApiResult};
 use super::extract::ApiJson;
 use super::views::{AccountView, PublicProfile};
 use crate::accounts::{store, validate, Account, Language, Privacy, Status};
+use crate::experts::listing;
 use crate::photos::{self, PhotoError};
 use crate::state::AppState;
 
@@ -124,7 +125,11 @@ pub async fn update_profile(
         prefs.push = n.push.unwrap_or(prefs.push);
     }
     let now = state.now();
-    store::save_profile(state.db.pool(), &account, now).await?;
+    let mut tx = state.db.begin_write().await?;
+    store::save_profile(&mut *tx, &account, now).await?;
+    // An expert's name is part of what search finds.
+    listing::refresh(&mut tx, state.db.backend(), &id).await?;
+    tx.commit().await?;
     account.updated_at = now;
     Ok(Json(AccountView::from(&account)))
 }

@@ -15,7 +15,7 @@ pub fn timestamp(ms: i64) -> String {
         .unwrap_or_default()
 }
 
-fn photo_url(a: &Account) -> Option<String> {
+pub(crate) fn photo_url(a: &Account) -> Option<String> {
     a.photo_key.as_ref().map(|key| {
         // The key changes with every upload, so it doubles as a cache buster.
         let version = key

@@ -299,6 +299,53 @@ impl Server {
         self.session(id, email).await
     }
 
+    /// Signs up an expert account (named `first last`), verifies it and logs in.
+    pub async fn expert_account(&self, email: &str, first: &str, last: &str) -> Session {
+        let r = self
+            .post(
+                "/api/v1/auth/signup",
+                None,
+                json!({ "first_name": first, "last_name": last, "email": email,
+                        "password": PASSWORD, "role": "expert" }),
+            )
+            .await
+            .expect(201);
+        let id = r.body["id"].as_str().unwrap().to_owned();
+        let token = self.link_token(email, "/api/v1/auth/verify-email").await;
+        self.get(&format!("/api/v1/auth/verify-email?token={token}"), None)
+            .await
+            .expect(200);
+        self.session(id, email).await
+    }
+
+    /// An expert with `profile` (a `PATCH /api/v1/experts/me` body) whose
+    /// verification is marked approved directly in the database: a seeding
+    /// shortcut for tests about what comes after approval (the verification
+    /// tests walk the real path).
+    pub async fn approved_expert(
+        &self,
+        email: &str,
+        first: &str,
+        last: &str,
+        profile: Value,
+    ) -> Session {
+        let s = self.expert_account(email, first, last).await;
+        self.patch("/api/v1/experts/me", Some(&s.access), profile)
+            .await
+            .expect(200);
+        let mut conn = self.db.pool().acquire().await.unwrap();
+        sqlx::query("UPDATE experts SET state = 'approved', decided_at = $2 WHERE account_id = $1")
+            .bind(&s.id)
+            .bind(self.clock.now_ms())
+            .execute(&mut *conn)
+            .await
+            .unwrap();
+        control::experts::listing::refresh(&mut conn, self.db.backend(), &s.id)
+            .await
+            .unwrap();
+        s
+    }
+
     async fn session(&self, id: String, email: &str) -> Session {
         let r = self.login(email, PASSWORD).await.expect(200);
         Session {

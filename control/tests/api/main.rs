@@ -18,6 +18,7 @@ mod common;
 mod hostile;
 
 mod admin;
+mod experts;
 mod login;
 mod mail;
 mod maintenance;

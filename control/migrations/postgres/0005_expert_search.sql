@@ -3,3 +3,6 @@
 -- backends tokenise alike), under a GIN index.
 ALTER TABLE experts ADD COLUMN search_doc tsvector;
 CREATE INDEX experts_search ON experts USING GIN (search_doc);
+-- Completion reads term prefixes as byte ranges; the C collation makes PostgreSQL compare
+-- bytes as SQLite does, so the same range works on both and uses the index.
+ALTER TABLE expert_terms ALTER COLUMN term TYPE TEXT COLLATE "C";

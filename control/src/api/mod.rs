@@ -11,6 +11,7 @@ mod experts;
 mod extract;
 mod finance;
 mod profile;
+mod search;
 mod signup;
 mod taxonomy;
 pub mod views;
@@ -95,6 +96,8 @@ pub fn openapi_and_routes(state: &AppState) -> (Router<AppState>, utoipa::openap
         .routes(routes!(experts::domains))
         .routes(routes!(experts::mine, experts::edit))
         .routes(routes!(experts::page))
+        .routes(routes!(search::search))
+        .routes(routes!(search::suggestions))
         .routes(routes!(taxonomy::create))
         .routes(routes!(taxonomy::rename, taxonomy::remove))
         .routes(routes!(admin::list))

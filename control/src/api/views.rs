@@ -16,14 +16,18 @@ pub fn timestamp(ms: i64) -> String {
 }
 
 pub(crate) fn photo_url(a: &Account) -> Option<String> {
-    a.photo_key.as_ref().map(|key| {
+    account_photo_url(&a.id, a.photo_key.as_deref())
+}
+
+pub(crate) fn account_photo_url(id: &str, photo_key: Option<&str>) -> Option<String> {
+    photo_key.map(|key| {
         // The key changes with every upload, so it doubles as a cache buster.
         let version = key
             .rsplit('/')
             .next()
             .unwrap_or(key)
             .trim_end_matches(".jpg");
-        format!("/api/v1/accounts/{}/photo?v={version}", a.id)
+        format!("/api/v1/accounts/{id}/photo?v={version}")
     })
 }
 

@@ -26,6 +26,7 @@ mod passwords;
 mod profile;
 mod races;
 mod reports;
+mod search;
 mod signup;
 mod surface;
 mod wallet;

@@ -14,7 +14,7 @@ use super::error::{ApiError, ApiResult};
 use super::extract::{ApiJson, ApiQuery, ClientIp};
 use super::views::{AccountView, StatusMessage, Tokens};
 use crate::accounts::store;
-use crate::accounts::{validate, Account, Language, Status};
+use crate::accounts::{validate, Account, Language, Role, Status};
 use crate::auth::attempts::{self, Attempt};
 use crate::auth::password;
 use crate::auth::sessions::{self, RefreshError};
@@ -251,6 +251,9 @@ pub async fn login(
     state.metrics.login(LoginOutcome::Success);
     let (session_id, refresh) =
         sessions::open(&state.db, &account.id, now, refresh_ttl_ms(&state)).await?;
+    if account.role == Role::Expert {
+        crate::experts::store::touch(state.db.pool(), &account.id, now).await?;
+    }
     Ok(axum::Json(tokens(&state, &account, session_id, refresh)))
 }
 
@@ -524,5 +527,8 @@ pub async fn change_password(
     sessions::revoke_all(state.db.pool(), &account.id, "password_changed", now).await?;
     let (session_id, refresh) =
         sessions::open(&state.db, &account.id, now, refresh_ttl_ms(&state)).await?;
+    if account.role == Role::Expert {
+        crate::experts::store::touch(state.db.pool(), &account.id, now).await?;
+    }
     Ok(axum::Json(tokens(&state, &account, session_id, refresh)))
 }

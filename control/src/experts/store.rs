@@ -179,3 +179,18 @@ pub async fn unknown_domains(
         .cloned()
         .collect())
 }
+
+/// Records an expert's activity (a sign-in), which popularity ranks by after
+/// consultations.
+pub async fn touch(
+    db: impl sqlx::Executor<'_, Database = sqlx::Any>,
+    account_id: &str,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE experts SET last_active_at = $2 WHERE account_id = $1")
+        .bind(account_id)
+        .bind(now)
+        .execute(db)
+        .await?;
+    Ok(())
+}

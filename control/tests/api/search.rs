@@ -373,6 +373,17 @@ async fn each_sort_orders_and_pages_without_duplicates_or_gaps(backend: Backend)
     assert_eq!(c.all_pages("q=b", 1).await, whole);
     // Without keywords the default is popularity.
     assert_eq!(c.names("domain=technology").await, ["Mehdi", "Karim"]);
+    // Between equal consultation counts, the more recently active comes first.
+    sqlx::query("UPDATE experts SET consultations = 8 WHERE account_id = $1")
+        .bind(&c.ids[1].1)
+        .execute(c.s.db.pool())
+        .await
+        .unwrap();
+    for (email, first) in [("karim@example.tn", "Karim"), ("mehdi@example.tn", "Mehdi")] {
+        c.s.clock.advance(std::time::Duration::from_secs(60));
+        c.s.login(email, PASSWORD).await.expect(200);
+        assert_eq!(c.names("domain=technology").await[0], first);
+    }
 }
 
 async fn suggestions_complete_domains_and_names_despite_typos(backend: Backend) {

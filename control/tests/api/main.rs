@@ -28,4 +28,5 @@ mod races;
 mod reports;
 mod signup;
 mod surface;
+mod verification;
 mod wallet;

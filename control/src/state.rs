@@ -79,8 +79,14 @@ impl AppState {
             None => load_or_create_documents_key(data_dir)?,
         };
         for (key, bp) in [
-            ("control.experts.vat_percent_bp", settings.experts.vat_percent_bp),
-            ("control.experts.withholding_percent_bp", settings.experts.withholding_percent_bp),
+            (
+                "control.experts.vat_percent_bp",
+                settings.experts.vat_percent_bp,
+            ),
+            (
+                "control.experts.withholding_percent_bp",
+                settings.experts.withholding_percent_bp,
+            ),
         ] {
             if !(0..=tax::MAX_BP).contains(&bp) {
                 return Err(ConfigError::key(key, "must be basis points from 0 to 10000").into());

@@ -1,8 +1,8 @@
 //! Page cursors: the `(time, id)` of the last item of a page, opaque to
 //! clients (URL-safe base64), so the next page starts strictly after it.
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use axum::http::StatusCode;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use base64::Engine;
 
 use super::error::ApiError;
@@ -39,7 +39,11 @@ pub fn page_request(
 
 /// Given the rows of a query for `limit + 1`, drops the extra one and returns
 /// the cursor of the next page when there is one.
-pub fn next_page<T>(rows: &mut Vec<T>, limit: i64, key: impl Fn(&T) -> (i64, &str)) -> Option<String> {
+pub fn next_page<T>(
+    rows: &mut Vec<T>,
+    limit: i64,
+    key: impl Fn(&T) -> (i64, &str),
+) -> Option<String> {
     let more = rows.len() as i64 > limit;
     rows.truncate(limit as usize);
     rows.last().filter(|_| more).map(|last| {

@@ -96,10 +96,16 @@ pub async fn upload(
     let content_type = documents::check(kind, declared, &body).map_err(|r| refused(kind, r))?;
     let account_id = expert.0.account_id;
     let id = uuid::Uuid::now_v7().to_string();
-    let (sealer, context) = (state.sealer.clone(), document_seal_context(&account_id, &id));
+    let (sealer, context) = (
+        state.sealer.clone(),
+        document_seal_context(&account_id, &id),
+    );
     let size = body.len() as i64;
     let (sha256, sealed) = crate::cpu::run(move || {
-        let digest: String = Sha256::digest(&body).iter().map(|b| format!("{b:02x}")).collect();
+        let digest: String = Sha256::digest(&body)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
         (digest, sealer.seal(&context, &body))
     })
     .await?;
@@ -183,9 +189,10 @@ pub async fn read(
         .await?
         .ok_or_else(|| ApiError::not_found("document"))?;
     drop(conn);
-    let sealed = state.objects.get(&doc.object_key).await?.ok_or_else(|| {
-        ApiError::internal(anyhow::anyhow!("document {} has no content", doc.id))
-    })?;
+    let sealed =
+        state.objects.get(&doc.object_key).await?.ok_or_else(|| {
+            ApiError::internal(anyhow::anyhow!("document {} has no content", doc.id))
+        })?;
     let (sealer, context) = (state.sealer.clone(), document_seal_context(&id, &doc.id));
     let content = crate::cpu::run(move || sealer.open(&context, &sealed))
         .await?

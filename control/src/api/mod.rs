@@ -82,7 +82,9 @@ pub fn openapi_and_routes(state: &AppState) -> (Router<AppState>, utoipa::openap
         .layer(DefaultBodyLimit::max(photo_limit));
     let documents = OpenApiRouter::new()
         .routes(routes!(documents::upload))
-        .layer(DefaultBodyLimit::max(state.settings.experts.max_document_bytes));
+        .layer(DefaultBodyLimit::max(
+            state.settings.experts.max_document_bytes,
+        ));
     // A sign-up form may carry a photo next to its fields.
     let signup = OpenApiRouter::new()
         .routes(routes!(signup::signup))
@@ -106,7 +108,10 @@ pub fn openapi_and_routes(state: &AppState) -> (Router<AppState>, utoipa::openap
         .routes(routes!(documents::reads))
         .routes(routes!(payment_info::put_bank))
         .routes(routes!(payment_info::put_tax))
-        .routes(routes!(payment_info::get_tax_settings, payment_info::put_tax_settings))
+        .routes(routes!(
+            payment_info::get_tax_settings,
+            payment_info::put_tax_settings
+        ))
         .routes(routes!(review::submit))
         .routes(routes!(review::queue))
         .routes(routes!(review::get))

@@ -50,7 +50,10 @@ pub async fn put_bank(
     let id = &expert.0.account_id;
     let sealed = state
         .sealer
-        .seal(&verification::bank_seal_context(id), account.number.as_bytes())
+        .seal(
+            &verification::bank_seal_context(id),
+            account.number.as_bytes(),
+        )
         .map_err(ApiError::internal)?;
     change(&state, id, Detail::Bank(account, B64.encode(sealed))).await
 }

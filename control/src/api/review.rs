@@ -268,7 +268,14 @@ pub async fn reject(
     if !errors.is_empty() {
         return Err(ApiError::validation(errors));
     }
-    decide(&state, &admin, &id, Decision::Reject, Some(body.reason.trim())).await
+    decide(
+        &state,
+        &admin,
+        &id,
+        Decision::Reject,
+        Some(body.reason.trim()),
+    )
+    .await
 }
 
 async fn decide(

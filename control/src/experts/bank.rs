@@ -200,7 +200,9 @@ mod tests {
 
     /// Bank 08, branch 006, account 0123456789012: the key by the formula.
     fn rib_of(first18: &str) -> String {
-        let r = first18.bytes().fold(0u64, |r, b| (r * 10 + u64::from(b - b'0')) % 97);
+        let r = first18
+            .bytes()
+            .fold(0u64, |r, b| (r * 10 + u64::from(b - b'0')) % 97);
         format!("{first18}{:02}", 97 - (r * 100) % 97)
     }
 
@@ -212,7 +214,13 @@ mod tests {
     #[test]
     fn a_rib_with_the_right_key_is_accepted_as_typed() {
         let rib = rib_of("080060123456789012");
-        let spaced = format!("{} {} {} {}", &rib[..2], &rib[2..5], &rib[5..18], &rib[18..]);
+        let spaced = format!(
+            "{} {} {} {}",
+            &rib[..2],
+            &rib[2..5],
+            &rib[5..18],
+            &rib[18..]
+        );
         let account = parse(&spaced).unwrap();
         assert_eq!(account.kind, BankKind::Rib);
         assert_eq!(account.number, rib);
@@ -243,7 +251,14 @@ mod tests {
         let rib = rib_of("080060123456789012");
         assert_eq!(parse(&rib[..19]).unwrap_err().code(), "bad_length");
         assert_eq!(parse(&format!("{rib}0")).unwrap_err().code(), "bad_length");
-        for bad in ["", "   ", "0800-6012", "08006012345678901Z34", "1TN59", "TN59 1000 6035 1835 9847 883é"] {
+        for bad in [
+            "",
+            "   ",
+            "0800-6012",
+            "08006012345678901Z34",
+            "1TN59",
+            "TN59 1000 6035 1835 9847 883é",
+        ] {
             assert_eq!(parse(bad), Err(BankError::InvalidCharacters), "{bad:?}");
         }
         assert_eq!(
@@ -281,7 +296,11 @@ mod tests {
     fn a_tunisian_iban_must_hold_a_valid_rib() {
         let rib = rib_of("080060123456789012");
         assert!(parse(&tn_iban(&rib)).is_ok());
-        let bad_key = format!("{}{:02}", &rib[..18], (rib[18..].parse::<u32>().unwrap() + 1) % 97);
+        let bad_key = format!(
+            "{}{:02}",
+            &rib[..18],
+            (rib[18..].parse::<u32>().unwrap() + 1) % 97
+        );
         let iban = tn_iban(&bad_key);
         assert_eq!(mod97(&format!("{}{}", &iban[4..], &iban[..4])), 1);
         assert_eq!(parse(&iban), Err(BankError::BadRibKey));

@@ -95,31 +95,59 @@ mod tests {
 
     #[test]
     fn each_kind_takes_its_types_when_the_bytes_agree() {
-        for (bytes, ct) in [(JPEG, "image/jpeg"), (PNG, "image/png"), (WEBP, "image/webp")] {
+        for (bytes, ct) in [
+            (JPEG, "image/jpeg"),
+            (PNG, "image/png"),
+            (WEBP, "image/webp"),
+        ] {
             for kind in [DocumentKind::CinFront, DocumentKind::CinBack] {
                 assert_eq!(check(kind, ct, bytes), Ok(ct));
             }
-            assert_eq!(check(DocumentKind::CinPdf, ct, bytes), Err(Refusal::WrongType));
+            assert_eq!(
+                check(DocumentKind::CinPdf, ct, bytes),
+                Err(Refusal::WrongType)
+            );
         }
         assert_eq!(
             check(DocumentKind::CinPdf, "application/pdf; qs=1", PDF_FILE),
             Ok("application/pdf")
         );
-        assert_eq!(check(DocumentKind::CinFront, "IMAGE/PNG", PNG), Ok("image/png"));
+        assert_eq!(
+            check(DocumentKind::CinFront, "IMAGE/PNG", PNG),
+            Ok("image/png")
+        );
         assert_eq!(
             check(DocumentKind::CinFront, "application/pdf", PDF_FILE),
             Err(Refusal::WrongType)
         );
-        assert_eq!(check(DocumentKind::CinFront, "", JPEG), Err(Refusal::WrongType));
+        assert_eq!(
+            check(DocumentKind::CinFront, "", JPEG),
+            Err(Refusal::WrongType)
+        );
     }
 
     #[test]
     fn bytes_that_are_not_the_declared_type_are_refused() {
         let html = b"<!doctype html><script>alert(1)</script>";
-        assert_eq!(check(DocumentKind::CinFront, "image/jpeg", html), Err(Refusal::NotMatching));
-        assert_eq!(check(DocumentKind::CinFront, "image/jpeg", PNG), Err(Refusal::NotMatching));
-        assert_eq!(check(DocumentKind::CinPdf, "application/pdf", JPEG), Err(Refusal::NotMatching));
-        assert_eq!(check(DocumentKind::CinFront, "image/webp", b"RIFF\0\0\0\0WAVE"), Err(Refusal::NotMatching));
-        assert_eq!(check(DocumentKind::CinFront, "image/png", b""), Err(Refusal::NotMatching));
+        assert_eq!(
+            check(DocumentKind::CinFront, "image/jpeg", html),
+            Err(Refusal::NotMatching)
+        );
+        assert_eq!(
+            check(DocumentKind::CinFront, "image/jpeg", PNG),
+            Err(Refusal::NotMatching)
+        );
+        assert_eq!(
+            check(DocumentKind::CinPdf, "application/pdf", JPEG),
+            Err(Refusal::NotMatching)
+        );
+        assert_eq!(
+            check(DocumentKind::CinFront, "image/webp", b"RIFF\0\0\0\0WAVE"),
+            Err(Refusal::NotMatching)
+        );
+        assert_eq!(
+            check(DocumentKind::CinFront, "image/png", b""),
+            Err(Refusal::NotMatching)
+        );
     }
 }

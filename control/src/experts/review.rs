@@ -43,7 +43,6 @@ pub enum Decision {
     Reject,
 }
 
-
 /// Something a submission lacks; each becomes a field error.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Missing {
@@ -113,12 +112,18 @@ pub fn submit(e: &Expert, documents: &[DocumentKind]) -> Result<Action, Refusal>
 /// Everything a submission needs that `e` lacks, in a stable order.
 pub fn missing(e: &Expert, documents: &[DocumentKind]) -> Vec<Missing> {
     let has = |k| documents.contains(&k);
-    let card = has(DocumentKind::CinPdf) || (has(DocumentKind::CinFront) && has(DocumentKind::CinBack));
+    let card =
+        has(DocumentKind::CinPdf) || (has(DocumentKind::CinFront) && has(DocumentKind::CinBack));
     [
         (e.bio.trim().is_empty(), Missing::Bio),
         (e.domains.is_empty(), Missing::Domains),
         (e.languages.is_empty(), Missing::Languages),
-        (super::Service::ALL.iter().all(|s| e.prices.of(*s).is_none()), Missing::Services),
+        (
+            super::Service::ALL
+                .iter()
+                .all(|s| e.prices.of(*s).is_none()),
+            Missing::Services,
+        ),
         (!card, Missing::IdentityCard),
         (e.bank_kind.is_none(), Missing::BankAccount),
         (e.tax_option.is_none(), Missing::TaxOption),
@@ -195,7 +200,10 @@ mod tests {
         e.bio = "  ".into();
         assert_eq!(
             submit(&e, &[CinBack]),
-            Err(Refusal::Incomplete(vec![Missing::Bio, Missing::IdentityCard]))
+            Err(Refusal::Incomplete(vec![
+                Missing::Bio,
+                Missing::IdentityCard
+            ]))
         );
         assert_eq!(missing(&complete(), &[CinFront, CinBack]), []);
     }
@@ -211,8 +219,14 @@ mod tests {
 
     #[test]
     fn only_submissions_are_decided() {
-        assert_eq!(decide(State::Submitted, Decision::Approve), Ok(Action::Approved));
-        assert_eq!(decide(State::Submitted, Decision::Reject), Ok(Action::Rejected));
+        assert_eq!(
+            decide(State::Submitted, Decision::Approve),
+            Ok(Action::Approved)
+        );
+        assert_eq!(
+            decide(State::Submitted, Decision::Reject),
+            Ok(Action::Rejected)
+        );
         for state in [State::Draft, State::Approved, State::Rejected] {
             for d in [Decision::Approve, Decision::Reject] {
                 assert_eq!(decide(state, d), Err(Refusal::NotSubmitted));
@@ -224,7 +238,13 @@ mod tests {
     fn details_change_only_before_submission_or_after_rejection() {
         assert_eq!(may_edit_details(State::Draft), Ok(()));
         assert_eq!(may_edit_details(State::Rejected), Ok(()));
-        assert_eq!(may_edit_details(State::Submitted), Err(Refusal::UnderReview));
-        assert_eq!(may_edit_details(State::Approved), Err(Refusal::AlreadyApproved));
+        assert_eq!(
+            may_edit_details(State::Submitted),
+            Err(Refusal::UnderReview)
+        );
+        assert_eq!(
+            may_edit_details(State::Approved),
+            Err(Refusal::AlreadyApproved)
+        );
     }
 }

@@ -77,7 +77,10 @@ pub struct PlatformTax {
     pub updated_at: Option<i64>,
 }
 
-pub async fn load(conn: &mut AnyConnection, defaults: TaxRates) -> Result<PlatformTax, sqlx::Error> {
+pub async fn load(
+    conn: &mut AnyConnection,
+    defaults: TaxRates,
+) -> Result<PlatformTax, sqlx::Error> {
     let rows: Vec<(String, String, Option<String>, i64)> = sqlx::query_as(
         "SELECT key, value, updated_by, updated_at FROM platform_settings WHERE key IN ($1, $2) \
          ORDER BY updated_at",

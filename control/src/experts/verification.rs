@@ -121,13 +121,15 @@ pub async fn record_read(
     reader_id: &str,
     now: i64,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query("INSERT INTO document_reads (id, document_id, reader_id, at) VALUES ($1, $2, $3, $4)")
-        .bind(uuid::Uuid::now_v7().to_string())
-        .bind(document_id)
-        .bind(reader_id)
-        .bind(now)
-        .execute(conn)
-        .await?;
+    sqlx::query(
+        "INSERT INTO document_reads (id, document_id, reader_id, at) VALUES ($1, $2, $3, $4)",
+    )
+    .bind(uuid::Uuid::now_v7().to_string())
+    .bind(document_id)
+    .bind(reader_id)
+    .bind(now)
+    .execute(conn)
+    .await?;
     Ok(())
 }
 
@@ -272,18 +274,20 @@ pub async fn reviews(
     .fetch_all(conn)
     .await?;
     rows.into_iter()
-        .map(|(action, actor_id, actor_first_name, actor_last_name, reason, at)| {
-            Ok(Review {
-                action: Action::parse(&action).ok_or_else(|| {
-                    sqlx::Error::Decode(format!("bad review action {action:?}").into())
-                })?,
-                actor_id,
-                actor_first_name,
-                actor_last_name,
-                reason,
-                at,
-            })
-        })
+        .map(
+            |(action, actor_id, actor_first_name, actor_last_name, reason, at)| {
+                Ok(Review {
+                    action: Action::parse(&action).ok_or_else(|| {
+                        sqlx::Error::Decode(format!("bad review action {action:?}").into())
+                    })?,
+                    actor_id,
+                    actor_first_name,
+                    actor_last_name,
+                    reason,
+                    at,
+                })
+            },
+        )
         .collect()
 }
 

@@ -68,9 +68,14 @@ async fn ready_expert(s: &Server, email: &str, first: &str, last: &str) -> Sessi
     upload(s, &e.access, "cin_pdf", "application/pdf", PDF)
         .await
         .expect(201);
-    put(s, &e.access, "bank", json!({ "number": rib("080060123456789012") }))
-        .await
-        .expect(200);
+    put(
+        s,
+        &e.access,
+        "bank",
+        json!({ "number": rib("080060123456789012") }),
+    )
+    .await
+    .expect(200);
     put(s, &e.access, "tax", json!({ "option": "withholding" }))
         .await
         .expect(200);
@@ -177,7 +182,11 @@ async fn an_expert_is_verified_end_to_end(backend: Backend) {
     assert_eq!(item["id"], e.id.as_str());
     assert_eq!(
         (&item["first_name"], &item["last_name"], &item["email"]),
-        (&json!("Karim"), &json!("Haddad"), &json!("karim@example.tn"))
+        (
+            &json!("Karim"),
+            &json!("Haddad"),
+            &json!("karim@example.tn")
+        )
     );
     assert_eq!(item["profile"]["bio"], "Finance personnelle");
     assert_eq!(item["profile"]["bank_kind"], "rib");
@@ -235,8 +244,16 @@ async fn an_expert_is_verified_end_to_end(backend: Backend) {
     assert_eq!(documents.len(), 2);
     for (path, bytes) in &objects {
         for plain in [FRONT, BACK] {
-            assert!(!contains(bytes, plain), "{} holds plaintext", path.display());
-            assert!(!contains(bytes, &plain[10..]), "{} holds plaintext", path.display());
+            assert!(
+                !contains(bytes, plain),
+                "{} holds plaintext",
+                path.display()
+            );
+            assert!(
+                !contains(bytes, &plain[10..]),
+                "{} holds plaintext",
+                path.display()
+            );
         }
     }
 
@@ -249,16 +266,30 @@ async fn an_expert_is_verified_end_to_end(backend: Backend) {
         .as_array()
         .unwrap()
         .iter()
-        .map(|h| (h["action"].as_str().unwrap(), h["actor_id"].as_str().unwrap()))
+        .map(|h| {
+            (
+                h["action"].as_str().unwrap(),
+                h["actor_id"].as_str().unwrap(),
+            )
+        })
         .collect();
     assert_eq!(
         history,
-        [("submitted", e.id.as_str()), ("approved", admin.id.as_str())]
+        [
+            ("submitted", e.id.as_str()),
+            ("approved", admin.id.as_str())
+        ]
     );
     let mails = s.wait_for_mails("karim@example.tn", 2).await;
     let mail = readable(mails.last().unwrap());
-    assert!(mail.contains("Notre équipe a validé votre profil d'expert"), "in French: {mail}");
-    assert!(mail.contains(&format!("/api/v1/experts/{}", e.id)), "{mail}");
+    assert!(
+        mail.contains("Notre équipe a validé votre profil d'expert"),
+        "in French: {mail}"
+    );
+    assert!(
+        mail.contains(&format!("/api/v1/experts/{}", e.id)),
+        "{mail}"
+    );
 
     // Listed: anyone sees the page; the queue is empty; it cannot be redone.
     let page = s
@@ -296,11 +327,21 @@ async fn a_submission_names_what_is_missing(backend: Backend) {
     let fields: Vec<_> = r.field_codes().into_iter().map(|(f, _)| f).collect();
     assert_eq!(
         fields,
-        ["bio", "domains", "languages", "prices", "documents", "bank_account", "tax_option"]
+        [
+            "bio",
+            "domains",
+            "languages",
+            "prices",
+            "documents",
+            "bank_account",
+            "tax_option"
+        ]
     );
 
     // One side of the card is not the card.
-    let e = s.expert_account("sami@example.tn", "Sami", "Trabelsi").await;
+    let e = s
+        .expert_account("sami@example.tn", "Sami", "Trabelsi")
+        .await;
     s.patch(
         "/api/v1/experts/me",
         Some(&e.access),
@@ -330,14 +371,28 @@ async fn a_submission_names_what_is_missing(backend: Backend) {
         .get("/api/v1/experts/me", Some(&e.access))
         .await
         .expect(200);
-    assert_eq!(me.body["state"], "draft", "a refused submission changes nothing");
+    assert_eq!(
+        me.body["state"], "draft",
+        "a refused submission changes nothing"
+    );
 
-    upload(&s, &e.access, "cin_back", "image/webp", b"RIFF\x10\0\0\0WEBPVP8 back")
-        .await
-        .expect(201);
-    put(&s, &e.access, "bank", json!({ "number": "GB82 WEST 1234 5698 7654 32" }))
-        .await
-        .expect(200);
+    upload(
+        &s,
+        &e.access,
+        "cin_back",
+        "image/webp",
+        b"RIFF\x10\0\0\0WEBPVP8 back",
+    )
+    .await
+    .expect(201);
+    put(
+        &s,
+        &e.access,
+        "bank",
+        json!({ "number": "GB82 WEST 1234 5698 7654 32" }),
+    )
+    .await
+    .expect(200);
     s.post("/api/v1/experts/me/submit", Some(&e.access), json!({}))
         .await
         .expect(200);
@@ -354,9 +409,15 @@ async fn a_submission_names_what_is_missing(backend: Backend) {
 
 async fn bank_numbers_are_checked_and_kept_sealed(backend: Backend) {
     let s = Server::start(backend).await;
-    let e = s.expert_account("leila@example.tn", "Leila", "Mansour").await;
+    let e = s
+        .expert_account("leila@example.tn", "Leila", "Mansour")
+        .await;
     let good = rib("140010123456789012");
-    let bad_key = format!("{}{:02}", &good[..18], (good[18..].parse::<u32>().unwrap() + 1) % 97);
+    let bad_key = format!(
+        "{}{:02}",
+        &good[..18],
+        (good[18..].parse::<u32>().unwrap() + 1) % 97
+    );
     for (number, code) in [
         (bad_key.as_str(), "bad_rib_key"),
         (&good[..19], "bad_length"),
@@ -377,14 +438,25 @@ async fn bank_numbers_are_checked_and_kept_sealed(backend: Backend) {
         .await
         .expect_problem(422, "validation_failed");
 
-    let r = put(&s, &e.access, "bank", json!({ "number": "tn59 1000 6035 1835 9847 8831" }))
-        .await
-        .expect(200);
-    assert_eq!((&r.body["bank_kind"], &r.body["bank_hint"]), (&json!("iban"), &json!("8831")));
+    let r = put(
+        &s,
+        &e.access,
+        "bank",
+        json!({ "number": "tn59 1000 6035 1835 9847 8831" }),
+    )
+    .await
+    .expect(200);
+    assert_eq!(
+        (&r.body["bank_kind"], &r.body["bank_hint"]),
+        (&json!("iban"), &json!("8831"))
+    );
     let r = put(&s, &e.access, "bank", json!({ "number": good }))
         .await
         .expect(200);
-    assert_eq!((&r.body["bank_kind"], &r.body["bank_hint"]), (&json!("rib"), &json!(good[16..])));
+    assert_eq!(
+        (&r.body["bank_kind"], &r.body["bank_hint"]),
+        (&json!("rib"), &json!(good[16..]))
+    );
 
     // Stored sealed to this account, under the generated private key.
     let key_path = s.store.dir.path().join("documents.key");
@@ -409,7 +481,10 @@ async fn bank_numbers_are_checked_and_kept_sealed(backend: Backend) {
         .decode(stored)
         .unwrap();
     let context = |id: &str| format!("expert_bank_account:{id}").into_bytes();
-    assert_eq!(sealer.open(&context(&e.id), &sealed).unwrap(), good.as_bytes());
+    assert_eq!(
+        sealer.open(&context(&e.id), &sealed).unwrap(),
+        good.as_bytes()
+    );
     assert!(sealer.open(&context("someone-else"), &sealed).is_err());
 
     let user = s.user("user@example.tn").await;
@@ -426,9 +501,15 @@ async fn documents_are_checked_and_shown_only_to_owner_and_admins(backend: Backe
     upload(&s, &e.access, "cin_front", "image/jpeg", PDF)
         .await
         .expect_problem(422, "invalid_document");
-    upload(&s, &e.access, "cin_pdf", "application/pdf", b"<html><script>alert(1)</script>")
-        .await
-        .expect_problem(422, "invalid_document");
+    upload(
+        &s,
+        &e.access,
+        "cin_pdf",
+        "application/pdf",
+        b"<html><script>alert(1)</script>",
+    )
+    .await
+    .expect_problem(422, "invalid_document");
     upload(&s, &e.access, "cin_front", "application/pdf", PDF)
         .await
         .expect_problem(415, "unsupported_media_type");
@@ -451,7 +532,10 @@ async fn documents_are_checked_and_shown_only_to_owner_and_admins(backend: Backe
 
     // A new upload replaces the kind: the old content is gone.
     let first = s
-        .get(&format!("/api/v1/experts/{}/documents", e.id), Some(&e.access))
+        .get(
+            &format!("/api/v1/experts/{}/documents", e.id),
+            Some(&e.access),
+        )
         .await
         .expect(200)
         .body[0]
@@ -461,7 +545,10 @@ async fn documents_are_checked_and_shown_only_to_owner_and_admins(backend: Backe
         .expect(201)
         .body;
     let list = s
-        .get(&format!("/api/v1/experts/{}/documents", e.id), Some(&e.access))
+        .get(
+            &format!("/api/v1/experts/{}/documents", e.id),
+            Some(&e.access),
+        )
         .await
         .expect(200);
     assert_eq!(list.body.as_array().unwrap().len(), 1);
@@ -477,12 +564,16 @@ async fn documents_are_checked_and_shown_only_to_owner_and_admins(backend: Backe
     assert_eq!(s.get(url, Some(&e.access)).await.expect(200).bytes, FRONT);
     let other = s.expert_account("other@example.tn", "Omar", "Gharbi").await;
     for token in [&other.access, &user.access] {
-        s.get(url, Some(token)).await.expect_problem(404, "not_found");
+        s.get(url, Some(token))
+            .await
+            .expect_problem(404, "not_found");
         s.get(&format!("/api/v1/experts/{}/documents", e.id), Some(token))
             .await
             .expect_problem(404, "not_found");
     }
-    s.get(url, None).await.expect_problem(401, "unauthenticated");
+    s.get(url, None)
+        .await
+        .expect_problem(401, "unauthenticated");
     s.get(&format!("/api/v1/experts/{}/documents", e.id), None)
         .await
         .expect_problem(401, "unauthenticated");
@@ -510,7 +601,10 @@ async fn documents_are_checked_and_shown_only_to_owner_and_admins(backend: Backe
         .await
         .expect(201);
     let docs = s
-        .get(&format!("/api/v1/experts/{}/documents", e.id), Some(&admin.access))
+        .get(
+            &format!("/api/v1/experts/{}/documents", e.id),
+            Some(&admin.access),
+        )
         .await
         .expect(200)
         .body;
@@ -544,9 +638,14 @@ async fn a_rejected_expert_corrects_and_is_approved(backend: Backend) {
     upload(&s, &e.access, "cin_pdf", "application/pdf", PDF)
         .await
         .expect_problem(409, "under_review");
-    put(&s, &e.access, "bank", json!({ "number": rib("080060123456789012") }))
-        .await
-        .expect_problem(409, "under_review");
+    put(
+        &s,
+        &e.access,
+        "bank",
+        json!({ "number": rib("080060123456789012") }),
+    )
+    .await
+    .expect_problem(409, "under_review");
     put(&s, &e.access, "tax", json!({ "option": "vat" }))
         .await
         .expect_problem(409, "under_review");
@@ -562,25 +661,41 @@ async fn a_rejected_expert_corrects_and_is_approved(backend: Backend) {
             .await
             .expect_problem(403, "forbidden");
     }
-    for body in [json!({}), json!({ "reason": "  " }), json!({ "reason": "x".repeat(1001) })] {
+    for body in [
+        json!({}),
+        json!({ "reason": "  " }),
+        json!({ "reason": "x".repeat(1001) }),
+    ] {
         decide(&s, &admin.access, &e.id, "reject", body)
             .await
             .expect_problem(422, "validation_failed");
     }
     let reason = "The identity card PDF is unreadable; upload a sharper scan.";
-    let r = decide(&s, &admin.access, &e.id, "reject", json!({ "reason": reason }))
-        .await
-        .expect(200);
+    let r = decide(
+        &s,
+        &admin.access,
+        &e.id,
+        "reject",
+        json!({ "reason": reason }),
+    )
+    .await
+    .expect(200);
     assert_eq!(r.body["profile"]["state"], "rejected");
     assert_eq!(r.body["profile"]["state_reason"], reason);
     let mails = s.wait_for_mails("yasmine@example.tn", 2).await;
     let mail = readable(mails.last().unwrap());
-    assert!(mail.contains("Subject: Your expert profile was not approved"), "{mail}");
+    assert!(
+        mail.contains("Subject: Your expert profile was not approved"),
+        "{mail}"
+    );
     assert!(mail.contains(reason), "{mail}");
     s.get(&format!("/api/v1/experts/{}", e.id), None)
         .await
         .expect_problem(404, "not_found");
-    let me = s.get("/api/v1/experts/me", Some(&e.access)).await.expect(200);
+    let me = s
+        .get("/api/v1/experts/me", Some(&e.access))
+        .await
+        .expect(200);
     assert_eq!(me.body["state_reason"], reason);
 
     // Corrected and resubmitted; the reviewer sees the history.
@@ -591,7 +706,10 @@ async fn a_rejected_expert_corrects_and_is_approved(backend: Backend) {
         .await
         .expect(200);
     let file = s
-        .get(&format!("/api/v1/admin/experts/{}", e.id), Some(&admin.access))
+        .get(
+            &format!("/api/v1/admin/experts/{}", e.id),
+            Some(&admin.access),
+        )
         .await
         .expect(200);
     let actions: Vec<_> = file.body["reviews"]
@@ -609,8 +727,14 @@ async fn a_rejected_expert_corrects_and_is_approved(backend: Backend) {
         .expect(200);
     let mails = s.wait_for_mails("yasmine@example.tn", 3).await;
     assert!(readable(mails.last().unwrap()).contains("Subject: Your expert profile is approved"));
-    let me = s.get("/api/v1/experts/me", Some(&e.access)).await.expect(200);
-    assert_eq!((&me.body["state"], &me.body["state_reason"]), (&json!("approved"), &Value::Null));
+    let me = s
+        .get("/api/v1/experts/me", Some(&e.access))
+        .await
+        .expect(200);
+    assert_eq!(
+        (&me.body["state"], &me.body["state_reason"]),
+        (&json!("approved"), &Value::Null)
+    );
     s.get(&format!("/api/v1/experts/{}", e.id), None)
         .await
         .expect(200);
@@ -690,23 +814,36 @@ async fn administrators_set_the_tax_rates(backend: Backend) {
         .expect_problem(403, "forbidden");
     let set = |token: String, body: Value| {
         let req = s
-            .req(reqwest::Method::PUT, "/api/v1/admin/settings/tax", Some(&token))
+            .req(
+                reqwest::Method::PUT,
+                "/api/v1/admin/settings/tax",
+                Some(&token),
+            )
             .json(&body);
         s.send(req)
     };
-    set(e.access.clone(), json!({ "vat_percent_bp": 1800, "withholding_percent_bp": 1200 }))
-        .await
-        .expect_problem(403, "forbidden");
-    let r = set(admin.access.clone(), json!({ "vat_percent_bp": -1, "withholding_percent_bp": 10001 }))
-        .await
-        .expect_problem(422, "validation_failed");
+    set(
+        e.access.clone(),
+        json!({ "vat_percent_bp": 1800, "withholding_percent_bp": 1200 }),
+    )
+    .await
+    .expect_problem(403, "forbidden");
+    let r = set(
+        admin.access.clone(),
+        json!({ "vat_percent_bp": -1, "withholding_percent_bp": 10001 }),
+    )
+    .await
+    .expect_problem(422, "validation_failed");
     assert_eq!(r.field_codes().len(), 2);
     set(admin.access.clone(), json!({ "vat_percent_bp": 1800 }))
         .await
         .expect_problem(422, "validation_failed");
-    let r = set(admin.access.clone(), json!({ "vat_percent_bp": 1800, "withholding_percent_bp": 1200 }))
-        .await
-        .expect(200);
+    let r = set(
+        admin.access.clone(),
+        json!({ "vat_percent_bp": 1800, "withholding_percent_bp": 1200 }),
+    )
+    .await
+    .expect(200);
     assert_eq!(r.body["vat_percent_bp"], 1800);
     assert_eq!(r.body["updated_by"], admin.id.as_str());
     assert!(r.body["updated_at"].is_string());
@@ -722,6 +859,9 @@ async fn administrators_set_the_tax_rates(backend: Backend) {
     put(&s, &e.access, "tax", json!({ "option": "both" }))
         .await
         .expect_problem(422, "validation_failed");
-    let r = s.get("/api/v1/experts/me", Some(&e.access)).await.expect(200);
+    let r = s
+        .get("/api/v1/experts/me", Some(&e.access))
+        .await
+        .expect(200);
     assert_eq!(r.body["tax_option"], "withholding");
 }

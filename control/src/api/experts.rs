@@ -196,10 +196,20 @@ pub async fn edit(
     }
     store::save_profile(&mut tx, &e, now).await?;
     listing::refresh(&mut tx, state.db.backend(), id).await?;
+    commit_with_view(&state, tx, id).await
+}
+
+/// Commits a change to the expert profile of `id`, answering with the
+/// profile as it now is.
+pub(super) async fn commit_with_view(
+    state: &AppState,
+    mut tx: sqlx::Transaction<'static, sqlx::Any>,
+    id: &str,
+) -> ApiResult<Json<ExpertView>> {
     let saved = store::get(&mut tx, id)
         .await?
         .ok_or_else(|| ApiError::not_found("expert"))?;
-    let saved = view(&state, &mut tx, &saved).await?;
+    let saved = view(state, &mut tx, &saved).await?;
     tx.commit().await?;
     Ok(Json(saved))
 }

@@ -15,12 +15,12 @@ use utoipa::ToSchema;
 
 use super::access::{Admins, Authorized};
 use super::error::{ApiError, ApiResult};
-use super::experts::{view, ExpertView, Expert_};
+use super::experts::{commit_with_view, ExpertView, Expert_};
 use super::extract::ApiJson;
 use super::review::editable;
 use super::views::timestamp;
 use crate::experts::tax::{self, TaxRates};
-use crate::experts::{bank, store, verification, Expert, TaxOption};
+use crate::experts::{bank, verification, TaxOption};
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -99,12 +99,7 @@ async fn change(state: &AppState, id: &str, detail: Detail) -> ApiResult<Json<Ex
         }
         Detail::Tax(option) => verification::set_tax_option(&mut tx, id, option, now).await?,
     }
-    let e: Expert = store::get(&mut tx, id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("expert"))?;
-    let changed = view(state, &mut tx, &e).await?;
-    tx.commit().await?;
-    Ok(Json(changed))
+    commit_with_view(state, tx, id).await
 }
 
 /// The tax rates in force and who set them last.

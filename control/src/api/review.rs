@@ -14,7 +14,7 @@ use super::access::{Admins, Authorized};
 use super::cursor;
 use super::documents::DocumentView;
 use super::error::{ApiError, ApiResult};
-use super::experts::{view, ExpertView, Expert_, SocialProof};
+use super::experts::{commit_with_view, view, ExpertView, Expert_, SocialProof};
 use super::extract::{ApiJson, ApiQuery};
 use super::views::timestamp;
 use crate::accounts::{self, Account, Language};
@@ -95,12 +95,7 @@ pub async fn submit(State(state): State<AppState>, expert: Expert_) -> ApiResult
     let action = review::submit(&e, &kinds)?;
     verification::transition(&mut tx, id, action, id, None, now).await?;
     listing::refresh(&mut tx, state.db.backend(), id).await?;
-    let saved = store::get(&mut tx, id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("expert"))?;
-    let saved = view(&state, &mut tx, &saved).await?;
-    tx.commit().await?;
-    Ok(Json(saved))
+    commit_with_view(&state, tx, id).await
 }
 
 /// A step of an expert's verification history.

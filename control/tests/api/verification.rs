@@ -54,17 +54,23 @@ async fn put(s: &Server, token: &str, what: &str, body: Value) -> Resp {
     .await
 }
 
-/// An expert with everything verification asks for, not yet submitted.
-async fn ready_expert(s: &Server, email: &str, first: &str, last: &str) -> Session {
-    let e = s.expert_account(email, first, last).await;
+/// What the profile itself needs for a submission: bio, domain, language, a
+/// priced service.
+async fn fill_profile(s: &Server, token: &str) {
     s.patch(
         "/api/v1/experts/me",
-        Some(&e.access),
+        Some(token),
         json!({ "bio": "Conseil en épargne", "domains": ["finance"], "languages": ["fr", "ar"],
                 "prices": { "video_call": 3 } }),
     )
     .await
     .expect(200);
+}
+
+/// An expert with everything verification asks for, not yet submitted.
+async fn ready_expert(s: &Server, email: &str, first: &str, last: &str) -> Session {
+    let e = s.expert_account(email, first, last).await;
+    fill_profile(s, &e.access).await;
     upload(s, &e.access, "cin_pdf", "application/pdf", PDF)
         .await
         .expect(201);
@@ -118,14 +124,7 @@ async fn an_expert_is_verified_end_to_end(backend: Backend) {
     let e = s
         .expert_account("karim@example.tn", "Karim", "Haddad")
         .await;
-    s.patch(
-        "/api/v1/experts/me",
-        Some(&e.access),
-        json!({ "bio": "Finance personnelle", "domains": ["finance"], "languages": ["fr"],
-                "prices": { "text_message": 5 } }),
-    )
-    .await
-    .expect(200);
+    fill_profile(&s, &e.access).await;
     let front = upload(&s, &e.access, "cin_front", "image/jpeg", FRONT)
         .await
         .expect(201);
@@ -188,7 +187,7 @@ async fn an_expert_is_verified_end_to_end(backend: Backend) {
             &json!("karim@example.tn")
         )
     );
-    assert_eq!(item["profile"]["bio"], "Finance personnelle");
+    assert_eq!(item["profile"]["bio"], "Conseil en épargne");
     assert_eq!(item["profile"]["bank_kind"], "rib");
     assert_eq!(item["profile"]["bank_hint"], number[16..]);
     assert_eq!(item["profile"]["tax_option"], "vat");
@@ -342,14 +341,7 @@ async fn a_submission_names_what_is_missing(backend: Backend) {
     let e = s
         .expert_account("sami@example.tn", "Sami", "Trabelsi")
         .await;
-    s.patch(
-        "/api/v1/experts/me",
-        Some(&e.access),
-        json!({ "bio": "Yoga", "domains": ["well-being"], "languages": ["fr"],
-                "prices": { "video_message": 9 } }),
-    )
-    .await
-    .expect(200);
+    fill_profile(&s, &e.access).await;
     upload(&s, &e.access, "cin_front", "image/jpeg", FRONT)
         .await
         .expect(201);
@@ -496,6 +488,8 @@ async fn bank_numbers_are_checked_and_kept_sealed(backend: Backend) {
 async fn documents_are_checked_and_shown_only_to_owner_and_admins(backend: Backend) {
     let s = Server::start_with(backend, |c| c.experts.max_document_bytes = 64 * 1024).await;
     let e = s.expert_account("amel@example.tn", "Amel", "Jaziri").await;
+    let list = format!("/api/v1/experts/{}/documents", e.id);
+    let reads = format!("/api/v1/admin/experts/{}/document-reads", e.id);
 
     // Judged by the bytes, not only the declared type.
     upload(&s, &e.access, "cin_front", "image/jpeg", PDF)
@@ -531,28 +525,14 @@ async fn documents_are_checked_and_shown_only_to_owner_and_admins(backend: Backe
         .expect_problem(403, "forbidden");
 
     // A new upload replaces the kind: the old content is gone.
-    let first = s
-        .get(
-            &format!("/api/v1/experts/{}/documents", e.id),
-            Some(&e.access),
-        )
-        .await
-        .expect(200)
-        .body[0]
-        .clone();
+    let first = s.get(&list, Some(&e.access)).await.expect(200).body[0].clone();
     let second = upload(&s, &e.access, "cin_front", "image/jpeg", FRONT)
         .await
         .expect(201)
         .body;
-    let list = s
-        .get(
-            &format!("/api/v1/experts/{}/documents", e.id),
-            Some(&e.access),
-        )
-        .await
-        .expect(200);
-    assert_eq!(list.body.as_array().unwrap().len(), 1);
-    assert_eq!(list.body[0]["id"], second["id"]);
+    let current = s.get(&list, Some(&e.access)).await.expect(200).body;
+    assert_eq!(current.as_array().unwrap().len(), 1);
+    assert_eq!(current[0]["id"], second["id"]);
     s.get(first["url"].as_str().unwrap(), Some(&e.access))
         .await
         .expect_problem(404, "not_found");
@@ -567,47 +547,31 @@ async fn documents_are_checked_and_shown_only_to_owner_and_admins(backend: Backe
         s.get(url, Some(token))
             .await
             .expect_problem(404, "not_found");
-        s.get(&format!("/api/v1/experts/{}/documents", e.id), Some(token))
+        s.get(&list, Some(token))
             .await
             .expect_problem(404, "not_found");
     }
     s.get(url, None)
         .await
         .expect_problem(401, "unauthenticated");
-    s.get(&format!("/api/v1/experts/{}/documents", e.id), None)
+    s.get(&list, None)
         .await
         .expect_problem(401, "unauthenticated");
 
     let admin = s.admin().await;
-    s.get(
-        &format!("/api/v1/admin/experts/{}/document-reads", e.id),
-        Some(&e.access),
-    )
-    .await
-    .expect_problem(403, "forbidden");
-    let reads = s
-        .get(
-            &format!("/api/v1/admin/experts/{}/document-reads", e.id),
-            Some(&admin.access),
-        )
+    s.get(&reads, Some(&e.access))
         .await
-        .expect(200);
-    assert_eq!(reads.body["items"].as_array().unwrap().len(), 1);
-    assert_eq!(reads.body["items"][0]["reader_id"], e.id.as_str());
-    assert_eq!(reads.body["items"][0]["reader_email"], "amel@example.tn");
+        .expect_problem(403, "forbidden");
+    let log = s.get(&reads, Some(&admin.access)).await.expect(200).body;
+    assert_eq!(log["items"].as_array().unwrap().len(), 1);
+    assert_eq!(log["items"][0]["reader_id"], e.id.as_str());
+    assert_eq!(log["items"][0]["reader_email"], "amel@example.tn");
 
     // A sealed object moved to another document's place does not open.
     upload(&s, &e.access, "cin_back", "image/png", BACK)
         .await
         .expect(201);
-    let docs = s
-        .get(
-            &format!("/api/v1/experts/{}/documents", e.id),
-            Some(&admin.access),
-        )
-        .await
-        .expect(200)
-        .body;
+    let docs = s.get(&list, Some(&admin.access)).await.expect(200).body;
     let key_of = |d: &Value| docs_dir.join(d["id"].as_str().unwrap());
     std::fs::copy(key_of(&docs[1]), key_of(&docs[0])).unwrap();
     s.get(docs[0]["url"].as_str().unwrap(), Some(&admin.access))

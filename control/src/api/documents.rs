@@ -17,7 +17,7 @@ use super::cursor;
 use super::error::{ApiError, ApiResult};
 use super::experts::Expert_;
 use super::extract::ApiQuery;
-use super::review::editable;
+use super::review::ensure_editable;
 use super::views::timestamp;
 use crate::experts::documents::{self, DocumentKind, Refusal};
 use crate::experts::verification::{self, document_seal_context, Document};
@@ -140,7 +140,7 @@ pub async fn upload(
 
 async fn record(state: &AppState, doc: &Document) -> ApiResult<Vec<String>> {
     let mut tx = state.db.begin_write().await?;
-    editable(&mut tx, &doc.account_id, doc.uploaded_at).await?;
+    ensure_editable(&mut tx, &doc.account_id, doc.uploaded_at).await?;
     let replaced = verification::add_document(&mut tx, doc).await?;
     tx.commit().await?;
     Ok(replaced)

@@ -17,7 +17,7 @@ use super::access::{Admins, Authorized};
 use super::error::{ApiError, ApiResult};
 use super::experts::{commit_with_view, ExpertView, Expert_};
 use super::extract::ApiJson;
-use super::review::editable;
+use super::review::ensure_editable;
 use super::views::timestamp;
 use crate::experts::tax::{self, TaxRates};
 use crate::experts::{bank, verification, TaxOption};
@@ -92,7 +92,7 @@ enum Detail {
 async fn change(state: &AppState, id: &str, detail: Detail) -> ApiResult<Json<ExpertView>> {
     let now = state.now();
     let mut tx = state.db.begin_write().await?;
-    editable(&mut tx, id, now).await?;
+    ensure_editable(&mut tx, id, now).await?;
     match detail {
         Detail::Bank(account, sealed) => {
             verification::set_bank(&mut tx, id, account.kind, &sealed, account.hint(), now).await?

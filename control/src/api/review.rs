@@ -58,19 +58,14 @@ impl From<Refusal> for ApiError {
     }
 }
 
-/// The expert profile of `id` in a writing transaction, started as a draft
-/// if need be, when what the review looks at may change (409 otherwise).
-pub(super) async fn editable(conn: &mut AnyConnection, id: &str, now: i64) -> ApiResult<Expert> {
-    let e = match store::get(conn, id).await? {
-        Some(e) => e,
-        None => {
-            let e = Expert::new(id, now);
-            store::save_profile(conn, &e, now).await?;
-            e
-        }
-    };
-    review::may_edit_details(e.state)?;
-    Ok(e)
+/// Within a writing transaction: 409 unless what the review looks at may
+/// change now; the expert profile of `id` is started as a draft if need be.
+pub(super) async fn ensure_editable(conn: &mut AnyConnection, id: &str, now: i64) -> ApiResult<()> {
+    match store::get(conn, id).await? {
+        Some(e) => review::may_edit_details(e.state)?,
+        None => store::save_profile(conn, &Expert::new(id, now), now).await?,
+    }
+    Ok(())
 }
 
 /// Submit one's profile for verification. It needs a bio, a domain, a

@@ -61,6 +61,7 @@ impl From<Refusal> for ApiError {
 /// Within a writing transaction: 409 unless what the review looks at may
 /// change now; the expert profile of `id` is started as a draft if need be.
 pub(super) async fn ensure_editable(conn: &mut AnyConnection, id: &str, now: i64) -> ApiResult<()> {
+    verification::lock(conn, id).await?;
     match store::get(conn, id).await? {
         Some(e) => review::may_edit_details(e.state)?,
         None => store::save_profile(conn, &Expert::new(id, now), now).await?,
@@ -79,6 +80,7 @@ pub async fn submit(State(state): State<AppState>, expert: Expert_) -> ApiResult
     let id = &expert.0.account_id;
     let now = state.now();
     let mut tx = state.db.begin_write().await?;
+    verification::lock(&mut tx, id).await?;
     let e = store::get(&mut tx, id)
         .await?
         .unwrap_or_else(|| Expert::new(id, now));
@@ -277,6 +279,7 @@ async fn decide(
 ) -> ApiResult<Json<Application>> {
     let now = state.now();
     let mut tx = state.db.begin_write().await?;
+    verification::lock(&mut tx, id).await?;
     let e = store::get(&mut tx, id)
         .await?
         .ok_or_else(|| ApiError::not_found("expert"))?;

@@ -208,6 +208,18 @@ pub async fn set_tax_option(
     Ok(())
 }
 
+/// Takes the expert row's write lock until the transaction ends, so that a
+/// check of the state and the write it allows do not interleave with another
+/// transaction's: PostgreSQL runs writers side by side (on SQLite,
+/// `begin_write` already admits one at a time). A no-op without a profile.
+pub async fn lock(conn: &mut AnyConnection, account_id: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE experts SET state = state WHERE account_id = $1")
+        .bind(account_id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
 /// Records a step of verification: the expert's state, and a row of the
 /// history with who did it and why. Submitting stamps `submitted_at` and
 /// keeps the last rejection's reason for the reviewer; a decision stamps

@@ -15,6 +15,7 @@ both_backends!(
     a_rejected_expert_corrects_and_is_approved,
     the_queue_is_oldest_first_in_pages,
     administrators_set_the_tax_rates,
+    concurrent_decisions_decide_once,
 );
 
 const FRONT: &[u8] = b"\xFF\xD8\xFF\xE0\0\x10JFIF\0 front of the card PLAINTEXT-FRONT-7d1f";
@@ -710,9 +711,14 @@ async fn a_rejected_expert_corrects_and_is_approved(backend: Backend) {
 async fn the_queue_is_oldest_first_in_pages(backend: Backend) {
     let s = Server::start(backend).await;
     let admin = s.admin().await;
-    let mut ids = Vec::new();
+    let mut experts = Vec::new();
     for (i, name) in ["Hedi", "Rim", "Aziz"].into_iter().enumerate() {
-        let e = ready_expert(&s, &format!("e{i}@example.tn"), name, "Expert").await;
+        experts.push(ready_expert(&s, &format!("e{i}@example.tn"), name, "Expert").await);
+    }
+    // Submitted in another order than the accounts were made.
+    experts.rotate_left(1);
+    let mut ids = Vec::new();
+    for e in experts {
         s.post("/api/v1/experts/me/submit", Some(&e.access), json!({}))
             .await
             .expect(200);
@@ -828,4 +834,39 @@ async fn administrators_set_the_tax_rates(backend: Backend) {
         .await
         .expect(200);
     assert_eq!(r.body["tax_option"], "withholding");
+}
+
+async fn concurrent_decisions_decide_once(backend: Backend) {
+    let s = Server::start(backend).await;
+    let admin = s.admin().await;
+    let e = ready_expert(&s, "race@example.tn", "Ines", "Race").await;
+    s.post("/api/v1/experts/me/submit", Some(&e.access), json!({}))
+        .await
+        .expect(200);
+    let attempts = (0..12).map(|i| {
+        let (verdict, body) = if i % 2 == 0 {
+            ("approve", json!({}))
+        } else {
+            ("reject", json!({ "reason": "Blurred card" }))
+        };
+        decide(&s, &admin.access, &e.id, verdict, body)
+    });
+    let results = futures::future::join_all(attempts).await;
+    let statuses: Vec<u16> = results.iter().map(|r| r.status).collect();
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 200).count(),
+        1,
+        "{statuses:?}"
+    );
+    for r in results.iter().filter(|r| r.status != 200) {
+        assert_eq!((r.status, r.code()), (409, "not_submitted"), "{}", r.body);
+    }
+    let file = s
+        .get(
+            &format!("/api/v1/admin/experts/{}", e.id),
+            Some(&admin.access),
+        )
+        .await
+        .expect(200);
+    assert_eq!(file.body["reviews"].as_array().unwrap().len(), 2);
 }

@@ -89,7 +89,11 @@ impl AppState {
             ),
         ] {
             if !(0..=tax::MAX_BP).contains(&bp) {
-                return Err(ConfigError::key(key, "must be basis points from 0 to 10000").into());
+                return Err(ConfigError::key(
+                    key,
+                    format!("must be basis points from 0 to {}", tax::MAX_BP),
+                )
+                .into());
             }
         }
         if settings.auth.refresh_token_ttl <= settings.auth.access_token_ttl {

@@ -465,6 +465,16 @@ fn bad_configuration_is_a_clear_startup_error_naming_the_key() {
             "control.payments.providers",
         ),
         ("DI_CONTROL__PAYMENTS__MIN_COINS", "0", "control.payments"),
+        (
+            "DI_CONTROL__EXPERTS__DOCUMENTS_KEY",
+            "c2hvcnQ=",
+            "control.experts.documents_key",
+        ),
+        (
+            "DI_CONTROL__EXPERTS__VAT_PERCENT_BP",
+            "10001",
+            "control.experts.vat_percent_bp",
+        ),
     ] {
         let (code, err) = start_with(var, value);
         assert_eq!(code, Some(2), "{var}: {err}");

@@ -150,3 +150,50 @@ pub fn password_reset(lang: Language, first_name: &str, link: &str, valid_for: D
         link: link.to_owned(),
     }
 }
+
+/// An expert's verification approved: they are listed from now on.
+pub fn verification_approved(lang: Language, first_name: &str, link: &str) -> Email {
+    let (subject, text) = match lang {
+        Language::Fr => (
+            "Votre profil d'expert est validé".to_owned(),
+            format!(
+                "Bonjour {first_name},\n\nNotre équipe a validé votre profil d'expert : il est désormais visible dans la recherche et les utilisateurs peuvent vous réserver.\n\nVotre page publique :\n\n{link}\n"
+            ),
+        ),
+        Language::En => (
+            "Your expert profile is approved".to_owned(),
+            format!(
+                "Hello {first_name},\n\nOur team approved your expert profile: it now shows in search and users can book you.\n\nYour public page:\n\n{link}\n"
+            ),
+        ),
+    };
+    Email {
+        subject,
+        text,
+        link: link.to_owned(),
+    }
+}
+
+/// An expert's verification rejected, with the reviewer's reason; they may
+/// correct their profile and submit again.
+pub fn verification_rejected(lang: Language, first_name: &str, reason: &str, link: &str) -> Email {
+    let (subject, text) = match lang {
+        Language::Fr => (
+            "Votre profil d'expert n'a pas été validé".to_owned(),
+            format!(
+                "Bonjour {first_name},\n\nNotre équipe n'a pas pu valider votre profil d'expert, pour la raison suivante :\n\n{reason}\n\nCorrigez votre profil puis soumettez-le de nouveau (POST /api/v1/experts/me/submit) :\n\n{link}\n"
+            ),
+        ),
+        Language::En => (
+            "Your expert profile was not approved".to_owned(),
+            format!(
+                "Hello {first_name},\n\nOur team could not approve your expert profile, for this reason:\n\n{reason}\n\nCorrect your profile, then submit it again (POST /api/v1/experts/me/submit):\n\n{link}\n"
+            ),
+        ),
+    };
+    Email {
+        subject,
+        text,
+        link: link.to_owned(),
+    }
+}

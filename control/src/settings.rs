@@ -21,6 +21,7 @@ pub struct Settings {
     pub mail: MailSettings,
     pub storage: StorageSettings,
     pub payments: PaymentSettings,
+    pub experts: ExpertSettings,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -63,6 +64,33 @@ pub struct StorageSettings {
     /// Root of the local object store. Default: `<data_dir>/objects`.
     pub dir: Option<PathBuf>,
     pub max_photo_bytes: usize,
+}
+
+/// Expert verification: identity documents and payout details.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ExpertSettings {
+    /// Key sealing identity documents and bank account numbers (AES-256-GCM):
+    /// standard base64 of 32 bytes. When unset, one is generated and kept in
+    /// `<data_dir>/documents.key`; replicas must share one, and losing it
+    /// loses every sealed document.
+    pub documents_key: Option<String>,
+    pub max_document_bytes: usize,
+    /// Tax rates in basis points until an administrator sets them
+    /// (`PUT /api/v1/admin/settings/tax`).
+    pub vat_percent_bp: i64,
+    pub withholding_percent_bp: i64,
+}
+
+impl Default for ExpertSettings {
+    fn default() -> Self {
+        ExpertSettings {
+            documents_key: None,
+            max_document_bytes: 10 * 1024 * 1024,
+            vat_percent_bp: 1900,
+            withholding_percent_bp: 1500,
+        }
+    }
 }
 
 /// Buying coins. Prices are millimes of TND (1 TND = 1,000 millimes).
@@ -195,6 +223,7 @@ impl Default for Settings {
             mail: MailSettings::default(),
             storage: StorageSettings::default(),
             payments: PaymentSettings::default(),
+            experts: ExpertSettings::default(),
         }
     }
 }

@@ -9,6 +9,8 @@ use platform::{Clock, Database};
 
 use crate::auth::throttle::RateLimiter;
 use crate::auth::tokens::Keys;
+use crate::experts::seal::Sealer;
+use crate::experts::tax;
 use crate::ledger::Ledger;
 use crate::mail::Mailer;
 use crate::metrics::AuthMetrics;
@@ -29,6 +31,8 @@ pub struct Inner {
     pub keys: Keys,
     pub mailer: Mailer,
     pub objects: ObjectStore,
+    /// Seals identity documents and bank account numbers at rest.
+    pub sealer: Sealer,
     pub auth_limiter: RateLimiter,
     /// Emailed links per recipient address: however many clients ask,
     /// nobody's mailbox gets flooded.
@@ -65,6 +69,33 @@ impl AppState {
             Some(s) => s.clone(),
             None => load_or_create_secret(data_dir)?,
         };
+        let sealer = match &settings.experts.documents_key {
+            Some(key) => Sealer::from_base64(key).ok_or_else(|| {
+                ConfigError::key(
+                    "control.experts.documents_key",
+                    "must be standard base64 of 32 bytes",
+                )
+            })?,
+            None => load_or_create_documents_key(data_dir)?,
+        };
+        for (key, bp) in [
+            (
+                "control.experts.vat_percent_bp",
+                settings.experts.vat_percent_bp,
+            ),
+            (
+                "control.experts.withholding_percent_bp",
+                settings.experts.withholding_percent_bp,
+            ),
+        ] {
+            if !(0..=tax::MAX_BP).contains(&bp) {
+                return Err(ConfigError::key(
+                    key,
+                    format!("must be basis points from 0 to {}", tax::MAX_BP),
+                )
+                .into());
+            }
+        }
         if settings.auth.refresh_token_ttl <= settings.auth.access_token_ttl {
             return Err(ConfigError::key(
                 "control.auth.refresh_token_ttl",
@@ -116,6 +147,7 @@ impl AppState {
             public_url,
             mailer,
             objects,
+            sealer,
             settings,
         })))
     }
@@ -128,21 +160,51 @@ impl AppState {
 /// The embedded default keeps its generated secret next to its data, so tokens
 /// survive a restart.
 fn load_or_create_secret(data_dir: &Path) -> anyhow::Result<String> {
-    let path = data_dir.join("secret.key");
-    if let Ok(existing) = std::fs::read_to_string(&path) {
+    load_or_create(
+        &data_dir.join("secret.key"),
+        "signing secret",
+        crate::auth::tokens::random_token,
+        |s| s.len() >= 32,
+    )
+}
+
+/// Likewise the documents key: without it, sealed documents and bank
+/// account numbers are lost.
+fn load_or_create_documents_key(data_dir: &Path) -> anyhow::Result<Sealer> {
+    let key = load_or_create(
+        &data_dir.join("documents.key"),
+        "documents key",
+        Sealer::generate_key,
+        |k| Sealer::from_base64(k).is_some(),
+    )?;
+    Sealer::from_base64(&key).ok_or_else(|| anyhow::anyhow!("generated documents key is unusable"))
+}
+
+/// The secret kept in `path` (owner-only), generated on first use. One that
+/// is there but not `valid` stops start-up rather than being replaced, since
+/// what it protects would be lost.
+fn load_or_create(
+    path: &Path,
+    what: &str,
+    generate: impl FnOnce() -> String,
+    valid: impl Fn(&str) -> bool,
+) -> anyhow::Result<String> {
+    if let Ok(existing) = std::fs::read_to_string(path) {
         let existing = existing.trim().to_owned();
-        if existing.len() >= 32 {
+        if valid(&existing) {
             return Ok(existing);
         }
         anyhow::bail!(
-            "{} holds a secret shorter than 32 characters; delete it to generate a new one",
+            "{} does not hold a valid {what}; restore it, or delete it to generate a new one",
             path.display()
         );
     }
-    std::fs::create_dir_all(data_dir)?;
-    let secret = crate::auth::tokens::random_token();
-    write_private(&path, &secret)?;
-    tracing::info!(path = %path.display(), "generated a new signing secret");
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let secret = generate();
+    write_private(path, &secret)?;
+    tracing::info!(path = %path.display(), "generated a new {what}");
     Ok(secret)
 }
 

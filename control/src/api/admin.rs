@@ -42,20 +42,7 @@ pub async fn list(
     _: Admin,
     ApiQuery(q): ApiQuery<ListQuery>,
 ) -> ApiResult<Json<AccountPage>> {
-    let limit = q.limit.unwrap_or(20);
-    if !(1..=100).contains(&limit) {
-        return Err(ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "invalid_query",
-            "limit must be between 1 and 100",
-        ));
-    }
-    let after = match &q.cursor {
-        Some(c) => Some(cursor::decode(c).ok_or_else(|| {
-            ApiError::new(StatusCode::BAD_REQUEST, "invalid_query", "Unknown cursor")
-        })?),
-        None => None,
-    };
+    let (limit, after) = cursor::page_request(q.limit, q.cursor.as_deref(), 20, 100)?;
     let search = Search {
         text: q.q.filter(|t| !t.trim().is_empty()),
         role: q.role,
@@ -64,13 +51,7 @@ pub async fn list(
         limit: limit + 1,
     };
     let mut rows = store::search(state.db.pool(), &search).await?;
-    let more = rows.len() as i64 > limit;
-    rows.truncate(limit as usize);
-    let next_cursor = if more {
-        rows.last().map(|a| cursor::encode(a.created_at, &a.id))
-    } else {
-        None
-    };
+    let next_cursor = cursor::next_page(&mut rows, limit, |a| (a.created_at, &a.id));
     Ok(Json(AccountPage {
         items: rows.iter().map(AccountView::from).collect(),
         next_cursor,

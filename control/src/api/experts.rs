@@ -5,6 +5,7 @@ use axum::extract::{Path, State};
 use axum::Json;
 use proto::{FieldError, Problem};
 use serde::{Deserialize, Deserializer, Serialize};
+use sqlx::AnyConnection;
 use utoipa::ToSchema;
 
 use super::access::{Caller, Experts, OptionalCaller};
@@ -12,13 +13,14 @@ use super::error::{ApiError, ApiResult};
 use super::extract::ApiJson;
 use super::views::{photo_url, timestamp};
 use crate::accounts::{self, Account, Status};
-use crate::experts::store::{self, Domain};
+use crate::experts::store::{self, Domain, SocialLink};
+use crate::experts::tax::{self, TaxRates};
 use crate::experts::{
     listing, validate, Expert, Position, Prices, Service, State as Review, TaxOption,
 };
 use crate::state::AppState;
 
-type Expert_ = super::access::Authorized<Experts>;
+pub(super) type Expert_ = super::access::Authorized<Experts>;
 
 /// `null` and absent told apart: absent keeps the value, `null` clears it.
 fn nullable<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
@@ -68,6 +70,9 @@ pub struct ExpertView {
     pub prices: Prices,
     pub instant_booking: bool,
     pub tax_option: Option<TaxOption>,
+    /// What the tax option implies at the rates in force (basis points; the
+    /// rate the option does not use is 0); absent without an option.
+    pub tax_rates: Option<TaxRates>,
     /// `rib` or `iban`, when a bank account is on file.
     pub bank_kind: Option<String>,
     /// The account number's last four digits.
@@ -77,8 +82,8 @@ pub struct ExpertView {
     pub updated_at: String,
 }
 
-impl From<&Expert> for ExpertView {
-    fn from(e: &Expert) -> Self {
+impl ExpertView {
+    pub fn new(e: &Expert, rates: TaxRates) -> Self {
         ExpertView {
             id: e.account_id.clone(),
             state: e.state,
@@ -93,6 +98,7 @@ impl From<&Expert> for ExpertView {
             prices: e.prices,
             instant_booking: e.instant_booking,
             tax_option: e.tax_option,
+            tax_rates: e.tax_option.map(|o| rates.implied_by(o)),
             bank_kind: e.bank_kind.clone(),
             bank_hint: e.bank_hint.clone(),
             submitted_at: e.submitted_at.map(timestamp),
@@ -100,6 +106,16 @@ impl From<&Expert> for ExpertView {
             updated_at: timestamp(e.updated_at),
         }
     }
+}
+
+/// `e` as its owner and administrators see it, at the tax rates in force.
+pub(crate) async fn view(
+    state: &AppState,
+    conn: &mut AnyConnection,
+    e: &Expert,
+) -> ApiResult<ExpertView> {
+    let tax = tax::load(conn, (&state.settings.experts).into()).await?;
+    Ok(ExpertView::new(e, tax.rates))
 }
 
 /// Loads an expert profile by account id, or 404.
@@ -114,9 +130,9 @@ pub(crate) async fn load(state: &AppState, id: &str) -> ApiResult<Expert> {
 #[utoipa::path(get, path = "/api/v1/experts/me", tag = "experts", security(("bearer" = [])),
     responses((status = 200, body = ExpertView), (status = 403, body = Problem), (status = 404, body = Problem)))]
 pub async fn mine(State(state): State<AppState>, expert: Expert_) -> ApiResult<Json<ExpertView>> {
-    Ok(Json(ExpertView::from(
-        &load(&state, &expert.0.account_id).await?,
-    )))
+    let e = load(&state, &expert.0.account_id).await?;
+    let mut conn = state.db.pool().acquire().await?;
+    Ok(Json(view(&state, &mut conn, &e).await?))
 }
 
 /// Edit one's expert profile; the first edit starts it as a draft. Prices may
@@ -180,11 +196,22 @@ pub async fn edit(
     }
     store::save_profile(&mut tx, &e, now).await?;
     listing::refresh(&mut tx, state.db.backend(), id).await?;
+    commit_with_view(&state, tx, id).await
+}
+
+/// Commits a change to the expert profile of `id`, answering with the
+/// profile as it now is.
+pub(super) async fn commit_with_view(
+    state: &AppState,
+    mut tx: sqlx::Transaction<'static, sqlx::Any>,
+    id: &str,
+) -> ApiResult<Json<ExpertView>> {
     let saved = store::get(&mut tx, id)
         .await?
         .ok_or_else(|| ApiError::not_found("expert"))?;
+    let saved = view(state, &mut tx, &saved).await?;
     tx.commit().await?;
-    Ok(Json(ExpertView::from(&saved)))
+    Ok(Json(saved))
 }
 
 /// A service an expert offers, and its price in coins.
@@ -212,6 +239,17 @@ pub struct SocialProof {
     pub handle: String,
     pub url: Option<String>,
     pub verified_at: String,
+}
+
+impl From<SocialLink> for SocialProof {
+    fn from(l: SocialLink) -> Self {
+        SocialProof {
+            provider: l.provider,
+            handle: l.handle,
+            url: l.url,
+            verified_at: timestamp(l.verified_at),
+        }
+    }
 }
 
 /// What a visitor sees of an expert.
@@ -285,12 +323,7 @@ pub async fn page(
         .into_iter()
         .filter(|d| e.domains.contains(&d.slug))
         .collect();
-    let social: Vec<(String, String, Option<String>, i64)> = sqlx::query_as(
-        "SELECT provider, handle, url, verified_at FROM social_links WHERE account_id = $1 ORDER BY provider",
-    )
-    .bind(&id)
-    .fetch_all(&mut *conn)
-    .await?;
+    let social = store::social_links(&mut conn, &id).await?;
     Ok(Json(ExpertPage {
         id: e.account_id.clone(),
         first_name: account.first_name.clone(),
@@ -305,15 +338,7 @@ pub async fn page(
         instant_booking: e.instant_booking,
         rating: rating(e.rating_count, e.rating_sum),
         consultations: e.consultations,
-        social: social
-            .into_iter()
-            .map(|(provider, handle, url, at)| SocialProof {
-                provider,
-                handle,
-                url,
-                verified_at: timestamp(at),
-            })
-            .collect(),
+        social: social.into_iter().map(SocialProof::from).collect(),
     }))
 }
 

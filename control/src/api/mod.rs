@@ -6,11 +6,14 @@ pub mod access;
 mod admin;
 mod auth;
 mod cursor;
+mod documents;
 pub mod error;
 mod experts;
 mod extract;
 mod finance;
+mod payment_info;
 mod profile;
+mod review;
 mod search;
 mod signup;
 mod taxonomy;
@@ -78,6 +81,11 @@ pub fn openapi_and_routes(state: &AppState) -> (Router<AppState>, utoipa::openap
             profile::get_photo
         ))
         .layer(DefaultBodyLimit::max(photo_limit));
+    let documents = OpenApiRouter::new()
+        .routes(routes!(documents::upload))
+        .layer(DefaultBodyLimit::max(
+            state.settings.experts.max_document_bytes,
+        ));
     // A sign-up form may carry a photo next to its fields.
     let signup = OpenApiRouter::new()
         .routes(routes!(signup::signup))
@@ -98,6 +106,20 @@ pub fn openapi_and_routes(state: &AppState) -> (Router<AppState>, utoipa::openap
         .routes(routes!(experts::page))
         .routes(routes!(search::search))
         .routes(routes!(search::suggestions))
+        .routes(routes!(documents::list))
+        .routes(routes!(documents::read))
+        .routes(routes!(documents::reads))
+        .routes(routes!(payment_info::put_bank))
+        .routes(routes!(payment_info::put_tax))
+        .routes(routes!(
+            payment_info::get_tax_settings,
+            payment_info::put_tax_settings
+        ))
+        .routes(routes!(review::submit))
+        .routes(routes!(review::queue))
+        .routes(routes!(review::get))
+        .routes(routes!(review::approve))
+        .routes(routes!(review::reject))
         .routes(routes!(taxonomy::create))
         .routes(routes!(taxonomy::rename, taxonomy::remove))
         .routes(routes!(admin::list))
@@ -121,6 +143,7 @@ pub fn openapi_and_routes(state: &AppState) -> (Router<AppState>, utoipa::openap
         .routes(routes!(finance::finance))
         .layer(DefaultBodyLimit::max(JSON_BODY_LIMIT))
         .merge(uploads)
+        .merge(documents)
         .merge(signup)
         .split_for_parts()
 }

@@ -1,9 +1,15 @@
 //! Experts: the profile people book, the verification that lets them be
 //! listed, and the one rule that decides who is listed.
 
+pub mod bank;
+pub mod documents;
 pub mod listing;
+pub mod review;
+pub mod seal;
 pub mod store;
+pub mod tax;
 pub mod validate;
+pub mod verification;
 
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;

@@ -11,20 +11,36 @@ pub const MAX_DOMAINS: usize = 5;
 pub const MAX_LANGUAGES: usize = 10;
 /// A price above this is almost certainly a typo (1,000 coins = 500 TND).
 pub const MAX_PRICE: i64 = 100_000;
+/// A rejection's reason: long enough to say what to fix, short enough to read.
+pub const MAX_REASON: usize = 1000;
 
 pub fn bio(value: &str, errors: &mut Vec<FieldError>) {
-    if value.chars().count() > MAX_BIO {
+    text("bio", value, MAX_BIO, errors);
+}
+
+/// Why administrators reject a submission: the expert reads it.
+pub fn reason(value: &str, errors: &mut Vec<FieldError>) {
+    if value.trim().is_empty() {
+        errors.push(FieldError::new("reason", "required", "say what to correct"));
+    } else {
+        text("reason", value, MAX_REASON, errors);
+    }
+}
+
+/// Free text of at most `max` characters, lines and tabs allowed.
+fn text(field: &str, value: &str, max: usize, errors: &mut Vec<FieldError>) {
+    if value.chars().count() > max {
         errors.push(FieldError::new(
-            "bio",
+            field,
             "too_long",
-            format!("at most {MAX_BIO} characters"),
+            format!("at most {max} characters"),
         ));
     } else if value
         .chars()
         .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
     {
         errors.push(FieldError::new(
-            "bio",
+            field,
             "invalid",
             "must not contain control characters",
         ));

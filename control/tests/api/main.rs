@@ -29,4 +29,5 @@ mod reports;
 mod search;
 mod signup;
 mod surface;
+mod verification;
 mod wallet;

@@ -16,6 +16,7 @@ pub mod payments;
 pub mod photos;
 pub mod search;
 pub mod settings;
+pub mod social;
 pub mod state;
 
 use axum::Router;

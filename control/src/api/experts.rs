@@ -16,6 +16,8 @@ use crate::experts::store::{self, Domain};
 use crate::experts::{
     listing, validate, Expert, Position, Prices, Service, State as Review, TaxOption,
 };
+use crate::social::store::Link;
+use crate::social::{self, Provider};
 use crate::state::AppState;
 
 type Expert_ = super::access::Authorized<Experts>;
@@ -208,10 +210,23 @@ pub struct RatingSummary {
 /// A linked social account, proven by the provider's sign-in.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct SocialProof {
-    pub provider: String,
+    pub provider: Provider,
+    /// The LinkedIn name or the Instagram username.
     pub handle: String,
+    /// The public profile page; LinkedIn's sign-in gives none.
     pub url: Option<String>,
     pub verified_at: String,
+}
+
+impl From<&Link> for SocialProof {
+    fn from(l: &Link) -> Self {
+        SocialProof {
+            provider: l.provider,
+            handle: l.handle.clone(),
+            url: l.url.clone(),
+            verified_at: timestamp(l.verified_at),
+        }
+    }
 }
 
 /// What a visitor sees of an expert.
@@ -285,12 +300,7 @@ pub async fn page(
         .into_iter()
         .filter(|d| e.domains.contains(&d.slug))
         .collect();
-    let social: Vec<(String, String, Option<String>, i64)> = sqlx::query_as(
-        "SELECT provider, handle, url, verified_at FROM social_links WHERE account_id = $1 ORDER BY provider",
-    )
-    .bind(&id)
-    .fetch_all(&mut *conn)
-    .await?;
+    let social = social::store::of(&mut *conn, &id).await?;
     Ok(Json(ExpertPage {
         id: e.account_id.clone(),
         first_name: account.first_name.clone(),
@@ -305,15 +315,7 @@ pub async fn page(
         instant_booking: e.instant_booking,
         rating: rating(e.rating_count, e.rating_sum),
         consultations: e.consultations,
-        social: social
-            .into_iter()
-            .map(|(provider, handle, url, at)| SocialProof {
-                provider,
-                handle,
-                url,
-                verified_at: timestamp(at),
-            })
-            .collect(),
+        social: social.iter().map(SocialProof::from).collect(),
     }))
 }
 

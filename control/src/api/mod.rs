@@ -12,6 +12,7 @@ mod extract;
 mod finance;
 mod profile;
 mod signup;
+mod social;
 mod taxonomy;
 pub mod views;
 pub mod wallet;
@@ -95,6 +96,9 @@ pub fn openapi_and_routes(state: &AppState) -> (Router<AppState>, utoipa::openap
         .routes(routes!(experts::domains))
         .routes(routes!(experts::mine, experts::edit))
         .routes(routes!(experts::page))
+        .routes(routes!(social::mine))
+        .routes(routes!(social::start, social::unlink))
+        .routes(routes!(social::callback))
         .routes(routes!(taxonomy::create))
         .routes(routes!(taxonomy::rename, taxonomy::remove))
         .routes(routes!(admin::list))

@@ -8,6 +8,8 @@ mod flouci;
 mod gateway;
 #[path = "../support/konnect.rs"]
 mod konnect;
+#[path = "../support/oauth.rs"]
+mod oauth;
 #[path = "../support/paypal.rs"]
 mod paypal;
 #[path = "../support/testdb.rs"]
@@ -27,5 +29,6 @@ mod profile;
 mod races;
 mod reports;
 mod signup;
+mod social;
 mod surface;
 mod wallet;

@@ -11,6 +11,7 @@ pub mod ledger;
 pub mod mail;
 pub mod maintenance;
 pub mod metrics;
+pub mod moderation;
 pub mod objects;
 pub mod payments;
 pub mod photos;

@@ -24,6 +24,7 @@ mod experts;
 mod login;
 mod mail;
 mod maintenance;
+mod moderation;
 mod passwords;
 mod profile;
 mod races;

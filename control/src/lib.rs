@@ -11,11 +11,13 @@ pub mod ledger;
 pub mod mail;
 pub mod maintenance;
 pub mod metrics;
+pub mod moderation;
 pub mod objects;
 pub mod payments;
 pub mod photos;
 pub mod search;
 pub mod settings;
+pub mod social;
 pub mod state;
 
 use axum::Router;

@@ -35,7 +35,7 @@ fn ms(d: Duration) -> i64 {
 ///   kept, because presenting it again is how theft is detected;
 /// - sessions with no refresh token left, older than an access token's
 ///   lifetime (no token of theirs can be valid any more);
-/// - used reset-link nonces older than a link's lifetime (the link has expired);
+/// - used link nonces older than a link's lifetime (the link has expired);
 /// - login-attempt counts neither locked nor touched within the lockout period.
 pub async fn purge(db: &AnyPool, now: i64, auth: &AuthSettings) -> Result<Purged, sqlx::Error> {
     let refresh_tokens = sqlx::query(
@@ -56,8 +56,11 @@ pub async fn purge(db: &AnyPool, now: i64, auth: &AuthSettings) -> Result<Purged
     .execute(db)
     .await?
     .rows_affected();
+    // A nonce must outlive every link that can carry it: reset links and
+    // OAuth states.
+    let oauth_state = Duration::from_secs(crate::social::state::TTL_SECS as u64);
     let used_links = sqlx::query("DELETE FROM used_links WHERE used_at <= $1")
-        .bind(now - ms(auth.reset_link_ttl))
+        .bind(now - ms(auth.reset_link_ttl.max(oauth_state)))
         .execute(db)
         .await?
         .rows_affected();

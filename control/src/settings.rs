@@ -22,6 +22,7 @@ pub struct Settings {
     pub storage: StorageSettings,
     pub payments: PaymentSettings,
     pub experts: ExpertSettings,
+    pub social: SocialSettings,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -224,6 +225,58 @@ impl Default for Settings {
             storage: StorageSettings::default(),
             payments: PaymentSettings::default(),
             experts: ExpertSettings::default(),
+            social: SocialSettings::default(),
+        }
+    }
+}
+
+/// Experts prove their LinkedIn and Instagram accounts by signing in there
+/// (OAuth 2 / OpenID Connect). A provider without a client id and secret is
+/// not offered.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SocialSettings {
+    pub linkedin: OAuthSettings,
+    pub instagram: OAuthSettings,
+}
+
+/// One provider's OAuth client. No `serde(default)`: the defaults differ per
+/// provider and come from `SocialSettings::default()`, over which the config
+/// loader lays the file and the environment key by key.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OAuthSettings {
+    pub client_id: Option<String>,
+    pub client_secret: Option<String>,
+    pub authorize_url: String,
+    pub token_url: String,
+    /// Where the signed-in person's profile is read with the access token.
+    pub profile_url: String,
+    pub scopes: Vec<String>,
+}
+
+impl Default for SocialSettings {
+    fn default() -> Self {
+        let scopes = |s: &[&str]| s.iter().map(|s| (*s).to_owned()).collect();
+        SocialSettings {
+            // "Sign In with LinkedIn using OpenID Connect".
+            linkedin: OAuthSettings {
+                client_id: None,
+                client_secret: None,
+                authorize_url: "https://www.linkedin.com/oauth/v2/authorization".to_owned(),
+                token_url: "https://www.linkedin.com/oauth/v2/accessToken".to_owned(),
+                profile_url: "https://api.linkedin.com/v2/userinfo".to_owned(),
+                scopes: scopes(&["openid", "profile", "email"]),
+            },
+            // "Instagram API with Instagram Login" (professional accounts).
+            instagram: OAuthSettings {
+                client_id: None,
+                client_secret: None,
+                authorize_url: "https://www.instagram.com/oauth/authorize".to_owned(),
+                token_url: "https://api.instagram.com/oauth/access_token".to_owned(),
+                profile_url: "https://graph.instagram.com/me?fields=user_id,username".to_owned(),
+                scopes: scopes(&["instagram_business_basic"]),
+            },
         }
     }
 }

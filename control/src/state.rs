@@ -17,6 +17,7 @@ use crate::metrics::AuthMetrics;
 use crate::objects::ObjectStore;
 use crate::payments::Payments;
 use crate::settings::Settings;
+use crate::social::client::Social;
 
 #[derive(Clone)]
 pub struct AppState(Arc<Inner>);
@@ -26,6 +27,8 @@ pub struct Inner {
     pub clock: Arc<dyn Clock>,
     pub ledger: Ledger,
     pub payments: Payments,
+    /// The OAuth clients experts link social accounts with.
+    pub social: Social,
     pub settings: Settings,
     pub public_url: String,
     pub keys: Keys,
@@ -133,6 +136,7 @@ impl AppState {
             &settings.payments,
             &public_url,
         )?;
+        let social = Social::new(&settings.social, &public_url)?;
         let rate = settings.auth.ip_requests_per_minute;
         Ok(AppState(Arc::new(Inner {
             keys: Keys::new(secret.as_bytes()),
@@ -142,6 +146,7 @@ impl AppState {
             decoy_hash: crate::auth::password::hash(crate::auth::tokens::random_token()).await?,
             ledger,
             payments,
+            social,
             db,
             clock,
             public_url,

@@ -65,11 +65,16 @@ pub fn name(field: &str, value: &str, errors: &mut Vec<FieldError>) {
 }
 
 pub fn bio(field: &str, value: &str, errors: &mut Vec<FieldError>) {
-    if value.chars().count() > MAX_BIO {
+    long_text(field, value, MAX_BIO, errors);
+}
+
+/// Prose: at most `max` characters, printable, line breaks and tabs allowed.
+pub fn long_text(field: &str, value: &str, max: usize, errors: &mut Vec<FieldError>) {
+    if value.chars().count() > max {
         errors.push(FieldError::new(
             field,
             "too_long",
-            format!("at most {MAX_BIO} characters"),
+            format!("at most {max} characters"),
         ));
     } else if value
         .chars()

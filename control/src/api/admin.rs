@@ -9,7 +9,7 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 
 use super::access::{Admins, Authorized};
-use super::cursor;
+use super::cursor::Page;
 use super::error::{ApiError, ApiResult};
 use super::extract::ApiQuery;
 use super::views::{AccountPage, AccountView};
@@ -42,16 +42,16 @@ pub async fn list(
     _: Admin,
     ApiQuery(q): ApiQuery<ListQuery>,
 ) -> ApiResult<Json<AccountPage>> {
-    let (limit, after) = cursor::page_request(q.limit, q.cursor.as_deref(), 20, 100)?;
+    let page = Page::parse(q.cursor.as_deref(), q.limit)?;
     let search = Search {
         text: q.q.filter(|t| !t.trim().is_empty()),
         role: q.role,
         status: q.status,
-        after,
-        limit: limit + 1,
+        after: page.after.clone(),
+        limit: page.fetch(),
     };
     let mut rows = store::search(state.db.pool(), &search).await?;
-    let next_cursor = cursor::next_page(&mut rows, limit, |a| (a.created_at, &a.id));
+    let next_cursor = page.cut(&mut rows, |a| (a.created_at, &a.id));
     Ok(Json(AccountPage {
         items: rows.iter().map(AccountView::from).collect(),
         next_cursor,
@@ -95,13 +95,15 @@ async fn actionable(state: &AppState, admin: &Admin, id: &str) -> ApiResult<Acco
     Ok(account)
 }
 
-async fn set_status(
+/// Sets an account's status: search and public pages follow at once, and
+/// leaving `active` ends every session. Moderation's suspension is this too.
+pub(super) async fn set_status(
     state: &AppState,
     admin: &Admin,
     id: &str,
     status: Status,
     action: &str,
-) -> ApiResult<Json<AccountView>> {
+) -> ApiResult<Account> {
     let mut account = actionable(state, admin, id).await?;
     let now = state.now();
     let mut tx = state.db.begin_write().await?;
@@ -116,7 +118,7 @@ async fn set_status(
     tracing::info!(admin = %admin.0.account_id, account = id, action, "admin action");
     account.status = status;
     account.updated_at = now;
-    Ok(Json(AccountView::from(&account)))
+    Ok(account)
 }
 
 /// Deactivate an account: it can no longer log in and its sessions end now.
@@ -128,7 +130,8 @@ pub async fn deactivate(
     admin: Admin,
     Path(id): Path<String>,
 ) -> ApiResult<Json<AccountView>> {
-    set_status(&state, &admin, &id, Status::Deactivated, "deactivate").await
+    let account = set_status(&state, &admin, &id, Status::Deactivated, "deactivate").await?;
+    Ok(Json(AccountView::from(&account)))
 }
 
 /// Reactivate a deactivated account.
@@ -140,7 +143,8 @@ pub async fn activate(
     admin: Admin,
     Path(id): Path<String>,
 ) -> ApiResult<Json<AccountView>> {
-    set_status(&state, &admin, &id, Status::Active, "activate").await
+    let account = set_status(&state, &admin, &id, Status::Active, "activate").await?;
+    Ok(Json(AccountView::from(&account)))
 }
 
 /// Delete an account: personal data is anonymised and the photo removed; the

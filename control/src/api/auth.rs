@@ -16,6 +16,7 @@ use super::views::{AccountView, StatusMessage, Tokens};
 use crate::accounts::store;
 use crate::accounts::{validate, Account, Language, Role, Status};
 use crate::auth::attempts::{self, Attempt};
+use crate::auth::links;
 use crate::auth::password;
 use crate::auth::sessions::{self, RefreshError};
 use crate::auth::tokens::{random_token, AccessClaims, LinkClaims, TokenError};
@@ -439,21 +440,12 @@ pub async fn confirm_reset(
     );
     fail_if_any(errors)?;
     let now = state.now();
-    let claimed = sqlx::query("INSERT INTO used_links (nonce, used_at) VALUES ($1, $2)")
-        .bind(&claims.nonce)
-        .bind(now)
-        .execute(state.db.pool())
-        .await;
-    match claimed {
-        Ok(_) => {}
-        Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
-            return Err(ApiError::new(
-                StatusCode::BAD_REQUEST,
-                "token_used",
-                "This link was already used; ask for a new one",
-            ))
-        }
-        Err(e) => return Err(e.into()),
+    if !links::spend(state.db.pool(), &claims.nonce, now).await? {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "token_used",
+            "This link was already used; ask for a new one",
+        ));
     }
     let hash = password::hash(req.new_password).await?;
     store::set_password(state.db.pool(), &account.id, &hash, now).await?;

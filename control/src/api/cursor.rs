@@ -5,7 +5,7 @@ use axum::http::StatusCode;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use base64::Engine;
 
-use super::error::ApiError;
+use super::error::{ApiError, ApiResult};
 
 pub fn encode(at: i64, id: &str) -> String {
     B64.encode(format!("{at}:{id}"))
@@ -18,36 +18,52 @@ pub fn decode(cursor: &str) -> Option<(i64, String)> {
     Some((at.parse().ok()?, id.to_owned()))
 }
 
-/// A listing's `limit` (1 to `max`, `default` when absent) and where it
-/// resumes, or 400 `invalid_query`.
-pub fn page_request(
-    limit: Option<i64>,
-    cursor: Option<&str>,
-    default: i64,
-    max: i64,
-) -> Result<(i64, Option<(i64, String)>), ApiError> {
-    let invalid = |why: &str| ApiError::new(StatusCode::BAD_REQUEST, "invalid_query", why);
-    let limit = limit.unwrap_or(default);
-    if !(1..=max).contains(&limit) {
-        return Err(invalid(&format!("limit must be between 1 and {max}")));
-    }
-    let after = cursor
-        .map(|c| decode(c).ok_or_else(|| invalid("Unknown cursor")))
-        .transpose()?;
-    Ok((limit, after))
+/// A page a client asked for with `cursor` and `limit` (1 to 100, 20 by
+/// default): fetch `fetch()` rows after `after`, then `cut` them.
+pub struct Page {
+    pub after: Option<(i64, String)>,
+    pub limit: i64,
 }
 
-/// Given the rows of a query for `limit + 1`, drops the extra one and returns
-/// the cursor of the next page when there is one.
-pub fn next_page<T>(
-    rows: &mut Vec<T>,
-    limit: i64,
-    key: impl Fn(&T) -> (i64, &str),
-) -> Option<String> {
-    let more = rows.len() as i64 > limit;
-    rows.truncate(limit as usize);
-    rows.last().filter(|_| more).map(|last| {
-        let (at, id) = key(last);
-        encode(at, id)
-    })
+impl Page {
+    /// 400 `invalid_query` for a limit out of range or a cursor we did not give.
+    pub fn parse(cursor: Option<&str>, limit: Option<i64>) -> ApiResult<Page> {
+        Self::parse_within(cursor, limit, 20, 100)
+    }
+
+    /// `parse` for a listing whose pages default to `default` rows, at most `max`.
+    pub fn parse_within(
+        cursor: Option<&str>,
+        limit: Option<i64>,
+        default: i64,
+        max: i64,
+    ) -> ApiResult<Page> {
+        let bad = |title: &str| ApiError::new(StatusCode::BAD_REQUEST, "invalid_query", title);
+        let limit = limit.unwrap_or(default);
+        if !(1..=max).contains(&limit) {
+            return Err(bad(&format!("limit must be between 1 and {max}")));
+        }
+        let after = match cursor {
+            Some(c) => Some(decode(c).ok_or_else(|| bad("Unknown cursor"))?),
+            None => None,
+        };
+        Ok(Page { after, limit })
+    }
+
+    /// How many rows to fetch: one more than a page tells whether there is
+    /// a next one.
+    pub fn fetch(&self) -> i64 {
+        self.limit + 1
+    }
+
+    /// Cuts fetched rows to the page; the next page's cursor, made from the
+    /// last row's `(time, id)`, if there are more.
+    pub fn cut<T>(&self, rows: &mut Vec<T>, key: impl Fn(&T) -> (i64, &str)) -> Option<String> {
+        let more = rows.len() as i64 > self.limit;
+        rows.truncate(self.limit as usize);
+        rows.last().filter(|_| more).map(|last| {
+            let (at, id) = key(last);
+            encode(at, id)
+        })
+    }
 }

@@ -13,7 +13,7 @@ use sha2::{Digest, Sha256};
 use utoipa::{IntoParams, ToSchema};
 
 use super::access::{Admins, Authorized, Caller};
-use super::cursor;
+use super::cursor::Page;
 use super::error::{ApiError, ApiResult};
 use super::experts::Expert_;
 use super::extract::ApiQuery;
@@ -257,10 +257,10 @@ pub async fn reads(
     Path(id): Path<String>,
     ApiQuery(q): ApiQuery<ReadsQuery>,
 ) -> ApiResult<Json<ReadPage>> {
-    let (limit, before) = cursor::page_request(q.limit, q.cursor.as_deref(), 50, 200)?;
+    let page = Page::parse_within(q.cursor.as_deref(), q.limit, 50, 200)?;
     let mut conn = state.db.pool().acquire().await?;
-    let mut rows = verification::reads(&mut conn, &id, before.as_ref(), limit + 1).await?;
-    let next_cursor = cursor::next_page(&mut rows, limit, |r| (r.at, &r.id));
+    let mut rows = verification::reads(&mut conn, &id, page.after.as_ref(), page.fetch()).await?;
+    let next_cursor = page.cut(&mut rows, |r| (r.at, &r.id));
     Ok(Json(ReadPage {
         items: rows
             .into_iter()

@@ -13,11 +13,13 @@ use super::error::{ApiError, ApiResult};
 use super::extract::ApiJson;
 use super::views::{photo_url, timestamp};
 use crate::accounts::{self, Account, Status};
-use crate::experts::store::{self, Domain, SocialLink};
+use crate::experts::store::{self, Domain};
 use crate::experts::tax::{self, TaxRates};
 use crate::experts::{
     listing, validate, Expert, Position, Prices, Service, State as Review, TaxOption,
 };
+use crate::social::store::Link;
+use crate::social::{self, Provider};
 use crate::state::AppState;
 
 pub(super) type Expert_ = super::access::Authorized<Experts>;
@@ -235,18 +237,20 @@ pub struct RatingSummary {
 /// A linked social account, proven by the provider's sign-in.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct SocialProof {
-    pub provider: String,
+    pub provider: Provider,
+    /// The LinkedIn name or the Instagram username.
     pub handle: String,
+    /// The public profile page; LinkedIn's sign-in gives none.
     pub url: Option<String>,
     pub verified_at: String,
 }
 
-impl From<SocialLink> for SocialProof {
-    fn from(l: SocialLink) -> Self {
+impl From<&Link> for SocialProof {
+    fn from(l: &Link) -> Self {
         SocialProof {
             provider: l.provider,
-            handle: l.handle,
-            url: l.url,
+            handle: l.handle.clone(),
+            url: l.url.clone(),
             verified_at: timestamp(l.verified_at),
         }
     }
@@ -323,7 +327,7 @@ pub async fn page(
         .into_iter()
         .filter(|d| e.domains.contains(&d.slug))
         .collect();
-    let social = store::social_links(&mut conn, &id).await?;
+    let social = social::store::of(&mut *conn, &id).await?;
     Ok(Json(ExpertPage {
         id: e.account_id.clone(),
         first_name: account.first_name.clone(),
@@ -338,7 +342,7 @@ pub async fn page(
         instant_booking: e.instant_booking,
         rating: rating(e.rating_count, e.rating_sum),
         consultations: e.consultations,
-        social: social.into_iter().map(SocialProof::from).collect(),
+        social: social.iter().map(SocialProof::from).collect(),
     }))
 }
 

@@ -11,11 +11,14 @@ pub mod error;
 mod experts;
 mod extract;
 mod finance;
+mod moderation;
 mod payment_info;
 mod profile;
+mod reports;
 mod review;
 mod search;
 mod signup;
+mod social;
 mod taxonomy;
 pub mod views;
 pub mod wallet;
@@ -50,6 +53,7 @@ pub(crate) const JSON_BODY_LIMIT: usize = 64 * 1024;
         (name = "profile", description = "Profiles and photos"),
         (name = "experts", description = "Expert profiles, verification and the domain taxonomy"),
         (name = "wallet", description = "Coins: balances, purchases and payment-provider callbacks"),
+        (name = "moderation", description = "Reports of profiles and what administrators do about them"),
         (name = "admin", description = "Administration (administrator role)")
     )
 )]
@@ -120,12 +124,22 @@ pub fn openapi_and_routes(state: &AppState) -> (Router<AppState>, utoipa::openap
         .routes(routes!(review::get))
         .routes(routes!(review::approve))
         .routes(routes!(review::reject))
+        .routes(routes!(social::mine))
+        .routes(routes!(social::start, social::unlink))
+        .routes(routes!(social::callback))
         .routes(routes!(taxonomy::create))
         .routes(routes!(taxonomy::rename, taxonomy::remove))
         .routes(routes!(admin::list))
         .routes(routes!(admin::get, admin::delete))
         .routes(routes!(admin::deactivate))
         .routes(routes!(admin::activate))
+        .routes(routes!(reports::file))
+        .routes(routes!(moderation::queue))
+        .routes(routes!(moderation::close))
+        .routes(routes!(moderation::hide))
+        .routes(routes!(moderation::unhide))
+        .routes(routes!(moderation::suspend))
+        .routes(routes!(moderation::actions))
         .routes(routes!(wallet::wallet))
         .routes(routes!(wallet::offer))
         .routes(routes!(wallet::start_purchase, wallet::purchases))

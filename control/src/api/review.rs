@@ -11,7 +11,7 @@ use sqlx::AnyConnection;
 use utoipa::{IntoParams, ToSchema};
 
 use super::access::{Admins, Authorized};
-use super::cursor;
+use super::cursor::Page;
 use super::documents::DocumentView;
 use super::error::{ApiError, ApiResult};
 use super::experts::{commit_with_view, view, ExpertView, Expert_, SocialProof};
@@ -162,9 +162,9 @@ async fn application(state: &AppState, id: &str, with_history: bool) -> ApiResul
             .iter()
             .map(DocumentView::from)
             .collect(),
-        social: store::social_links(&mut conn, id)
+        social: crate::social::store::of(&mut *conn, id)
             .await?
-            .into_iter()
+            .iter()
             .map(SocialProof::from)
             .collect(),
         reviews,
@@ -198,12 +198,13 @@ pub async fn queue(
     _: Admin,
     ApiQuery(q): ApiQuery<QueueQuery>,
 ) -> ApiResult<Json<ApplicationPage>> {
-    let (limit, after) = cursor::page_request(q.limit, q.cursor.as_deref(), 20, 100)?;
+    let page = Page::parse(q.cursor.as_deref(), q.limit)?;
     let stage = q.state.unwrap_or(Stage::Submitted);
     let mut conn = state.db.pool().acquire().await?;
-    let mut rows = verification::in_state(&mut conn, stage, after.as_ref(), limit + 1).await?;
+    let mut rows =
+        verification::in_state(&mut conn, stage, page.after.as_ref(), page.fetch()).await?;
     drop(conn);
-    let next_cursor = cursor::next_page(&mut rows, limit, |(at, id)| (*at, id));
+    let next_cursor = page.cut(&mut rows, |(at, id)| (*at, id));
     let mut items = Vec::with_capacity(rows.len());
     for (_, id) in rows {
         items.push(application(&state, &id, false).await?);

@@ -144,27 +144,6 @@ pub async fn save_profile(
     Ok(())
 }
 
-/// A social account proven through the provider's sign-in.
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
-pub struct SocialLink {
-    pub provider: String,
-    pub handle: String,
-    pub url: Option<String>,
-    pub verified_at: i64,
-}
-
-pub async fn social_links(
-    conn: &mut AnyConnection,
-    account_id: &str,
-) -> Result<Vec<SocialLink>, sqlx::Error> {
-    sqlx::query_as(
-        "SELECT provider, handle, url, verified_at FROM social_links WHERE account_id = $1 ORDER BY provider",
-    )
-    .bind(account_id)
-    .fetch_all(conn)
-    .await
-}
-
 /// A domain of the taxonomy.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
 pub struct Domain {

@@ -8,6 +8,8 @@ mod flouci;
 mod gateway;
 #[path = "../support/konnect.rs"]
 mod konnect;
+#[path = "../support/oauth.rs"]
+mod oauth;
 #[path = "../support/paypal.rs"]
 mod paypal;
 #[path = "../support/testdb.rs"]
@@ -22,12 +24,14 @@ mod experts;
 mod login;
 mod mail;
 mod maintenance;
+mod moderation;
 mod passwords;
 mod profile;
 mod races;
 mod reports;
 mod search;
 mod signup;
+mod social;
 mod surface;
 mod verification;
 mod wallet;

@@ -38,6 +38,11 @@ impl From<SocialError> for ApiError {
                 "invalid_oauth_state",
                 "This sign-in is not valid, has expired or was already used; start again from your profile",
             ),
+            SocialError::OtherBrowser => (
+                StatusCode::BAD_REQUEST,
+                "oauth_other_browser",
+                "Finish linking in the browser you started it from; nothing was linked",
+            ),
             SocialError::Denied => (
                 StatusCode::BAD_REQUEST,
                 "oauth_denied",
@@ -60,7 +65,7 @@ impl From<SocialError> for ApiError {
             SocialError::NotConfigured(provider)
             | SocialError::CodeRejected { provider, .. }
             | SocialError::Unavailable { provider, .. } => error.detail(provider.title()),
-            SocialError::InvalidState | SocialError::Denied => error,
+            SocialError::InvalidState | SocialError::OtherBrowser | SocialError::Denied => error,
         }
     }
 }
@@ -73,7 +78,10 @@ pub struct Authorize {
 }
 
 /// Start linking a social account: the provider's sign-in page, carrying a
-/// single-use `state` bound to this account (valid ten minutes).
+/// single-use `state` bound to this account (valid ten minutes), and a cookie
+/// binding the flow to this browser: the callback refuses a browser without
+/// it, so an authorize URL sent to someone else cannot link their account to
+/// this profile.
 #[utoipa::path(post, path = "/api/v1/experts/me/social/{provider}", tag = "experts", security(("bearer" = [])),
     params(("provider" = Provider, Path, description = "linkedin or instagram")),
     responses((status = 200, body = Authorize), (status = 403, body = Problem), (status = 404, body = Problem),
@@ -82,18 +90,25 @@ pub async fn start(
     State(state): State<AppState>,
     expert: Expert_,
     Path(name): Path<String>,
-) -> ApiResult<Json<Authorize>> {
+) -> ApiResult<impl IntoResponse> {
     let provider = provider(&name)?;
     let client = state.social.client(provider)?;
-    let signed = social::state::sign(
+    let (signed, nonce) = social::state::sign(
         &state.keys,
         provider,
         &expert.0.account_id,
         state.clock.now_secs(),
     );
-    Ok(Json(Authorize {
-        authorize_url: client.authorize_url(&signed),
-    }))
+    let secure = state.public_url.starts_with("https://");
+    Ok((
+        [(
+            header::SET_COOKIE,
+            social::state::cookie(provider, &nonce, secure),
+        )],
+        Json(Authorize {
+            authorize_url: client.authorize_url(&signed),
+        }),
+    ))
 }
 
 /// What the provider sends the browser back with: `code` and `state`, or
@@ -122,7 +137,12 @@ pub async fn callback(
     ApiQuery(q): ApiQuery<CallbackQuery>,
 ) -> ApiResult<Response> {
     let provider = provider(&name)?;
-    let proof = SocialProof::from(&link(&state, provider, q).await?);
+    let binding = headers
+        .get(header::COOKIE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| social::state::cookie_value(provider, v))
+        .map(str::to_owned);
+    let proof = SocialProof::from(&link(&state, provider, q, binding.as_deref()).await?);
     let wants_json = headers
         .get(header::ACCEPT)
         .and_then(|v| v.to_str().ok())
@@ -142,13 +162,23 @@ pub async fn callback(
 
 /// The callback's work: the state first (it is what makes the request ours
 /// to act on, and it is spent whatever follows), then the provider's answer.
-async fn link(state: &AppState, provider: Provider, q: CallbackQuery) -> ApiResult<store::Link> {
+async fn link(
+    state: &AppState,
+    provider: Provider,
+    q: CallbackQuery,
+    binding: Option<&str>,
+) -> ApiResult<store::Link> {
     let claims = social::state::verify(
         &state.keys,
         provider,
         q.state.as_deref().unwrap_or_default(),
         state.clock.now_secs(),
     )?;
+    // Checked before the nonce is spent: a stranger's browser cannot use up
+    // the expert's own sign-in.
+    if binding != Some(claims.nonce.as_str()) {
+        return Err(SocialError::OtherBrowser.into());
+    }
     let now = state.now();
     if !links::spend(state.db.pool(), &claims.nonce, now).await? {
         return Err(SocialError::InvalidState.into());

@@ -114,6 +114,11 @@ pub enum SocialError {
     /// longer link (deactivated, no longer an expert).
     #[error("the sign-in state is not valid")]
     InvalidState,
+    /// A valid state landing in a browser that did not start the flow: what
+    /// someone does who sends their own authorize URL to another person so
+    /// that person's account gets linked to their profile.
+    #[error("the sign-in was finished in another browser than the one that started it")]
+    OtherBrowser,
     #[error("the person declined at the provider")]
     Denied,
     /// The token endpoint refused the code (expired, used, not ours).

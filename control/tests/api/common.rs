@@ -128,7 +128,9 @@ impl Server {
         });
         Server {
             base: format!("http://{addr}"),
+            // A browser: it keeps cookies (the OAuth flow's binding).
             http: reqwest::Client::builder()
+                .cookie_store(true)
                 .timeout(Duration::from_secs(30))
                 .build()
                 .unwrap(),

@@ -10,6 +10,7 @@ use crate::oauth::{param, Mode, OAuthServer, CLIENT_ID};
 both_backends!(
     linkedin_and_instagram_accounts_are_linked_shown_and_unlinked,
     bad_replayed_and_expired_states_are_refused,
+    a_flow_finished_in_another_browser_links_nothing,
     refusals_denials_and_outages_are_told_apart,
     only_experts_link_and_only_configured_providers,
 );
@@ -182,6 +183,32 @@ async fn bad_replayed_and_expired_states_are_refused(backend: Backend) {
     land(&s, &callback)
         .await
         .expect_problem(400, "invalid_oauth_state");
+}
+
+/// An expert sends their authorize URL to someone else (say, a famous
+/// influencer) who signs in: without the starting browser's cookie the
+/// callback links nothing, and the expert's own flow is not used up.
+async fn a_flow_finished_in_another_browser_links_nothing(backend: Backend) {
+    let o = OAuthServer::start().await;
+    let s = server(backend, &o, &["linkedin", "instagram"]).await;
+    let expert = s
+        .expert_account("karim@example.tn", "Karim", "Haddad")
+        .await;
+    let callback = o.consent(&start(&s, &expert, "linkedin").await).await;
+    let other_browser = reqwest::Client::new();
+    s.send(
+        other_browser
+            .get(&callback)
+            .header("accept", "application/json"),
+    )
+    .await
+    .expect_problem(400, "oauth_other_browser");
+    let links = s
+        .get("/api/v1/experts/me/social", Some(&expert.access))
+        .await
+        .expect(200);
+    assert_eq!(links.body, json!([]));
+    land(&s, &callback).await.expect(200);
 }
 
 async fn refusals_denials_and_outages_are_told_apart(backend: Backend) {

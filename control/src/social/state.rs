@@ -45,7 +45,7 @@ pub fn cookie(provider: Provider, nonce: &str, secure: bool) -> String {
 }
 
 /// The value of this provider's binding cookie in a `Cookie` header.
-pub fn cookie_value<'a>(provider: Provider, header: &'a str) -> Option<&'a str> {
+pub fn cookie_value(provider: Provider, header: &str) -> Option<&str> {
     let name = cookie_name(provider);
     header.split(';').find_map(|pair| {
         let (k, v) = pair.trim().split_once('=')?;

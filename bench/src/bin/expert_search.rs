@@ -10,9 +10,16 @@
 //! and last names, one to three domains, one to three languages, a city
 //! among Tunisia's largest with a few kilometres of jitter, prices (some
 //! services not offered), consultations and ratings skewed as a marketplace's
-//! are, and bios of 15 to 40 words drawn from a vocabulary in which a few
-//! words are common and most are rare. Every expert is indexed by
+//! are, and bios of 15 to 40 words drawn from a 98-word vocabulary with
+//! Zipf-Mandelbrot frequencies (weight 1/(rank + 8)): the most common word is
+//! in about 72% of bios, the rarest in about 9%. Every expert is indexed by
 //! `experts::listing::refresh`, the same call the API makes on approval.
+//!
+//! Queries: a keyword any of the vocabulary's words (uniformly: what people
+//! type is a topic, whatever its frequency) with two filters; the same with
+//! the most common word only (the worst case); a keyword alone; two filters
+//! with a sort and no keyword; and suggestions as one types. Arguments after
+//! the counts pick a backend (`sqlite` or `postgres`; both by default).
 
 use std::time::{Duration, Instant};
 
@@ -220,10 +227,26 @@ const VOCABULARY: &[&str] = &[
     "podcast",
 ];
 
+/// A vocabulary rank drawn with weight 1/(rank + 8).
+fn zipf(rng: &mut Rng) -> usize {
+    let weights: Vec<f64> = (0..VOCABULARY.len())
+        .map(|r| 1.0 / (r as f64 + 8.0))
+        .collect();
+    let total: f64 = weights.iter().sum();
+    let mut u = rng.below(1_000_000) as f64 / 1_000_000.0 * total;
+    for (r, w) in weights.iter().enumerate() {
+        if u < *w {
+            return r;
+        }
+        u -= w;
+    }
+    VOCABULARY.len() - 1
+}
+
 fn bio(rng: &mut Rng) -> String {
     let n = 15 + rng.below(26);
     (0..n)
-        .map(|_| VOCABULARY[rng.skewed(VOCABULARY.len())])
+        .map(|_| VOCABULARY[zipf(rng)])
         .collect::<Vec<_>>()
         .join(" ")
 }
@@ -242,11 +265,10 @@ async fn seed(db: &Database, experts: usize) -> Duration {
              first_name, last_name, search_text, created_at, updated_at) ",
         );
         let rows: Vec<(String, String, String)> = (0..n)
-            .map(|i| {
+            .map(|_| {
                 let id = uuid::Uuid::now_v7().to_string();
                 let first = rng.pick(FIRST).to_owned();
                 let last = rng.pick(LAST).to_owned();
-                let _ = i;
                 (id, first, last)
             })
             .collect();
@@ -339,7 +361,7 @@ async fn seed(db: &Database, experts: usize) -> Duration {
         }
         tx.commit().await.expect("commit");
         ids.extend(rows.into_iter().map(|(id, _, _)| id));
-        if (chunk_start / ROWS) % 40 == 0 {
+        if (chunk_start / ROWS).is_multiple_of(40) {
             eprint!("\r  seeded {:>6} / {experts}", chunk_start + n);
         }
     }
@@ -353,9 +375,10 @@ async fn seed(db: &Database, experts: usize) -> Duration {
     started.elapsed()
 }
 
-/// A keyword and two filters, varied from query to query.
-fn keyword_and_two_filters(rng: &mut Rng) -> Query {
-    let word = fold::words(VOCABULARY[rng.skewed(VOCABULARY.len())]);
+/// A keyword (`word`, or any of the vocabulary) and two filters, varied from
+/// query to query.
+fn keyword_and_two_filters(rng: &mut Rng, word: Option<&str>) -> Query {
+    let word = fold::words(word.unwrap_or_else(|| VOCABULARY[rng.below(VOCABULARY.len())]));
     let mut filters = Filters::default();
     match rng.below(4) {
         0 => {
@@ -423,31 +446,73 @@ fn report(label: &str, mut samples: Vec<Duration>) {
     );
 }
 
+/// Prints the database's plan for one query of each kind (`EXPLAIN=1`).
+async fn explain(db: &Database) {
+    let mut rng = Rng(7);
+    for q in [
+        keyword_and_two_filters(&mut rng, None),
+        keyword_and_two_filters(&mut rng, Some(VOCABULARY[0])),
+        browse(&mut rng),
+    ] {
+        let (statement, binds) = control::search::sql::build(db.backend(), &q, None, 21);
+        let prefix = match db.backend() {
+            platform::db::Backend::Sqlite => "EXPLAIN QUERY PLAN ",
+            platform::db::Backend::Postgres => "EXPLAIN ANALYZE ",
+        };
+        let text = format!("{prefix}{statement}");
+        let mut query = sqlx::query(&text);
+        for b in binds {
+            query = match b {
+                control::search::sql::Bind::Int(v) => query.bind(v),
+                control::search::sql::Bind::Float(v) => query.bind(v),
+                control::search::sql::Bind::Text(v) => query.bind(v),
+            };
+        }
+        println!("  {statement}");
+        for row in query.fetch_all(db.pool()).await.expect("explain") {
+            use sqlx::Row;
+            let line: String = match db.backend() {
+                platform::db::Backend::Sqlite => row.try_get(3).unwrap_or_default(),
+                platform::db::Backend::Postgres => row.try_get(0).unwrap_or_default(),
+            };
+            println!("    {line}");
+        }
+    }
+}
+
 async fn measure(db: &Database, queries: usize) {
+    if std::env::var_os("EXPLAIN").is_some() {
+        explain(db).await;
+    }
     let mut rng = Rng(0xBEEF_0000_0000_0042);
     // Warm the caches as a running server's would be.
     for _ in 0..50 {
-        store::search(db, &keyword_and_two_filters(&mut rng))
+        store::search(db, &keyword_and_two_filters(&mut rng, None))
             .await
             .expect("search");
     }
-    let mut samples = Vec::with_capacity(queries);
-    let mut hits = 0;
-    for _ in 0..queries {
-        let q = keyword_and_two_filters(&mut rng);
-        let t = Instant::now();
-        hits += store::search(db, &q).await.expect("search").hits.len();
-        samples.push(t.elapsed());
+    for (label, word) in [
+        ("keyword + two filters, relevance", None),
+        ("commonest word + two filters", Some(VOCABULARY[0])),
+    ] {
+        let mut samples = Vec::with_capacity(queries);
+        let mut hits = 0;
+        for _ in 0..queries {
+            let q = keyword_and_two_filters(&mut rng, word);
+            let t = Instant::now();
+            hits += store::search(db, &q).await.expect("search").hits.len();
+            samples.push(t.elapsed());
+        }
+        report(label, samples);
+        println!(
+            "    (average {:.1} hits a page)",
+            hits as f64 / queries as f64
+        );
     }
-    report("keyword + two filters, relevance", samples);
-    println!(
-        "  (average {:.1} hits a page)",
-        hits as f64 / queries as f64
-    );
 
     let mut samples = Vec::with_capacity(queries);
     for _ in 0..queries {
-        let mut q = keyword_and_two_filters(&mut rng);
+        let mut q = keyword_and_two_filters(&mut rng, None);
         q.filters = Filters::default();
         let t = Instant::now();
         store::search(db, &q).await.expect("search");
@@ -493,7 +558,15 @@ async fn main() {
     let args: Vec<String> = std::env::args().collect();
     let experts: usize = args.get(1).and_then(|a| a.parse().ok()).unwrap_or(100_000);
     let queries: usize = args.get(2).and_then(|a| a.parse().ok()).unwrap_or(400);
+    let only = args.get(3).map(String::as_str);
     for backend in [Backend::Sqlite, Backend::Postgres] {
+        let name = match backend {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres => "postgres",
+        };
+        if only.is_some_and(|o| o != name) {
+            continue;
+        }
         let name = match backend {
             Backend::Sqlite => "SQLite",
             Backend::Postgres => "PostgreSQL",

@@ -1,11 +1,25 @@
 //! Keeping the search index in step with the listing: one document per listed
-//! expert (name, domains in both languages, bio), and the words of its name
-//! for completion. Unlisted experts have neither.
+//! expert (name, domains in both languages, bio, and the facet tokens of
+//! `tags`), and the words of its name for completion. Unlisted experts have
+//! neither.
 
 use platform::db::Backend;
 use sqlx::AnyConnection;
 
-use super::fold;
+use super::{fold, tags};
+use crate::experts::{Prices, Service};
+
+/// What the index holds of a listed expert.
+#[derive(sqlx::FromRow)]
+struct Listed {
+    name: String,
+    bio: String,
+    name_folded: String,
+    languages: String,
+    price_text: Option<i64>,
+    price_video: Option<i64>,
+    price_call: Option<i64>,
+}
 
 /// Rewrites (or removes) the index entries of one expert.
 pub async fn sync(
@@ -14,14 +28,24 @@ pub async fn sync(
     account_id: &str,
 ) -> Result<(), sqlx::Error> {
     remove(conn, backend, account_id).await?;
-    let row: Option<(String, String, String)> = sqlx::query_as(
-        "SELECT a.first_name || ' ' || a.last_name, e.bio, e.name_folded FROM experts e \
+    let row: Option<Listed> = sqlx::query_as(
+        "SELECT a.first_name || ' ' || a.last_name AS name, e.bio, e.name_folded, e.languages, \
+         e.price_text, e.price_video, e.price_call FROM experts e \
          JOIN accounts a ON a.id = e.account_id WHERE e.account_id = $1 AND e.listed = 1",
     )
     .bind(account_id)
     .fetch_optional(&mut *conn)
     .await?;
-    let Some((name, bio, name_folded)) = row else {
+    let Some(Listed {
+        name,
+        bio,
+        name_folded,
+        languages,
+        price_text,
+        price_video,
+        price_call,
+    }) = row
+    else {
         return Ok(());
     };
     let domain_names: Vec<(String, String, String)> = sqlx::query_as(
@@ -39,22 +63,46 @@ pub async fn sync(
             .join(" "),
     );
     let (name, bio) = (fold::fold(&name), fold::fold(&bio));
+    let languages: Vec<String> = serde_json::from_str(&languages).unwrap_or_default();
+    let prices = Prices {
+        text_message: price_text,
+        video_message: price_video,
+        video_call: price_call,
+    };
+    let tags: Vec<String> = domain_names
+        .iter()
+        .map(|(slug, _, _)| tags::domain(slug))
+        .chain(languages.iter().map(|l| tags::language(l)))
+        .chain(
+            Service::ALL
+                .into_iter()
+                .filter(|s| prices.of(*s).is_some())
+                .map(tags::service),
+        )
+        .collect();
+    let tags = tags.join(" ");
     match backend {
         Backend::Sqlite => {
+            // The copies follow `experts` through a trigger once the row exists.
             sqlx::query(
-                "INSERT INTO expert_fts_keys (account_id) VALUES ($1) ON CONFLICT DO NOTHING",
+                "INSERT INTO expert_fts_keys (account_id, price_text, price_video, price_call, \
+                 rating_count, rating_milli, consultations, last_active_at, latitude_e6, longitude_e6) \
+                 SELECT account_id, price_text, price_video, price_call, rating_count, rating_milli, \
+                 consultations, last_active_at, latitude_e6, longitude_e6 FROM experts \
+                 WHERE account_id = $1 ON CONFLICT (account_id) DO NOTHING",
             )
             .bind(account_id)
             .execute(&mut *conn)
             .await?;
             sqlx::query(
-                "INSERT INTO expert_fts (rowid, name, domains, bio) \
-                 SELECT id, $2, $3, $4 FROM expert_fts_keys WHERE account_id = $1",
+                "INSERT INTO expert_fts (rowid, name, domains, bio, tags) \
+                 SELECT id, $2, $3, $4, $5 FROM expert_fts_keys WHERE account_id = $1",
             )
             .bind(account_id)
             .bind(&name)
             .bind(&domains)
             .bind(&bio)
+            .bind(&tags)
             .execute(&mut *conn)
             .await?;
         }
@@ -62,12 +110,14 @@ pub async fn sync(
             sqlx::query(
                 "UPDATE experts SET search_doc = setweight(to_tsvector('simple', $2), 'A') \
                  || setweight(to_tsvector('simple', $3), 'B') \
-                 || setweight(to_tsvector('simple', $4), 'C') WHERE account_id = $1",
+                 || setweight(to_tsvector('simple', $4), 'C') \
+                 || setweight(to_tsvector('simple', $5), 'D') WHERE account_id = $1",
             )
             .bind(account_id)
             .bind(&name)
             .bind(&domains)
             .bind(&bio)
+            .bind(&tags)
             .execute(&mut *conn)
             .await?;
         }

@@ -12,6 +12,7 @@ pub mod index;
 pub mod sql;
 pub mod store;
 pub mod suggest;
+pub mod tags;
 
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;

@@ -6,7 +6,7 @@
 use platform::db::Backend;
 
 use super::cursor::Key;
-use super::{geo, Query, Sort};
+use super::{geo, tags, Query, Sort};
 
 /// A value bound to a placeholder, in order.
 #[derive(Debug, Clone, PartialEq)]
@@ -49,11 +49,6 @@ pub fn sort_keys(sort: Sort) -> &'static [(&'static str, Direction, KeyKind)] {
     }
 }
 
-/// The hit columns every search returns, in this order.
-pub const HIT_COLUMNS: &str = "id, first_name, last_name, photo_key, city, languages, price_text, \
-    price_video, price_call, instant_booking, rating_count, rating_sum, rating_milli, consultations, \
-    last_active_at, latitude_e6, longitude_e6, score, price";
-
 struct Builder {
     binds: Vec<Bind>,
 }
@@ -66,88 +61,89 @@ impl Builder {
     }
 }
 
-/// The keyword query in each engine's syntax. Words are folded to letters and
-/// digits, so nothing in them is syntax.
-fn match_expression(backend: Backend, words: &[String]) -> String {
+/// The facet tokens the filters require (see `tags`).
+fn required_tags(q: &Query) -> Vec<String> {
+    let f = &q.filters;
+    let mut out = Vec::new();
+    if let Some(d) = &f.domain {
+        out.push(tags::domain(d));
+    }
+    if let Some(l) = &f.language {
+        out.push(tags::language(l));
+    }
+    if f.service.is_some() || matches!(q.sort, Sort::PriceAsc | Sort::PriceDesc) {
+        out.push(tags::service(f.price_service()));
+    }
+    out
+}
+
+/// The full-text query in each engine's syntax: every keyword as a word
+/// prefix in the text fields, and every required facet token in `tags`.
+/// Words and tokens are folded to letters and digits, so nothing in them is
+/// syntax.
+fn match_expression(backend: Backend, words: &[String], tags: &[String]) -> String {
     match backend {
-        Backend::Sqlite => words
-            .iter()
-            .map(|w| format!("\"{w}\"*"))
-            .collect::<Vec<_>>()
-            .join(" AND "),
+        Backend::Sqlite => {
+            let text = words
+                .iter()
+                .map(|w| format!("\"{w}\"*"))
+                .collect::<Vec<_>>()
+                .join(" AND ");
+            let mut parts = vec![format!("{{name domains bio}} : ({text})")];
+            parts.extend(tags.iter().map(|t| format!("tags : \"{t}\"")));
+            parts.join(" AND ")
+        }
         Backend::Postgres => words
             .iter()
-            .map(|w| format!("{w}:*"))
+            .map(|w| format!("{w}:*ABC"))
+            .chain(tags.iter().map(|t| format!("{t}:D")))
             .collect::<Vec<_>>()
             .join(" & "),
     }
 }
 
-/// One statement returning up to `limit` hits after `after`, in order.
-pub fn build(
-    backend: Backend,
+/// The joins and conditions of the filters, on the experts row `t`. Domain
+/// and language are joins on their indexed link tables (one row per expert
+/// and value, so no duplicates), which lets the planner start from them.
+/// With `facets_matched`, domain, language and service are already required
+/// by the full-text query and are left out here.
+fn filter_clauses(
+    b: &mut Builder,
     q: &Query,
-    after: Option<&[Key]>,
-    limit: usize,
-) -> (String, Vec<Bind>) {
-    let mut b = Builder { binds: Vec::new() };
-    let mut conditions = vec!["e.listed = 1".to_owned()];
-    let keywords = !q.words.is_empty();
-    let (from, score) = match (backend, keywords) {
-        (_, false) => (
-            "experts e".to_owned(),
-            "CAST(0 AS DOUBLE PRECISION)".to_owned(),
-        ),
-        (Backend::Sqlite, true) => {
-            let m = b.bind(Bind::Text(match_expression(backend, &q.words)));
-            conditions.push(format!("expert_fts MATCH {m}"));
-            (
-                "expert_fts JOIN expert_fts_keys k ON k.id = expert_fts.rowid \
-                 JOIN experts e ON e.account_id = k.account_id"
-                    .to_owned(),
-                // bm25 is lower for better matches; columns: name, domains, bio.
-                "-bm25(expert_fts, 10.0, 4.0, 1.0)".to_owned(),
-            )
-        }
-        (Backend::Postgres, true) => {
-            let m = b.bind(Bind::Text(match_expression(backend, &q.words)));
-            conditions.push(format!("e.search_doc @@ to_tsquery('simple', {m})"));
-            (
-                "experts e".to_owned(),
-                format!(
-                    "CAST(ts_rank(e.search_doc, to_tsquery('simple', {m})) AS DOUBLE PRECISION)"
-                ),
-            )
-        }
-    };
+    t: &str,
+    facets_matched: bool,
+) -> (String, Vec<String>) {
     let f = &q.filters;
     let price = f.price_service().price_column();
-    if let Some(d) = &f.domain {
+    let mut joins = String::new();
+    let mut conditions = Vec::new();
+    if let (false, Some(d)) = (facets_matched, &f.domain) {
         let p = b.bind(Bind::Text(d.clone()));
-        conditions.push(format!(
-            "EXISTS (SELECT 1 FROM expert_domains xd WHERE xd.account_id = e.account_id AND xd.domain = {p})"
+        joins.push_str(&format!(
+            " JOIN expert_domains xd ON xd.account_id = {t}.account_id AND xd.domain = {p}"
         ));
     }
-    if let Some(l) = &f.language {
+    if let (false, Some(l)) = (facets_matched, &f.language) {
         let p = b.bind(Bind::Text(l.clone()));
-        conditions.push(format!(
-            "EXISTS (SELECT 1 FROM expert_languages xl WHERE xl.account_id = e.account_id AND xl.language = {p})"
+        joins.push_str(&format!(
+            " JOIN expert_languages xl ON xl.account_id = {t}.account_id AND xl.language = {p}"
         ));
     }
-    if f.service.is_some() || matches!(q.sort, Sort::PriceAsc | Sort::PriceDesc) {
-        conditions.push(format!("e.{price} IS NOT NULL"));
+    let priced = f.service.is_some() || matches!(q.sort, Sort::PriceAsc | Sort::PriceDesc);
+    if priced && !facets_matched {
+        conditions.push(format!("{t}.{price} IS NOT NULL"));
     }
     if let Some(v) = f.min_price {
         let p = b.bind(Bind::Int(v));
-        conditions.push(format!("e.{price} >= {p}"));
+        conditions.push(format!("{t}.{price} >= {p}"));
     }
     if let Some(v) = f.max_price {
         let p = b.bind(Bind::Int(v));
-        conditions.push(format!("e.{price} <= {p}"));
+        conditions.push(format!("{t}.{price} <= {p}"));
     }
     if let Some(v) = f.min_rating_milli {
         let p = b.bind(Bind::Int(v));
-        conditions.push(format!("e.rating_count > 0 AND e.rating_milli >= {p}"));
+        conditions.push(format!("{t}.rating_count > 0 AND {t}.rating_milli >= {p}"));
     }
     if let Some(near) = &f.near {
         let bbox = geo::bounding_box(near.centre, near.radius_m);
@@ -155,34 +151,106 @@ pub fn build(
             b.bind(Bind::Int(bbox.latitude.0)),
             b.bind(Bind::Int(bbox.latitude.1)),
         );
-        conditions.push(format!("e.latitude_e6 BETWEEN {s} AND {n}"));
+        conditions.push(format!("{t}.latitude_e6 BETWEEN {s} AND {n}"));
         match bbox.longitude {
             Some((west, east)) => {
                 let (w, e) = (b.bind(Bind::Int(west)), b.bind(Bind::Int(east)));
-                conditions.push(format!("e.longitude_e6 BETWEEN {w} AND {e}"));
+                conditions.push(format!("{t}.longitude_e6 BETWEEN {w} AND {e}"));
             }
-            None => conditions.push("e.longitude_e6 IS NOT NULL".to_owned()),
+            None => conditions.push(format!("{t}.longitude_e6 IS NOT NULL")),
         }
     }
+    (joins, conditions)
+}
+
+/// One statement returning up to `limit` hits after `after`, in order. The
+/// candidates are found, filtered, ordered and cut to the page on narrow rows
+/// first; only the page's rows are then joined to the profile and account.
+pub fn build(
+    backend: Backend,
+    q: &Query,
+    after: Option<&[Key]>,
+    limit: usize,
+) -> (String, Vec<Bind>) {
+    let mut b = Builder { binds: Vec::new() };
+    let price = q.filters.price_service().price_column();
+    let keywords = !q.words.is_empty();
+    let (candidates, conditions) = match (backend, keywords) {
+        (_, false) => {
+            let (joins, mut conditions) = filter_clauses(&mut b, q, "c", false);
+            conditions.insert(0, "c.listed = 1".to_owned());
+            (
+                format!(
+                    "SELECT c.account_id AS id, CAST(0 AS DOUBLE PRECISION) AS score, \
+                     c.{price} AS price, c.consultations, c.last_active_at, c.rating_milli, \
+                     c.rating_count FROM experts c{joins}"
+                ),
+                conditions,
+            )
+        }
+        (Backend::Sqlite, true) => {
+            let m = b.bind(Bind::Text(match_expression(
+                backend,
+                &q.words,
+                &required_tags(q),
+            )));
+            // `expert_fts_keys` carries what filters and sorts read, so a
+            // match costs one integer-key lookup, not a join to `experts`.
+            let (_, mut conditions) = filter_clauses(&mut b, q, "c", true);
+            conditions.insert(0, format!("expert_fts MATCH {m}"));
+            (
+                // bm25 is lower for better matches; columns: name, domains,
+                // bio, tags (which only filter).
+                format!(
+                    "SELECT c.account_id AS id, -bm25(expert_fts, 10.0, 4.0, 1.0, 0.0) AS score, \
+                     c.{price} AS price, c.consultations, c.last_active_at, c.rating_milli, \
+                     c.rating_count FROM expert_fts JOIN expert_fts_keys c ON c.id = expert_fts.rowid"
+                ),
+                conditions,
+            )
+        }
+        (Backend::Postgres, true) => {
+            let m = b.bind(Bind::Text(match_expression(
+                backend,
+                &q.words,
+                &required_tags(q),
+            )));
+            let (_, mut conditions) = filter_clauses(&mut b, q, "c", true);
+            conditions.insert(0, format!("c.search_doc @@ to_tsquery('simple', {m})"));
+            conditions.insert(0, "c.listed = 1".to_owned());
+            (
+                format!(
+                    "SELECT c.account_id AS id, \
+                     CAST(ts_rank(c.search_doc, to_tsquery('simple', {m})) AS DOUBLE PRECISION) AS score, \
+                     c.{price} AS price, c.consultations, c.last_active_at, c.rating_milli, \
+                     c.rating_count FROM experts c"
+                ),
+                conditions,
+            )
+        }
+    };
     let keys = sort_keys(q.sort);
     let page_condition = after.map(|values| keyset(&mut b, keys, values));
-    let order = keys
-        .iter()
-        .map(|(column, dir, _)| match dir {
-            Direction::Asc => format!("{column} ASC"),
-            Direction::Desc => format!("{column} DESC"),
-        })
-        .collect::<Vec<_>>()
-        .join(", ");
+    let order = |table: &str| {
+        keys.iter()
+            .map(|(column, dir, _)| match dir {
+                Direction::Asc => format!("{table}{column} ASC"),
+                Direction::Desc => format!("{table}{column} DESC"),
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
     let limit = b.bind(Bind::Int(limit as i64));
     let sql = format!(
-        "SELECT {HIT_COLUMNS} FROM (SELECT e.account_id AS id, a.first_name, a.last_name, a.photo_key, \
-         e.city, e.languages, e.price_text, e.price_video, e.price_call, e.instant_booking, \
-         e.rating_count, e.rating_sum, e.rating_milli, e.consultations, e.last_active_at, \
-         e.latitude_e6, e.longitude_e6, {score} AS score, e.{price} AS price \
-         FROM {from} JOIN accounts a ON a.id = e.account_id WHERE {}) s{} ORDER BY {order} LIMIT {limit}",
+        "SELECT p.id, a.first_name, a.last_name, a.photo_key, e.city, e.languages, e.price_text, \
+         e.price_video, e.price_call, e.instant_booking, e.rating_count, e.rating_sum, e.rating_milli, \
+         e.consultations, e.last_active_at, e.latitude_e6, e.longitude_e6, p.score, p.price \
+         FROM (SELECT * FROM ({candidates} WHERE {}) s{} ORDER BY {} LIMIT {limit}) p \
+         JOIN experts e ON e.account_id = p.id JOIN accounts a ON a.id = p.id ORDER BY {}",
         conditions.join(" AND "),
         page_condition.map(|c| format!(" WHERE {c}")).unwrap_or_default(),
+        order(""),
+        order("p."),
     );
     (sql, b.binds)
 }
@@ -235,11 +303,17 @@ mod tests {
             "((consultations < $2) OR (consultations = $2 AND last_active_at < $3) OR \
              (consultations = $2 AND last_active_at = $3 AND id > $4))"
         ));
-        assert!(sql.ends_with("ORDER BY consultations DESC, last_active_at DESC, id ASC LIMIT $5"));
-        assert_eq!(binds[0], Bind::Text("yoga:*".into()));
+        assert!(sql.contains("ORDER BY consultations DESC, last_active_at DESC, id ASC LIMIT $5"));
+        assert!(sql.ends_with("ORDER BY p.consultations DESC, p.last_active_at DESC, p.id ASC"));
+        assert_eq!(binds[0], Bind::Text("yoga:*ABC".into()));
         assert_eq!(binds[4], Bind::Int(11));
+        let mut q = q;
+        q.filters.domain = Some("well-being".into());
         let (sql, binds) = build(Backend::Sqlite, &q, None, 5);
         assert!(sql.contains("expert_fts MATCH $1"));
-        assert_eq!(binds[0], Bind::Text("\"yoga\"*".into()));
+        assert_eq!(
+            binds[0],
+            Bind::Text("{name domains bio} : (\"yoga\"*) AND tags : \"zqdwellbeing\"".into())
+        );
     }
 }

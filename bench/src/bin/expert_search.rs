@@ -251,6 +251,54 @@ fn bio(rng: &mut Rng) -> String {
         .join(" ")
 }
 
+/// A value of a multi-row INSERT.
+enum V {
+    I(i64),
+    Null,
+    T(String),
+}
+
+impl From<&str> for V {
+    fn from(s: &str) -> V {
+        V::T(s.to_owned())
+    }
+}
+
+impl From<Option<i64>> for V {
+    fn from(v: Option<i64>) -> V {
+        v.map_or(V::Null, V::I)
+    }
+}
+
+/// `head VALUES ($1, ...), (...)`: numbered placeholders, which both
+/// backends read through the `Any` driver.
+async fn insert(conn: &mut sqlx::AnyConnection, head: &str, rows: Vec<Vec<V>>) {
+    let mut sql = format!("{head} VALUES ");
+    let mut n = 0;
+    for (i, row) in rows.iter().enumerate() {
+        if i > 0 {
+            sql.push_str(", ");
+        }
+        let marks: Vec<String> = row
+            .iter()
+            .map(|_| {
+                n += 1;
+                format!("${n}")
+            })
+            .collect();
+        sql.push_str(&format!("({})", marks.join(", ")));
+    }
+    let mut q = sqlx::query(&sql);
+    for v in rows.into_iter().flatten() {
+        q = match v {
+            V::I(x) => q.bind(x),
+            V::Null => q.bind(None::<i64>),
+            V::T(s) => q.bind(s),
+        };
+    }
+    q.execute(conn).await.expect(head);
+}
+
 async fn seed(db: &Database, experts: usize) -> Duration {
     let started = Instant::now();
     let mut rng = Rng(0x5EED_1234_ABCD_0001);
@@ -260,10 +308,6 @@ async fn seed(db: &Database, experts: usize) -> Duration {
     for chunk_start in (0..experts).step_by(ROWS) {
         let n = ROWS.min(experts - chunk_start);
         let mut tx = db.begin_write().await.expect("begin");
-        let mut accounts = sqlx::QueryBuilder::new(
-            "INSERT INTO accounts (id, email, email_normalized, password_hash, role, status, \
-             first_name, last_name, search_text, created_at, updated_at) ",
-        );
         let rows: Vec<(String, String, String)> = (0..n)
             .map(|_| {
                 let id = uuid::Uuid::now_v7().to_string();
@@ -272,28 +316,35 @@ async fn seed(db: &Database, experts: usize) -> Duration {
                 (id, first, last)
             })
             .collect();
-        accounts.push_values(&rows, |mut b, (id, first, last)| {
-            let email = format!("{id}@bench.example");
-            b.push_bind(id.clone())
-                .push_bind(email.clone())
-                .push_bind(email)
-                .push_bind("!")
-                .push_bind("expert")
-                .push_bind("active")
-                .push_bind(first.clone())
-                .push_bind(last.clone())
-                .push_bind(format!("{first} {last}").to_lowercase())
-                .push_bind(now)
-                .push_bind(now);
-        });
-        accounts.build().execute(&mut *tx).await.expect("accounts");
-        let mut profiles = sqlx::QueryBuilder::new(
-            "INSERT INTO experts (account_id, bio, languages, city, latitude_e6, longitude_e6, \
-             price_text, price_video, price_call, instant_booking, state, consultations, \
-             rating_count, rating_sum, rating_milli, last_active_at, created_at, updated_at) ",
-        );
+        let accounts = rows
+            .iter()
+            .map(|(id, first, last)| {
+                let email = format!("{id}@bench.example");
+                vec![
+                    V::from(id.as_str()),
+                    V::from(email.as_str()),
+                    V::from(email.as_str()),
+                    V::from("!"),
+                    V::from("expert"),
+                    V::from("active"),
+                    V::from(first.as_str()),
+                    V::from(last.as_str()),
+                    V::T(format!("{first} {last}").to_lowercase()),
+                    V::I(now),
+                    V::I(now),
+                ]
+            })
+            .collect();
+        insert(
+            &mut tx,
+            "INSERT INTO accounts (id, email, email_normalized, password_hash, role, status, \
+             first_name, last_name, search_text, created_at, updated_at)",
+            accounts,
+        )
+        .await;
         let mut links: Vec<(String, &str, &str)> = Vec::new();
-        profiles.push_values(&rows, |mut b, (id, _, _)| {
+        let mut profiles = Vec::with_capacity(n);
+        for (id, _, _) in &rows {
             let mut languages: Vec<&str> =
                 (0..1 + rng.below(3)).map(|_| rng.pick(LANGUAGES)).collect();
             languages.sort_unstable();
@@ -306,53 +357,63 @@ async fn seed(db: &Database, experts: usize) -> Duration {
             let (city, lat, lon) = CITIES[rng.below(CITIES.len())];
             let jitter = |rng: &mut Rng| rng.below(60_001) as i64 - 30_000;
             let price = |rng: &mut Rng, offered: usize| {
-                (rng.below(100) < offered).then(|| 1 + rng.skewed(60) as i64)
+                V::from((rng.below(100) < offered).then(|| 1 + rng.skewed(60) as i64))
             };
             let ratings = rng.skewed(200) as i64;
-            let sum =
-                ratings * (3 + rng.below(3) as i64) - rng.below(ratings as usize + 1) as i64 / 2;
-            b.push_bind(id.clone())
-                .push_bind(bio(&mut rng))
-                .push_bind(format!(
+            let sum = (ratings * (3 + rng.below(3) as i64)
+                - rng.below(ratings as usize + 1) as i64 / 2)
+                .max(ratings);
+            profiles.push(vec![
+                V::from(id.as_str()),
+                V::T(bio(&mut rng)),
+                V::T(format!(
                     "[{}]",
                     languages
                         .iter()
                         .map(|l| format!("\"{l}\""))
                         .collect::<Vec<_>>()
                         .join(",")
-                ))
-                .push_bind(city)
-                .push_bind(lat + jitter(&mut rng))
-                .push_bind(lon + jitter(&mut rng))
-                .push_bind(price(&mut rng, 70))
-                .push_bind(price(&mut rng, 50))
-                .push_bind(price(&mut rng, 85))
-                .push_bind(rng.below(2) as i64)
-                .push_bind("approved")
-                .push_bind(rng.skewed(500) as i64)
-                .push_bind(ratings)
-                .push_bind(sum.max(ratings))
-                .push_bind(if ratings > 0 {
-                    sum.max(ratings) * 1000 / ratings
-                } else {
-                    0
-                })
-                .push_bind(now - rng.below(90 * 86_400_000) as i64)
-                .push_bind(now)
-                .push_bind(now);
-        });
-        profiles.build().execute(&mut *tx).await.expect("experts");
+                )),
+                V::from(city),
+                V::I(lat + jitter(&mut rng)),
+                V::I(lon + jitter(&mut rng)),
+                price(&mut rng, 70),
+                price(&mut rng, 50),
+                price(&mut rng, 85),
+                V::I(rng.below(2) as i64),
+                V::from("approved"),
+                V::I(rng.skewed(500) as i64),
+                V::I(ratings),
+                V::I(sum),
+                V::I(if ratings > 0 { sum * 1000 / ratings } else { 0 }),
+                V::I(now - rng.below(90 * 86_400_000) as i64),
+                V::I(now),
+                V::I(now),
+            ]);
+        }
+        insert(
+            &mut tx,
+            "INSERT INTO experts (account_id, bio, languages, city, latitude_e6, longitude_e6, \
+             price_text, price_video, price_call, instant_booking, state, consultations, \
+             rating_count, rating_sum, rating_milli, last_active_at, created_at, updated_at)",
+            profiles,
+        )
+        .await;
         for (kind, table, column) in [
             ("d", "expert_domains", "domain"),
             ("l", "expert_languages", "language"),
         ] {
-            let these: Vec<_> = links.iter().filter(|(_, k, _)| *k == kind).collect();
-            let mut q =
-                sqlx::QueryBuilder::new(format!("INSERT INTO {table} (account_id, {column}) "));
-            q.push_values(these, |mut b, (id, _, v)| {
-                b.push_bind(id.clone()).push_bind(*v);
-            });
-            q.build().execute(&mut *tx).await.expect(table);
+            let these = links
+                .iter()
+                .filter(|(_, k, _)| *k == kind)
+                .map(|(id, _, v)| vec![V::from(id.as_str()), V::from(*v)])
+                .collect();
+            insert(
+                &mut tx,
+                &format!("INSERT INTO {table} (account_id, {column})"),
+                these,
+            )
+            .await;
         }
         for (id, _, _) in &rows {
             listing::refresh(&mut tx, db.backend(), id)

@@ -113,8 +113,12 @@ pub async fn suggest(
         .map(|t| (prefix_distance(last, &t), t))
         .filter(|(d, _)| *d <= tolerance(last.chars().count()))
         .collect();
+    // The closest words only: one typo away beats two, and a handful of
+    // words is plenty for a list of suggestions.
     near.sort();
-    near.truncate(20);
+    let closest = near.first().map(|(d, _)| *d).unwrap_or_default();
+    near.retain(|(d, _)| *d == closest);
+    near.truncate(5);
     let experts = if near.is_empty() {
         Vec::new()
     } else {
@@ -180,6 +184,11 @@ fn ranked(
     found.into_iter().map(|(_, s)| s).collect()
 }
 
+/// Past this many name words matched, the most consulted experts are found
+/// by walking the popularity index and checking each one's words, which
+/// stops after a page; below it, by collecting the few experts and sorting.
+const WALK_ABOVE: i64 = 2_000;
+
 /// Listed experts having a name word that `condition` selects (`t` is
 /// `expert_terms`), most consulted first: (id, full name, folded name).
 async fn candidates(
@@ -187,11 +196,24 @@ async fn candidates(
     condition: &str,
     binds: &[String],
 ) -> Result<Vec<(String, String, String)>, sqlx::Error> {
+    let count = format!("SELECT COUNT(*) FROM expert_terms t WHERE {condition}");
+    let mut q = sqlx::query_scalar::<_, i64>(&count);
+    for b in binds {
+        q = q.bind(b);
+    }
+    let matched = q.fetch_one(db.pool()).await?;
+    let words = if matched > WALK_ABOVE {
+        format!(
+            "EXISTS (SELECT 1 FROM expert_terms t WHERE t.account_id = e.account_id AND {condition})"
+        )
+    } else {
+        format!("e.account_id IN (SELECT t.account_id FROM expert_terms t WHERE {condition})")
+    };
     let statement = format!(
         "SELECT e.account_id, a.first_name || ' ' || a.last_name, e.name_folded, e.consultations \
          FROM experts e JOIN accounts a ON a.id = e.account_id \
-         WHERE e.listed = 1 AND e.account_id IN (SELECT t.account_id FROM expert_terms t WHERE {condition}) \
-         ORDER BY e.consultations DESC, e.account_id LIMIT 200"
+         WHERE e.listed = 1 AND {words} \
+         ORDER BY e.consultations DESC, e.account_id LIMIT 100"
     );
     let mut q = sqlx::query_as::<_, (String, String, String, i64)>(&statement);
     for b in binds {

@@ -5,6 +5,7 @@ pub mod accounts;
 pub mod api;
 pub mod auth;
 pub mod bootstrap;
+pub mod calendar;
 pub mod cpu;
 pub mod experts;
 pub mod ledger;

@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod api;
 pub mod auth;
+pub mod bookings;
 pub mod bootstrap;
 pub mod calendar;
 pub mod cpu;

@@ -35,8 +35,6 @@ pub struct Event {
     pub status: Status,
     pub summary: String,
     pub description: String,
-    /// Where to join, e.g. the booking's page.
-    pub url: Option<String>,
 }
 
 /// How the calendar is meant: a subscribed feed publishes; an emailed
@@ -113,9 +111,6 @@ pub fn calendar(name: &str, method: Method, events: &[Event]) -> String {
         if !e.description.is_empty() {
             line(&mut out, &format!("DESCRIPTION:{}", text(&e.description)));
         }
-        if let Some(url) = &e.url {
-            line(&mut out, &format!("URL:{url}"));
-        }
         line(&mut out, "END:VEVENT");
     }
     line(&mut out, "END:VCALENDAR");
@@ -136,7 +131,6 @@ mod tests {
             status: Status::Confirmed,
             summary: "Appel vidéo, avec Amira; 30 min".into(),
             description: "ligne 1\nligne 2".into(),
-            url: None,
         }
     }
 

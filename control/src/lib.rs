@@ -14,6 +14,7 @@ pub mod mail;
 pub mod maintenance;
 pub mod metrics;
 pub mod moderation;
+pub mod notify;
 pub mod objects;
 pub mod payments;
 pub mod photos;

@@ -360,7 +360,7 @@ pub(super) fn moment(
         ))
     })?;
     let day = if end_of_day { day.tomorrow() } else { Ok(day) };
-    day.and_then(|d| tz.to_zoned(d.to_datetime(jiff::civil::Time::midnight())))
+    day.and_then(|d| tz.to_zoned_datetime(d.to_datetime(jiff::civil::Time::midnight())))
         .map(|z| z.timestamp().as_millisecond())
         .map_err(|_| bad_query(format!("{name} is out of range")))
 }
@@ -369,7 +369,7 @@ pub(super) fn moment(
 pub(super) fn local(ms: i64, tz: &TimeZone) -> (String, String) {
     match Timestamp::from_millisecond(ms) {
         Ok(t) => {
-            let zoned = t.to_zoned(tz.clone());
+            let zoned = t.to_zoned_datetime(tz.clone());
             (
                 t.display_with_offset(zoned.offset()).to_string(),
                 zoned.date().to_string(),

@@ -28,13 +28,13 @@ fn instant(tz: &TimeZone, day: Date, minute: i64) -> Option<i64> {
         (day, minute)
     };
     let time = Time::new((minute / 60) as i8, (minute % 60) as i8, 0, 0).ok()?;
-    let zoned = tz.to_zoned(day.to_datetime(time)).ok()?;
+    let zoned = tz.to_zoned_datetime(day.to_datetime(time)).ok()?;
     Some(zoned.timestamp().as_millisecond())
 }
 
 /// The local date at instant `at` in `tz`.
 pub fn local_date(tz: &TimeZone, at: i64) -> Option<Date> {
-    Some(Timestamp::from_millisecond(at).ok()?.to_zoned(tz.clone()).date())
+    Some(Timestamp::from_millisecond(at).ok()?.to_zoned_datetime(tz.clone()).date())
 }
 
 /// Sorts spans and joins those that overlap or touch.

@@ -25,6 +25,7 @@ mod login;
 mod mail;
 mod maintenance;
 mod moderation;
+mod notifications;
 mod passwords;
 mod profile;
 mod races;

@@ -53,6 +53,8 @@ CREATE TABLE bookings (
     price         BIGINT NOT NULL CHECK (price > 0),
     -- Confirmed at once (the expert's setting when booked) or a request.
     instant       BIGINT NOT NULL,
+    -- The user's IANA zone when booking, for the times in their notifications.
+    user_time_zone TEXT NOT NULL,
     -- reserving: the slot is taken, the hold is being made. requested: waiting for the
     -- expert. proposed: the expert offered another time, waiting for the user.
     state         TEXT NOT NULL CHECK (state IN ('reserving', 'requested', 'proposed',

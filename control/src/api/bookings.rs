@@ -15,6 +15,7 @@ use super::error::{ApiError, ApiResult};
 use super::extract::{ApiJson, ApiQuery};
 use super::views::timestamp;
 use crate::bookings::meetings::Guest;
+use crate::bookings::notices;
 use crate::bookings::rules::Action;
 use crate::bookings::store::{self, HistoryFilter, Role};
 use crate::bookings::{Booking, BookingError, Settlement, Side, State as BookingState};
@@ -55,6 +56,7 @@ impl From<BookingError> for ApiError {
                 ApiError::validation(vec![FieldError::new(field, "invalid", reason)])
             }
             BookingError::Ledger(e) => ApiError::internal(e),
+            BookingError::Notify(e) => ApiError::internal(e),
             BookingError::Db(e) => ApiError::internal(e),
             BookingError::Other(e) => ApiError::internal(e),
         }
@@ -160,6 +162,9 @@ pub struct NewBooking {
     pub start: String,
     /// 10 or more.
     pub minutes: i64,
+    /// Your IANA time zone, for the times in your notifications (default
+    /// Africa/Tunis).
+    pub time_zone: Option<String>,
 }
 
 /// Books a video call with a listed expert at their current per-minute
@@ -178,9 +183,24 @@ pub async fn book(
     ApiJson(body): ApiJson<NewBooking>,
 ) -> ApiResult<(StatusCode, Json<BookingView>)> {
     let start = instant("start", &body.start)?;
+    let zone = body
+        .time_zone
+        .unwrap_or_else(|| notices::DEFAULT_ZONE.to_owned());
+    if crate::calendar::zone(&zone).is_none() {
+        return Err(ApiError::validation(vec![FieldError::new(
+            "time_zone",
+            "invalid",
+            "must be an IANA time zone name such as Africa/Tunis",
+        )]));
+    }
     let b = state
         .bookings
-        .book(&caller.account_id, &body.expert_id, start, body.minutes)
+        .book(
+            &caller.account_id,
+            &body.expert_id,
+            (start, body.minutes),
+            &zone,
+        )
         .await?;
     Ok((StatusCode::CREATED, Json(BookingView::from(&b))))
 }

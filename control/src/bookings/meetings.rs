@@ -7,7 +7,7 @@ use serde::Serialize;
 use sqlx::AnyConnection;
 use utoipa::ToSchema;
 
-use super::{store, Booking, BookingError, Bookings, Side};
+use super::{notices, store, Booking, BookingError, Bookings, Side};
 use crate::accounts::text_enum;
 
 /// Guests per booking.
@@ -196,7 +196,10 @@ impl Bookings {
     pub async fn invite(&self, id: &str, by: &str, guest: &str) -> Result<(), BookingError> {
         let mut tx = self.db.begin_write().await?;
         let b = store::get(&mut tx, id).await?.ok_or(BookingError::NotFound)?;
-        invite(&mut tx, &b, by, guest, self.clock.now_ms()).await?;
+        let now = self.clock.now_ms();
+        if invite(&mut tx, &b, by, guest, now).await? {
+            notices::invited(&mut tx, now, &b, guest).await?;
+        }
         tx.commit().await?;
         Ok(())
     }
@@ -205,7 +208,9 @@ impl Bookings {
     pub async fn answer(&self, id: &str, guest: &str, accept: bool) -> Result<(), BookingError> {
         let mut tx = self.db.begin_write().await?;
         let b = store::get(&mut tx, id).await?.ok_or(BookingError::NotFound)?;
-        respond(&mut tx, &b, guest, accept, self.clock.now_ms()).await?;
+        let now = self.clock.now_ms();
+        respond(&mut tx, &b, guest, accept, now).await?;
+        notices::guest_answered(&mut tx, now, &b, guest, accept, &self.reminders()).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -214,7 +219,9 @@ impl Bookings {
     pub async fn remove_guest(&self, id: &str, by: &str, guest: &str) -> Result<(), BookingError> {
         let mut tx = self.db.begin_write().await?;
         let b = store::get(&mut tx, id).await?.ok_or(BookingError::NotFound)?;
-        remove(&mut tx, &b, by, guest, self.clock.now_ms()).await?;
+        let now = self.clock.now_ms();
+        remove(&mut tx, &b, by, guest, now).await?;
+        notices::guest_answered(&mut tx, now, &b, guest, false, &self.reminders()).await?;
         tx.commit().await?;
         Ok(())
     }

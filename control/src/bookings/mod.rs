@@ -11,6 +11,7 @@
 
 pub mod ical;
 pub mod meetings;
+pub mod notices;
 pub mod policy;
 pub mod rules;
 pub mod service;
@@ -96,6 +97,8 @@ pub struct Booking {
     /// Millimes.
     pub price: i64,
     pub instant: bool,
+    /// The user's IANA zone, for the times in their notices.
+    pub user_time_zone: String,
     pub state: State,
     pub respond_by: Option<i64>,
     pub hold_id: Option<String>,
@@ -153,6 +156,8 @@ pub enum BookingError {
     #[error(transparent)]
     Ledger(LedgerError),
     #[error(transparent)]
+    Notify(crate::notify::NotifyError),
+    #[error(transparent)]
     Db(#[from] sqlx::Error),
     #[error(transparent)]
     Other(#[from] anyhow::Error),
@@ -163,6 +168,15 @@ impl From<LedgerError> for BookingError {
         match e {
             LedgerError::Db(e) => BookingError::Db(e),
             e => BookingError::Ledger(e),
+        }
+    }
+}
+
+impl From<crate::notify::NotifyError> for BookingError {
+    fn from(e: crate::notify::NotifyError) -> Self {
+        match e {
+            crate::notify::NotifyError::Db(e) => BookingError::Db(e),
+            e => BookingError::Notify(e),
         }
     }
 }

@@ -62,6 +62,7 @@ pub(crate) mod tests {
             rate: price / 500 / 30,
             price,
             instant: false,
+            user_time_zone: "Africa/Tunis".into(),
             state,
             respond_by: None,
             hold_id: Some("h".into()),

@@ -25,7 +25,7 @@ use uuid::Uuid;
 
 use super::policy::Policy;
 use super::rules::{self, Action, Context};
-use super::store;
+use super::{notices, store};
 use super::{Booking, BookingError, Settlement, Side, State, MIN_MINUTES};
 use crate::calendar::slots::{self, Span};
 use crate::calendar::{store as calendar, MINUTE_MS};
@@ -79,6 +79,16 @@ impl Bookings {
         &self.settings
     }
 
+    /// Minutes before a start when reminders go.
+    pub(super) fn reminders(&self) -> Vec<i64> {
+        self.settings
+            .reminders
+            .iter()
+            .map(|d| ms(**d) / MINUTE_MS)
+            .filter(|m| *m > 0)
+            .collect()
+    }
+
     fn context(&self) -> Context {
         Context {
             now: self.clock.now_ms(),
@@ -129,8 +139,8 @@ impl Bookings {
         &self,
         user_id: &str,
         expert_id: &str,
-        start: i64,
-        minutes: i64,
+        (start, minutes): (i64, i64),
+        user_time_zone: &str,
     ) -> Result<Booking, BookingError> {
         let span = self.span(start, minutes)?;
         if user_id == expert_id {
@@ -165,6 +175,7 @@ impl Bookings {
             rate,
             price,
             instant,
+            user_time_zone: user_time_zone.to_owned(),
             state: State::Reserving,
             respond_by: None,
             hold_id: None,
@@ -211,7 +222,15 @@ impl Bookings {
                 } else {
                     (State::Requested, Some(cx.deadline(b.start_at)))
                 };
-                store::reserved(&mut tx, &b.id, &hold_id, state, respond_by, cx.now).await?;
+                if store::reserved(&mut tx, &b.id, &hold_id, state, respond_by, cx.now).await? {
+                    let current = Booking {
+                        state,
+                        respond_by,
+                        hold_id: Some(hold_id),
+                        ..b.clone()
+                    };
+                    notices::reserved(&mut tx, cx.now, &current, &self.reminders()).await?;
+                }
             }
             Err(LedgerError::InsufficientFunds { .. }) => {
                 store::fail(&mut tx, &b.id, cx.now).await?;
@@ -256,6 +275,7 @@ impl Bookings {
             }
         }
         let after = store::apply(&mut tx, &b, &change, reason, cx.now).await?;
+        notices::changed(&mut tx, cx.now, &b, &after, side, action, &self.reminders()).await?;
         tx.commit().await?;
         if after.settlement.is_some() {
             // Done again by the sweep if this fails.

@@ -9,7 +9,7 @@ use super::rules::Change;
 use super::{Booking, Settlement, Side, State};
 
 const COLUMNS: &str = "id, user_id, expert_id, start_at, end_at, minutes, rate, price, instant, \
-    state, respond_by, hold_id, settlement, settle_amount, settled_at, ended_by, reason, sequence, \
+    user_time_zone, state, respond_by, hold_id, settlement, settle_amount, settled_at, ended_by, reason, sequence, \
     created_at, updated_at";
 
 fn decode(r: &AnyRow) -> Result<Booking, sqlx::Error> {
@@ -37,6 +37,7 @@ fn decode(r: &AnyRow) -> Result<Booking, sqlx::Error> {
         rate: r.try_get("rate")?,
         price: r.try_get("price")?,
         instant: r.try_get::<i64, _>("instant")? != 0,
+        user_time_zone: r.try_get("user_time_zone")?,
         state: State::parse(&state).ok_or_else(|| bad("state", &state))?,
         respond_by: r.try_get("respond_by")?,
         hold_id: r.try_get("hold_id")?,
@@ -78,8 +79,8 @@ pub async fn expert_terms(
 pub async fn insert(conn: &mut AnyConnection, b: &Booking) -> Result<(), sqlx::Error> {
     sqlx::query(
         "INSERT INTO bookings (id, user_id, expert_id, start_at, end_at, minutes, rate, price, \
-         instant, state, respond_by, sequence, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13)",
+         instant, user_time_zone, state, respond_by, sequence, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14)",
     )
     .bind(&b.id)
     .bind(&b.user_id)
@@ -90,6 +91,7 @@ pub async fn insert(conn: &mut AnyConnection, b: &Booking) -> Result<(), sqlx::E
     .bind(b.rate)
     .bind(b.price)
     .bind(i64::from(b.instant))
+    .bind(&b.user_time_zone)
     .bind(b.state.as_str())
     .bind(b.respond_by)
     .bind(b.sequence)

@@ -8,8 +8,8 @@ use platform::telemetry::Telemetry;
 use platform::{Clock, Database};
 
 use crate::auth::throttle::RateLimiter;
-use crate::bookings::Bookings;
 use crate::auth::tokens::Keys;
+use crate::bookings::Bookings;
 use crate::experts::seal::Sealer;
 use crate::experts::tax;
 use crate::ledger::Ledger;

@@ -48,7 +48,9 @@ impl From<BookingError> for ApiError {
                 ApiError::conflict("invalid_transition", "Not possible in this state")
                     .detail(message)
             }
-            BookingError::HostOnly => ApiError::forbidden("Only the expert, who hosts, may do this"),
+            BookingError::HostOnly => {
+                ApiError::forbidden("Only the expert, who hosts, may do this")
+            }
             BookingError::TooLate(_) => {
                 ApiError::conflict("too_late", "Too late for this change").detail(message)
             }

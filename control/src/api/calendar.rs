@@ -20,8 +20,8 @@ use super::extract::{ApiJson, ApiQuery};
 use crate::bookings::store::{self as bookings_store, expert_terms};
 use crate::calendar::slots::{self, DAY_MS};
 use crate::calendar::{
-    self, feed, format_hhmm, ics, parse_hhmm, store, zone, Availability, Exception,
-    ExceptionKind, Rule, MINUTE_MS,
+    self, feed, format_hhmm, ics, parse_hhmm, store, zone, Availability, Exception, ExceptionKind,
+    Rule, MINUTE_MS,
 };
 use crate::state::AppState;
 
@@ -141,10 +141,7 @@ fn minutes_of(
             m
         }
     };
-    let (s, e) = (
-        parse(errors, "start", start),
-        parse(errors, "end", end),
-    );
+    let (s, e) = (parse(errors, "start", start), parse(errors, "end", end));
     let (s, e) = (s?, e?);
     if s >= e || s == calendar::MINUTES_PER_DAY {
         errors.push(FieldError::new(
@@ -175,8 +172,7 @@ impl AvailabilityBody {
                 minutes_of(&mut errors, field, Some(&r.start), Some(&r.end))
             {
                 rules.push(Rule {
-                    weekday: WEEKDAYS.iter().position(|d| *d == r.weekday).unwrap_or(0) as i8
-                        + 1,
+                    weekday: WEEKDAYS.iter().position(|d| *d == r.weekday).unwrap_or(0) as i8 + 1,
                     start_minute,
                     end_minute,
                 });
@@ -227,9 +223,9 @@ impl AvailabilityBody {
         errors.extend(calendar::check(&a));
         // Identical rows would collide in the table; they mean the same.
         let mut a = a;
-        a.rules.sort_by_key(|r| (r.weekday, r.start_minute, r.end_minute));
         a.rules
-            .dedup_by_key(|r| (r.weekday, r.start_minute));
+            .sort_by_key(|r| (r.weekday, r.start_minute, r.end_minute));
+        a.rules.dedup_by_key(|r| (r.weekday, r.start_minute));
         a.exceptions
             .sort_by_key(|x| (x.day, x.kind.as_str(), x.start_minute));
         a.exceptions
@@ -345,12 +341,7 @@ pub struct Slots {
 
 /// An RFC 3339 time, or the start of a date in `tz` (the end of it when
 /// `end_of_day`), as Unix ms.
-pub(super) fn moment(
-    name: &str,
-    value: &str,
-    tz: &TimeZone,
-    end_of_day: bool,
-) -> ApiResult<i64> {
+pub(super) fn moment(name: &str, value: &str, tz: &TimeZone, end_of_day: bool) -> ApiResult<i64> {
     if let Ok(t) = value.parse::<Timestamp>() {
         return Ok(t.as_millisecond());
     }

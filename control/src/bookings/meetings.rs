@@ -94,7 +94,10 @@ async fn invite(
         return Err(not_allowed(b, side, "given guests"));
     }
     if b.side_of(guest).is_some() {
-        return Err(BookingError::invalid("account_id", "is already in the booking"));
+        return Err(BookingError::invalid(
+            "account_id",
+            "is already in the booking",
+        ));
     }
     let active: Option<(String,)> =
         sqlx::query_as("SELECT id FROM accounts WHERE id = $1 AND status = 'active'")
@@ -102,7 +105,10 @@ async fn invite(
             .fetch_optional(&mut *conn)
             .await?;
     if active.is_none() {
-        return Err(BookingError::invalid("account_id", "names no active account"));
+        return Err(BookingError::invalid(
+            "account_id",
+            "names no active account",
+        ));
     }
     let (count,): (i64,) = sqlx::query_as(
         "SELECT COUNT(*) FROM booking_participants WHERE booking_id = $1 AND account_id <> $2 \
@@ -195,7 +201,9 @@ impl Bookings {
     /// `by` (a side) invites `guest` to booking `id`.
     pub async fn invite(&self, id: &str, by: &str, guest: &str) -> Result<(), BookingError> {
         let mut tx = self.db.begin_write().await?;
-        let b = store::get(&mut tx, id).await?.ok_or(BookingError::NotFound)?;
+        let b = store::get(&mut tx, id)
+            .await?
+            .ok_or(BookingError::NotFound)?;
         let now = self.clock.now_ms();
         if invite(&mut tx, &b, by, guest, now).await? {
             notices::invited(&mut tx, now, &b, guest).await?;
@@ -207,7 +215,9 @@ impl Bookings {
     /// The guest accepts or declines.
     pub async fn answer(&self, id: &str, guest: &str, accept: bool) -> Result<(), BookingError> {
         let mut tx = self.db.begin_write().await?;
-        let b = store::get(&mut tx, id).await?.ok_or(BookingError::NotFound)?;
+        let b = store::get(&mut tx, id)
+            .await?
+            .ok_or(BookingError::NotFound)?;
         let now = self.clock.now_ms();
         respond(&mut tx, &b, guest, accept, now).await?;
         notices::guest_answered(&mut tx, now, &b, guest, accept, &self.reminders()).await?;
@@ -218,7 +228,9 @@ impl Bookings {
     /// The host (`by`) removes `guest`.
     pub async fn remove_guest(&self, id: &str, by: &str, guest: &str) -> Result<(), BookingError> {
         let mut tx = self.db.begin_write().await?;
-        let b = store::get(&mut tx, id).await?.ok_or(BookingError::NotFound)?;
+        let b = store::get(&mut tx, id)
+            .await?
+            .ok_or(BookingError::NotFound)?;
         let now = self.clock.now_ms();
         remove(&mut tx, &b, by, guest, now).await?;
         notices::guest_answered(&mut tx, now, &b, guest, false, &self.reminders()).await?;

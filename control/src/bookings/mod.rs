@@ -149,10 +149,7 @@ pub enum BookingError {
     #[error("too late: {0}")]
     TooLate(&'static str),
     #[error("{field} {reason}")]
-    Invalid {
-        field: &'static str,
-        reason: String,
-    },
+    Invalid { field: &'static str, reason: String },
     #[error(transparent)]
     Ledger(LedgerError),
     #[error(transparent)]

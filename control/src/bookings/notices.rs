@@ -170,13 +170,27 @@ pub async fn reserved(
             let event = Event::BookingRequested {
                 booking: s.booking(b, &s.expert_zone),
             };
-            tell(conn, now, &b.expert_id, event, format!("booking:{}:requested", b.id)).await
+            tell(
+                conn,
+                now,
+                &b.expert_id,
+                event,
+                format!("booking:{}:requested", b.id),
+            )
+            .await
         }
         State::Confirmed => {
             let event = Event::BookingConfirmed {
                 booking: s.booking(b, &s.user_zone),
             };
-            tell(conn, now, &b.user_id, event, format!("booking:{}:confirmed", b.id)).await?;
+            tell(
+                conn,
+                now,
+                &b.user_id,
+                event,
+                format!("booking:{}:confirmed", b.id),
+            )
+            .await?;
             remind_all(conn, now, b, &s, reminders).await
         }
         _ => Ok(()),
@@ -203,9 +217,20 @@ pub async fn changed(
     let for_ = |account: &str| s.booking(b, s.zone_of(b, account));
     match action {
         Action::Confirm | Action::Accept => {
-            let to = if action == Action::Confirm { &b.user_id } else { &b.expert_id };
+            let to = if action == Action::Confirm {
+                &b.user_id
+            } else {
+                &b.expert_id
+            };
             let event = Event::BookingConfirmed { booking: for_(to) };
-            tell(conn, now, to, event, format!("booking:{}:confirmed:{seq}", b.id)).await?;
+            tell(
+                conn,
+                now,
+                to,
+                event,
+                format!("booking:{}:confirmed:{seq}", b.id),
+            )
+            .await?;
             remind_all(conn, now, b, &s, reminders).await
         }
         Action::Decline => {
@@ -213,7 +238,14 @@ pub async fn changed(
                 booking: for_(&b.user_id),
                 reason: b.reason.clone(),
             };
-            tell(conn, now, &b.user_id, event, format!("booking:{}:declined", b.id)).await
+            tell(
+                conn,
+                now,
+                &b.user_id,
+                event,
+                format!("booking:{}:declined", b.id),
+            )
+            .await
         }
         // An alternative is told as a move, from the time asked for.
         Action::Propose(_) | Action::Reschedule(_) => {
@@ -224,7 +256,14 @@ pub async fn changed(
                     booking: for_(account),
                     previous_starts_at: before.start_at,
                 };
-                tell(conn, now, account, event, format!("booking:{}:changed:{seq}", b.id)).await?;
+                tell(
+                    conn,
+                    now,
+                    account,
+                    event,
+                    format!("booking:{}:changed:{seq}", b.id),
+                )
+                .await?;
             }
             if b.state == State::Confirmed {
                 remind_all(conn, now, b, &s, reminders).await?;
@@ -252,7 +291,14 @@ pub async fn changed(
                     by: by.clone(),
                     refunded_coins: (b.price - charged) / MILLIMES_PER_COIN,
                 };
-                tell(conn, now, account, event, format!("booking:{}:cancelled", b.id)).await?;
+                tell(
+                    conn,
+                    now,
+                    account,
+                    event,
+                    format!("booking:{}:cancelled", b.id),
+                )
+                .await?;
             }
             jobs::cancel(conn, now, &reminder_prefix(&b.id)).await?;
             Ok(())

@@ -84,21 +84,48 @@ pub(crate) mod tests {
     #[test]
     fn users_cancel_free_until_the_window_then_pay_the_share() {
         let b = booking(State::Confirmed, 100 * HOUR, 15_001);
-        assert_eq!(POLICY.cancellation(&b, Side::User, 75 * HOUR), Settlement::Release);
-        assert_eq!(POLICY.cancellation(&b, Side::User, 76 * HOUR), Settlement::Capture(7_500));
-        assert_eq!(POLICY.cancellation(&b, Side::User, 101 * HOUR), Settlement::Capture(7_500));
-        let all = Policy { late_charge_bp: 10_000, ..POLICY };
-        assert_eq!(all.cancellation(&b, Side::User, 99 * HOUR), Settlement::Capture(15_001));
-        let none = Policy { late_charge_bp: 0, ..POLICY };
-        assert_eq!(none.cancellation(&b, Side::User, 99 * HOUR), Settlement::Release);
+        assert_eq!(
+            POLICY.cancellation(&b, Side::User, 75 * HOUR),
+            Settlement::Release
+        );
+        assert_eq!(
+            POLICY.cancellation(&b, Side::User, 76 * HOUR),
+            Settlement::Capture(7_500)
+        );
+        assert_eq!(
+            POLICY.cancellation(&b, Side::User, 101 * HOUR),
+            Settlement::Capture(7_500)
+        );
+        let all = Policy {
+            late_charge_bp: 10_000,
+            ..POLICY
+        };
+        assert_eq!(
+            all.cancellation(&b, Side::User, 99 * HOUR),
+            Settlement::Capture(15_001)
+        );
+        let none = Policy {
+            late_charge_bp: 0,
+            ..POLICY
+        };
+        assert_eq!(
+            none.cancellation(&b, Side::User, 99 * HOUR),
+            Settlement::Release
+        );
     }
 
     #[test]
     fn experts_and_unconfirmed_bookings_always_refund_in_full() {
         let b = booking(State::Confirmed, 100 * HOUR, 15_000);
-        assert_eq!(POLICY.cancellation(&b, Side::Expert, 99 * HOUR), Settlement::Release);
+        assert_eq!(
+            POLICY.cancellation(&b, Side::Expert, 99 * HOUR),
+            Settlement::Release
+        );
         let r = booking(State::Requested, 100 * HOUR, 15_000);
-        assert_eq!(POLICY.cancellation(&r, Side::User, 99 * HOUR), Settlement::Release);
+        assert_eq!(
+            POLICY.cancellation(&r, Side::User, 99 * HOUR),
+            Settlement::Release
+        );
     }
 
     #[test]

@@ -69,7 +69,12 @@ pub struct Change {
     pub bump: bool,
 }
 
-pub fn decide(b: &Booking, side: Side, action: Action, cx: &Context) -> Result<Change, BookingError> {
+pub fn decide(
+    b: &Booking,
+    side: Side,
+    action: Action,
+    cx: &Context,
+) -> Result<Change, BookingError> {
     use State::*;
     let keep = Change {
         state: b.state,
@@ -111,9 +116,11 @@ pub fn decide(b: &Booking, side: Side, action: Action, cx: &Context) -> Result<C
                 ..keep
             })
         }
-        (Requested | Proposed | Confirmed, Side::User | Side::Expert, Action::Cancel) => {
-            Ok(end(Cancelled, cx.policy.cancellation(b, side, cx.now), side))
-        }
+        (Requested | Proposed | Confirmed, Side::User | Side::Expert, Action::Cancel) => Ok(end(
+            Cancelled,
+            cx.policy.cancellation(b, side, cx.now),
+            side,
+        )),
         (Requested | Confirmed, Side::User | Side::Expert, Action::Reschedule(span)) => {
             future(span)?;
             cx.policy.may_reschedule(b, side, cx.now)?;
@@ -168,17 +175,29 @@ mod tests {
     fn a_request_is_confirmed_declined_or_answered_by_the_expert_only() {
         let b = booking(State::Requested, 100 * HOUR, 10_000);
         let c = decide(&b, Side::Expert, Action::Confirm, &cx(0)).unwrap();
-        assert_eq!((c.state, c.settlement, c.bump), (State::Confirmed, None, true));
+        assert_eq!(
+            (c.state, c.settlement, c.bump),
+            (State::Confirmed, None, true)
+        );
         assert!(matches!(
             decide(&b, Side::User, Action::Confirm, &cx(0)),
             Err(BookingError::NotAllowed { .. })
         ));
         let d = decide(&b, Side::Expert, Action::Decline, &cx(0)).unwrap();
-        assert_eq!((d.state, d.settlement), (State::Declined, Some(Settlement::Release)));
+        assert_eq!(
+            (d.state, d.settlement),
+            (State::Declined, Some(Settlement::Release))
+        );
         let span = (200 * HOUR, 200 * HOUR + HOUR / 2);
         let p = decide(&b, Side::Expert, Action::Propose(span), &cx(10 * HOUR)).unwrap();
-        assert_eq!((p.state, p.time, p.respond_by), (State::Proposed, Some(span), Some(34 * HOUR)));
-        let proposed = Booking { state: State::Proposed, ..b.clone() };
+        assert_eq!(
+            (p.state, p.time, p.respond_by),
+            (State::Proposed, Some(span), Some(34 * HOUR))
+        );
+        let proposed = Booking {
+            state: State::Proposed,
+            ..b.clone()
+        };
         let a = decide(&proposed, Side::User, Action::Accept, &cx(11 * HOUR)).unwrap();
         assert_eq!(a.state, State::Confirmed);
         assert!(decide(&proposed, Side::Expert, Action::Accept, &cx(0)).is_err());
@@ -190,17 +209,35 @@ mod tests {
         b.respond_by = Some(24 * HOUR);
         assert!(decide(&b, Side::System, Action::Expire, &cx(23 * HOUR)).is_err());
         let e = decide(&b, Side::System, Action::Expire, &cx(24 * HOUR)).unwrap();
-        assert_eq!((e.state, e.settlement), (State::Expired, Some(Settlement::Release)));
+        assert_eq!(
+            (e.state, e.settlement),
+            (State::Expired, Some(Settlement::Release))
+        );
         let c = booking(State::Confirmed, 100 * HOUR, 10_000);
         assert!(decide(&c, Side::System, Action::Complete, &cx(101 * HOUR)).is_err());
-        let done = decide(&c, Side::System, Action::Complete, &cx(100 * HOUR + HOUR / 2 + HOUR)).unwrap();
-        assert_eq!((done.state, done.settlement), (State::Completed, Some(Settlement::Capture(10_000))));
+        let done = decide(
+            &c,
+            Side::System,
+            Action::Complete,
+            &cx(100 * HOUR + HOUR / 2 + HOUR),
+        )
+        .unwrap();
+        assert_eq!(
+            (done.state, done.settlement),
+            (State::Completed, Some(Settlement::Capture(10_000)))
+        );
         assert!(decide(&c, Side::User, Action::Complete, &cx(200 * HOUR)).is_err());
     }
 
     #[test]
     fn ended_bookings_accept_nothing_and_new_times_must_be_ahead() {
-        for state in [State::Declined, State::Cancelled, State::Expired, State::Completed, State::Failed] {
+        for state in [
+            State::Declined,
+            State::Cancelled,
+            State::Expired,
+            State::Completed,
+            State::Failed,
+        ] {
             let b = booking(state, 100 * HOUR, 10_000);
             assert!(decide(&b, Side::User, Action::Cancel, &cx(0)).is_err());
         }
@@ -210,7 +247,13 @@ mod tests {
             decide(&b, Side::Expert, Action::Reschedule(past), &cx(10 * HOUR)),
             Err(BookingError::Invalid { .. })
         ));
-        let moved = decide(&b, Side::User, Action::Reschedule((200 * HOUR, 201 * HOUR)), &cx(0)).unwrap();
+        let moved = decide(
+            &b,
+            Side::User,
+            Action::Reschedule((200 * HOUR, 201 * HOUR)),
+            &cx(0),
+        )
+        .unwrap();
         assert_eq!((moved.state, moved.bump), (State::Confirmed, true));
         let late = decide(&b, Side::User, Action::Cancel, &cx(90 * HOUR)).unwrap();
         assert_eq!(late.settlement, Some(Settlement::Capture(5_000)));

@@ -354,7 +354,9 @@ impl Bookings {
             match b {
                 Some(b) if b.state == State::Reserving => match self.finish_reservation(&b).await {
                     Ok(_) | Err(BookingError::InsufficientFunds { .. }) => swept.reservations += 1,
-                    Err(e) => tracing::warn!(booking = %id, error = %e, "finishing a reservation failed"),
+                    Err(e) => {
+                        tracing::warn!(booking = %id, error = %e, "finishing a reservation failed")
+                    }
                 },
                 _ => {}
             }

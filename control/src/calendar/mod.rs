@@ -113,7 +113,11 @@ pub fn check(a: &Availability) -> Vec<FieldError> {
     }
     for (field, value, max) in [
         ("buffer_minutes", a.buffer_minutes, MAX_BUFFER_MINUTES),
-        ("min_notice_minutes", a.min_notice_minutes, MAX_NOTICE_MINUTES),
+        (
+            "min_notice_minutes",
+            a.min_notice_minutes,
+            MAX_NOTICE_MINUTES,
+        ),
         ("horizon_days", a.horizon_days, MAX_HORIZON_DAYS),
     ] {
         let min = i64::from(field == "horizon_days");

@@ -34,7 +34,12 @@ fn instant(tz: &TimeZone, day: Date, minute: i64) -> Option<i64> {
 
 /// The local date at instant `at` in `tz`.
 pub fn local_date(tz: &TimeZone, at: i64) -> Option<Date> {
-    Some(Timestamp::from_millisecond(at).ok()?.to_zoned_datetime(tz.clone()).date())
+    Some(
+        Timestamp::from_millisecond(at)
+            .ok()?
+            .to_zoned_datetime(tz.clone())
+            .date(),
+    )
 }
 
 /// Sorts spans and joins those that overlap or touch.
@@ -196,9 +201,18 @@ mod tests {
     fn weekly_hours_keep_their_local_time_across_the_spring_change_in_paris() {
         // Saturday and Sunday 09:00-12:00 in Paris; clocks go forward on
         // Sunday 29 March 2026 at 02:00 (UTC+1 to UTC+2).
-        let a = availability("Europe/Paris", vec![rule(6, "09:00", "12:00"), rule(7, "09:00", "12:00")]);
+        let a = availability(
+            "Europe/Paris",
+            vec![rule(6, "09:00", "12:00"), rule(7, "09:00", "12:00")],
+        );
         let now = at("2026-03-01T00:00:00Z");
-        let free = free(&a, &[], now, at("2026-03-28T00:00:00Z"), at("2026-03-30T00:00:00Z"));
+        let free = free(
+            &a,
+            &[],
+            now,
+            at("2026-03-28T00:00:00Z"),
+            at("2026-03-30T00:00:00Z"),
+        );
         assert_eq!(
             free,
             spans(&[
@@ -215,14 +229,35 @@ mod tests {
         let mut a = availability("Europe/Paris", vec![rule(7, "01:00", "04:00")]);
         a.horizon_days = 366;
         let now = at("2026-03-01T00:00:00Z");
-        let spring = free(&a, &[], now, at("2026-03-29T00:00:00Z"), at("2026-03-30T00:00:00Z"));
-        assert_eq!(spring, spans(&[("2026-03-29T00:00:00Z", "2026-03-29T02:00:00Z")]));
-        let autumn = free(&a, &[], now, at("2026-10-24T12:00:00Z"), at("2026-10-26T00:00:00Z"));
-        assert_eq!(autumn, spans(&[("2026-10-24T23:00:00Z", "2026-10-25T03:00:00Z")]));
+        let spring = free(
+            &a,
+            &[],
+            now,
+            at("2026-03-29T00:00:00Z"),
+            at("2026-03-30T00:00:00Z"),
+        );
+        assert_eq!(
+            spring,
+            spans(&[("2026-03-29T00:00:00Z", "2026-03-29T02:00:00Z")])
+        );
+        let autumn = free(
+            &a,
+            &[],
+            now,
+            at("2026-10-24T12:00:00Z"),
+            at("2026-10-26T00:00:00Z"),
+        );
+        assert_eq!(
+            autumn,
+            spans(&[("2026-10-24T23:00:00Z", "2026-10-25T03:00:00Z")])
+        );
         // 02:30 does not exist in spring: read as 03:30 (RFC 5545).
         let gap = availability("Europe/Paris", vec![rule(7, "02:30", "05:00")]);
         let w = open_windows(&gap, at("2026-03-29T00:00:00Z"), at("2026-03-30T00:00:00Z"));
-        assert_eq!(w, spans(&[("2026-03-29T01:30:00Z", "2026-03-29T03:00:00Z")]));
+        assert_eq!(
+            w,
+            spans(&[("2026-03-29T01:30:00Z", "2026-03-29T03:00:00Z")])
+        );
     }
 
     #[test]
@@ -234,7 +269,13 @@ mod tests {
             (1..=5).map(|d| rule(d, "09:00", "17:00")).collect(),
         );
         let now = at("2026-10-01T00:00:00Z");
-        let free = free(&a, &[], now, at("2026-10-30T00:00:00Z"), at("2026-11-03T00:00:00Z"));
+        let free = free(
+            &a,
+            &[],
+            now,
+            at("2026-10-30T00:00:00Z"),
+            at("2026-11-03T00:00:00Z"),
+        );
         assert_eq!(
             free,
             spans(&[
@@ -268,7 +309,13 @@ mod tests {
             },
         ];
         let now = at("2026-05-01T00:00:00Z");
-        let free = free(&a, &[], now, at("2026-06-01T00:00:00Z"), at("2026-06-09T00:00:00Z"));
+        let free = free(
+            &a,
+            &[],
+            now,
+            at("2026-06-01T00:00:00Z"),
+            at("2026-06-09T00:00:00Z"),
+        );
         // Tunis is UTC+1 all year; overlapping hours merge; 24:00 is midnight.
         assert_eq!(
             free,
@@ -287,7 +334,13 @@ mod tests {
         a.horizon_days = 2;
         let now = at("2026-06-01T07:00:00Z");
         let busy = spans(&[("2026-06-01T12:00:00Z", "2026-06-01T13:00:00Z")]);
-        let free = free(&a, &busy, now, at("2026-06-01T00:00:00Z"), at("2026-06-10T00:00:00Z"));
+        let free = free(
+            &a,
+            &busy,
+            now,
+            at("2026-06-01T00:00:00Z"),
+            at("2026-06-10T00:00:00Z"),
+        );
         assert_eq!(
             free,
             spans(&[
@@ -297,8 +350,14 @@ mod tests {
                 ("2026-06-02T08:00:00Z", "2026-06-02T18:00:00Z"),
             ])
         );
-        assert!(fits(&free, (at("2026-06-01T13:15:00Z"), at("2026-06-01T14:00:00Z"))));
-        assert!(!fits(&free, (at("2026-06-01T11:30:00Z"), at("2026-06-01T12:00:00Z"))));
+        assert!(fits(
+            &free,
+            (at("2026-06-01T13:15:00Z"), at("2026-06-01T14:00:00Z"))
+        ));
+        assert!(!fits(
+            &free,
+            (at("2026-06-01T11:30:00Z"), at("2026-06-01T12:00:00Z"))
+        ));
         assert!(has_room(&free, 60 * MINUTE_MS));
         assert!(!has_room(&free[..1], 166 * MINUTE_MS));
     }

@@ -209,7 +209,13 @@ pub async fn free_many(
     Ok(availability
         .into_iter()
         .map(|(id, a)| {
-            let free = slots::free(&a, busy.get(&id).map_or(&[][..], Vec::as_slice), now, from, to);
+            let free = slots::free(
+                &a,
+                busy.get(&id).map_or(&[][..], Vec::as_slice),
+                now,
+                from,
+                to,
+            );
             (id, free)
         })
         .collect())

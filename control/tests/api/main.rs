@@ -15,11 +15,13 @@ mod paypal;
 #[path = "../support/testdb.rs"]
 mod testdb;
 
+mod booking_support;
 mod common;
 
 mod hostile;
 
 mod admin;
+mod bookings;
 mod experts;
 mod login;
 mod mail;

@@ -22,6 +22,7 @@ mod hostile;
 
 mod admin;
 mod bookings;
+mod calendar;
 mod experts;
 mod login;
 mod mail;

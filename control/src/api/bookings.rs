@@ -14,7 +14,7 @@ use super::cursor::Page;
 use super::error::{ApiError, ApiResult};
 use super::extract::{ApiJson, ApiQuery};
 use super::views::timestamp;
-use crate::bookings::meetings::Guest;
+use crate::bookings::meetings::{Guest, GuestChange};
 use crate::bookings::notices;
 use crate::bookings::rules::Action;
 use crate::bookings::store::{self, HistoryFilter, Role};
@@ -298,132 +298,67 @@ pub async fn get(
     }))
 }
 
-#[derive(Debug, Default, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct Reason {
-    /// Shown to the other side; up to 500 characters.
-    pub reason: Option<String>,
-}
-
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct NewTime {
-    /// RFC 3339, a whole minute; the duration stays.
-    pub start: String,
+pub struct ActionBody {
+    /// `decline`, `cancel`: shown to the other side; up to 500 characters.
+    pub reason: Option<String>,
+    /// `propose`, `reschedule`: the new start (RFC 3339, a whole minute);
+    /// the duration and price stay.
+    pub start: Option<String>,
 }
 
-async fn act(
-    state: &AppState,
-    caller: &Caller,
-    id: &str,
-    action: Action,
-    why: Option<String>,
+/// What one side does to a booking (`{action}`):
+/// - `confirm` (expert): a request becomes a confirmed booking;
+/// - `decline` (expert): the request ends, the coins go back;
+/// - `propose` (expert): another time instead (`start`), which the user may
+///   accept until the request's deadline;
+/// - `accept` (user): the proposed time is confirmed;
+/// - `cancel` (either): free for the user until the policy's window before
+///   the start, then a share of the price is charged; the expert's
+///   cancellation always refunds in full;
+/// - `reschedule` (either): another free time (`start`); users only while
+///   cancelling would be free.
+#[utoipa::path(post, path = "/api/v1/bookings/{id}/{action}", tag = "bookings",
+    security(("bearer" = [])),
+    params(("id" = String, Path),
+           ("action" = String, Path, description = "confirm, decline, propose, accept, cancel or reschedule")),
+    request_body = ActionBody,
+    responses((status = 200, body = BookingView), (status = 404, body = Problem),
+              (status = 409, body = Problem, description = "invalid_transition, slot_unavailable, too_late"),
+              (status = 422, body = Problem)))]
+pub async fn act(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((id, action)): Path<(String, String)>,
+    ApiJson(body): ApiJson<ActionBody>,
 ) -> ApiResult<Json<BookingView>> {
+    let action = match action.as_str() {
+        "confirm" => Action::Confirm,
+        "decline" => Action::Decline,
+        "accept" => Action::Accept,
+        "cancel" => Action::Cancel,
+        "propose" | "reschedule" => {
+            let start = body.start.as_deref().ok_or_else(|| {
+                ApiError::validation(vec![FieldError::new("start", "required", "is required")])
+            })?;
+            let start = instant("start", start)?;
+            let b = state.bookings.get_for(&id, &caller.account_id).await?;
+            let span = state.bookings.span(start, b.minutes)?;
+            if action == "propose" {
+                Action::Propose(span)
+            } else {
+                Action::Reschedule(span)
+            }
+        }
+        _ => return Err(ApiError::not_found("route")),
+    };
+    let why = reason(body.reason)?;
     let b = state
         .bookings
-        .act(id, Some(&caller.account_id), action, why.as_deref())
+        .act(&id, Some(&caller.account_id), action, why.as_deref())
         .await?;
     Ok(Json(BookingView::from(&b)))
-}
-
-/// The expert confirms a request.
-#[utoipa::path(post, path = "/api/v1/bookings/{id}/confirm", tag = "bookings",
-    security(("bearer" = [])), params(("id" = String, Path)),
-    responses((status = 200, body = BookingView), (status = 404, body = Problem),
-              (status = 409, body = Problem, description = "invalid_transition")))]
-pub async fn confirm(
-    State(state): State<AppState>,
-    caller: Caller,
-    Path(id): Path<String>,
-) -> ApiResult<Json<BookingView>> {
-    act(&state, &caller, &id, Action::Confirm, None).await
-}
-
-/// The expert declines a request; the coins go back to the user.
-#[utoipa::path(post, path = "/api/v1/bookings/{id}/decline", tag = "bookings",
-    security(("bearer" = [])), params(("id" = String, Path)), request_body = Reason,
-    responses((status = 200, body = BookingView), (status = 404, body = Problem),
-              (status = 409, body = Problem, description = "invalid_transition")))]
-pub async fn decline(
-    State(state): State<AppState>,
-    caller: Caller,
-    Path(id): Path<String>,
-    ApiJson(body): ApiJson<Reason>,
-) -> ApiResult<Json<BookingView>> {
-    act(&state, &caller, &id, Action::Decline, reason(body.reason)?).await
-}
-
-/// The expert answers a request with another time, which the user may
-/// accept until the request's deadline.
-#[utoipa::path(post, path = "/api/v1/bookings/{id}/propose", tag = "bookings",
-    security(("bearer" = [])), params(("id" = String, Path)), request_body = NewTime,
-    responses((status = 200, body = BookingView), (status = 404, body = Problem),
-              (status = 409, body = Problem, description = "invalid_transition, slot_unavailable")))]
-pub async fn propose(
-    State(state): State<AppState>,
-    caller: Caller,
-    Path(id): Path<String>,
-    ApiJson(body): ApiJson<NewTime>,
-) -> ApiResult<Json<BookingView>> {
-    let span = new_span(&state, &caller, &id, &body).await?;
-    act(&state, &caller, &id, Action::Propose(span), None).await
-}
-
-/// The user accepts the proposed time: the booking is confirmed.
-#[utoipa::path(post, path = "/api/v1/bookings/{id}/accept", tag = "bookings",
-    security(("bearer" = [])), params(("id" = String, Path)),
-    responses((status = 200, body = BookingView), (status = 404, body = Problem),
-              (status = 409, body = Problem, description = "invalid_transition")))]
-pub async fn accept(
-    State(state): State<AppState>,
-    caller: Caller,
-    Path(id): Path<String>,
-) -> ApiResult<Json<BookingView>> {
-    act(&state, &caller, &id, Action::Accept, None).await
-}
-
-/// Either side cancels. The user cancels for free until the policy's
-/// window before the start, then pays a share; the expert always refunds
-/// in full.
-#[utoipa::path(post, path = "/api/v1/bookings/{id}/cancel", tag = "bookings",
-    security(("bearer" = [])), params(("id" = String, Path)), request_body = Reason,
-    responses((status = 200, body = BookingView), (status = 404, body = Problem),
-              (status = 409, body = Problem, description = "invalid_transition")))]
-pub async fn cancel(
-    State(state): State<AppState>,
-    caller: Caller,
-    Path(id): Path<String>,
-    ApiJson(body): ApiJson<Reason>,
-) -> ApiResult<Json<BookingView>> {
-    act(&state, &caller, &id, Action::Cancel, reason(body.reason)?).await
-}
-
-/// Either side moves the booking to another free time, same duration and
-/// price.
-#[utoipa::path(post, path = "/api/v1/bookings/{id}/reschedule", tag = "bookings",
-    security(("bearer" = [])), params(("id" = String, Path)), request_body = NewTime,
-    responses((status = 200, body = BookingView), (status = 404, body = Problem),
-              (status = 409, body = Problem, description = "invalid_transition, slot_unavailable, too_late")))]
-pub async fn reschedule(
-    State(state): State<AppState>,
-    caller: Caller,
-    Path(id): Path<String>,
-    ApiJson(body): ApiJson<NewTime>,
-) -> ApiResult<Json<BookingView>> {
-    let span = new_span(&state, &caller, &id, &body).await?;
-    act(&state, &caller, &id, Action::Reschedule(span), None).await
-}
-
-/// The booking's duration from a new start.
-async fn new_span(
-    state: &AppState,
-    caller: &Caller,
-    id: &str,
-    body: &NewTime,
-) -> ApiResult<(i64, i64)> {
-    let start = instant("start", &body.start)?;
-    let b = state.bookings.get_for(id, &caller.account_id).await?;
-    Ok(state.bookings.span(start, b.minutes)?)
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -461,7 +396,7 @@ pub async fn remove_guest(
 ) -> ApiResult<StatusCode> {
     state
         .bookings
-        .remove_guest(&id, &caller.account_id, &guest)
+        .change_guest(&id, &caller.account_id, &guest, GuestChange::Remove)
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -484,7 +419,12 @@ pub async fn answer(
 ) -> ApiResult<StatusCode> {
     state
         .bookings
-        .answer(&id, &caller.account_id, body.accept)
+        .change_guest(
+            &id,
+            &caller.account_id,
+            &caller.account_id,
+            GuestChange::Answer(body.accept),
+        )
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -405,10 +405,16 @@ pub async fn slots(
         Some((listed, _, _)) if listed || own => {}
         _ => return Err(ApiError::not_found("expert")),
     }
-    let free = store::free_many(&mut conn, &[id.clone()], state.now(), (from, to), None)
-        .await?
-        .remove(&id)
-        .unwrap_or_default();
+    let free = store::free_many(
+        &mut conn,
+        std::slice::from_ref(&id),
+        state.now(),
+        (from, to),
+        None,
+    )
+    .await?
+    .remove(&id)
+    .unwrap_or_default();
     let step = i64::try_from(state.bookings.settings().slot_step.as_millis())
         .unwrap_or(15 * MINUTE_MS)
         .max(MINUTE_MS);

@@ -139,62 +139,51 @@ async fn invite(
     Ok(done.rows_affected() > 0)
 }
 
-/// The guest answers an invitation (again, if they change their mind).
-async fn respond(
+/// A guest's answer, or the host removing them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GuestChange {
+    /// The guest accepts (true) or declines; again if they change their mind.
+    Answer(bool),
+    /// The host removes the guest.
+    Remove,
+}
+
+/// Applies `change`, made by `actor`, to `guest`'s place in booking `b`.
+async fn set_guest(
     conn: &mut AnyConnection,
     b: &Booking,
+    actor: &str,
     guest: &str,
-    accept: bool,
+    change: GuestChange,
     now: i64,
-) -> Result<(), BookingError> {
-    if !b.state.is_active() {
-        return Err(BookingError::NotAllowed {
-            state: b.state,
-            side: Side::User,
-            action: "answered by a guest",
-        });
-    }
+) -> Result<GuestState, BookingError> {
+    let state = match change {
+        GuestChange::Answer(_) if actor != guest => return Err(BookingError::NotFound),
+        GuestChange::Answer(_) if !b.state.is_active() => {
+            return Err(not_allowed(b, Side::User, "answered by a guest"))
+        }
+        GuestChange::Answer(true) => GuestState::Accepted,
+        GuestChange::Answer(false) => GuestState::Declined,
+        GuestChange::Remove => match b.side_of(actor) {
+            Some(Side::Expert) => GuestState::Removed,
+            Some(_) => return Err(BookingError::HostOnly),
+            None => return Err(BookingError::NotFound),
+        },
+    };
     let done = sqlx::query(
         "UPDATE booking_participants SET state = $3, responded_at = $4 \
          WHERE booking_id = $1 AND account_id = $2 AND state <> 'removed'",
     )
     .bind(&b.id)
     .bind(guest)
-    .bind(if accept { "accepted" } else { "declined" })
+    .bind(state.as_str())
     .bind(now)
     .execute(conn)
     .await?;
     if done.rows_affected() == 0 {
         return Err(BookingError::NotFound);
     }
-    Ok(())
-}
-
-/// The host removes a guest.
-async fn remove(
-    conn: &mut AnyConnection,
-    b: &Booking,
-    by: &str,
-    guest: &str,
-    now: i64,
-) -> Result<(), BookingError> {
-    let side = b.side_of(by).ok_or(BookingError::NotFound)?;
-    if side != Side::Expert {
-        return Err(BookingError::HostOnly);
-    }
-    let done = sqlx::query(
-        "UPDATE booking_participants SET state = 'removed', responded_at = $3 \
-         WHERE booking_id = $1 AND account_id = $2 AND state <> 'removed'",
-    )
-    .bind(&b.id)
-    .bind(guest)
-    .bind(now)
-    .execute(conn)
-    .await?;
-    if done.rows_affected() == 0 {
-        return Err(BookingError::NotFound);
-    }
-    Ok(())
+    Ok(state)
 }
 
 impl Bookings {
@@ -212,28 +201,23 @@ impl Bookings {
         Ok(())
     }
 
-    /// The guest accepts or declines.
-    pub async fn answer(&self, id: &str, guest: &str, accept: bool) -> Result<(), BookingError> {
+    /// `actor` changes `guest`'s place in booking `id`; their reminders
+    /// follow.
+    pub async fn change_guest(
+        &self,
+        id: &str,
+        actor: &str,
+        guest: &str,
+        change: GuestChange,
+    ) -> Result<(), BookingError> {
         let mut tx = self.db.begin_write().await?;
         let b = store::get(&mut tx, id)
             .await?
             .ok_or(BookingError::NotFound)?;
         let now = self.clock.now_ms();
-        respond(&mut tx, &b, guest, accept, now).await?;
-        notices::guest_answered(&mut tx, now, &b, guest, accept, &self.reminders()).await?;
-        tx.commit().await?;
-        Ok(())
-    }
-
-    /// The host (`by`) removes `guest`.
-    pub async fn remove_guest(&self, id: &str, by: &str, guest: &str) -> Result<(), BookingError> {
-        let mut tx = self.db.begin_write().await?;
-        let b = store::get(&mut tx, id)
-            .await?
-            .ok_or(BookingError::NotFound)?;
-        let now = self.clock.now_ms();
-        remove(&mut tx, &b, by, guest, now).await?;
-        notices::guest_answered(&mut tx, now, &b, guest, false, &self.reminders()).await?;
+        let state = set_guest(&mut tx, &b, actor, guest, change, now).await?;
+        let coming = state == GuestState::Accepted;
+        notices::guest_answered(&mut tx, now, &b, guest, coming, &self.reminders()).await?;
         tx.commit().await?;
         Ok(())
     }

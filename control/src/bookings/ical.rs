@@ -79,3 +79,35 @@ pub fn invitation(b: &Booking, names: &Names, viewer: &str) -> String {
     };
     ics::calendar("DeepInfluence", method, &[e])
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bookings::policy::tests::booking;
+
+    #[test]
+    fn invitations_request_live_bookings_and_cancel_ended_ones() {
+        let names: Names = [("u", "Amira Ben Salah"), ("e", "Karim Haddad")]
+            .into_iter()
+            .map(|(id, name)| (id.to_owned(), name.to_owned()))
+            .collect();
+        let b = booking(State::Confirmed, 1_780_000_000_000, 15_000);
+        let to_user = invitation(&b, &names, "u");
+        assert!(to_user.contains("METHOD:REQUEST\r\n"));
+        assert!(to_user.contains("SUMMARY:Video call with Karim Haddad\r\n"));
+        assert!(to_user.contains("UID:booking-b@deepinfluence\r\n"));
+        let to_expert = invitation(&b, &names, "e");
+        assert!(to_expert.contains("SUMMARY:Video call with Amira Ben Salah\r\n"));
+        let cancelled = Booking {
+            state: State::Cancelled,
+            sequence: 3,
+            ..b
+        };
+        let ics = invitation(&cancelled, &names, "u");
+        assert!(ics.contains("METHOD:CANCEL\r\n"));
+        assert!(
+            ics.contains("STATUS:CANCELLED\r\nSEQUENCE:3")
+                || ics.contains("SEQUENCE:3\r\nSTATUS:CANCELLED")
+        );
+    }
+}

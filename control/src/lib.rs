@@ -4,7 +4,9 @@
 pub mod accounts;
 pub mod api;
 pub mod auth;
+pub mod bookings;
 pub mod bootstrap;
+pub mod calendar;
 pub mod cpu;
 pub mod experts;
 pub mod ledger;
@@ -12,6 +14,7 @@ pub mod mail;
 pub mod maintenance;
 pub mod metrics;
 pub mod moderation;
+pub mod notify;
 pub mod objects;
 pub mod payments;
 pub mod photos;

@@ -1,7 +1,8 @@
 //! Housekeeping: rows that can no longer matter are deleted, so the identity
 //! tables follow the number of people, not the age of the system; holds
-//! past their deadline are released. Both are idempotent, so every replica
-//! may run them.
+//! past their deadline are released; bookings nobody answered lapse and
+//! bookings that took place are settled. All are idempotent, so every
+//! replica may run them.
 
 use std::time::Duration;
 
@@ -14,6 +15,8 @@ const EVERY: Duration = Duration::from_secs(3600);
 /// A hold is released at most this long after its deadline.
 const HOLD_EXPIRY_EVERY: Duration = Duration::from_secs(10);
 const HOLD_EXPIRY_BATCH: i64 = 500;
+/// Requests and proposals lapse, and bookings are settled, at most this late.
+const BOOKING_SWEEP_EVERY: Duration = Duration::from_secs(10);
 /// Payments whose provider never notified us are asked about this often.
 const RECONCILE_EVERY: Duration = Duration::from_secs(60);
 
@@ -80,8 +83,9 @@ pub async fn purge(db: &AnyPool, now: i64, auth: &AuthSettings) -> Result<Purged
     })
 }
 
-/// Runs `purge` every hour, the ledger's hold expiry every few seconds and
-/// payment reconciliation every minute, for as long as the process lives.
+/// Runs `purge` every hour, the ledger's hold expiry and the bookings' sweep
+/// every few seconds, and payment reconciliation every minute, for as long as
+/// the process lives.
 /// Deadlines and pending payments live in the database, so a restart loses
 /// none.
 pub fn spawn(state: AppState) -> tokio::task::JoinHandle<()> {
@@ -99,6 +103,18 @@ pub fn spawn(state: AppState) -> tokio::task::JoinHandle<()> {
                     Err(e) => tracing::warn!(error = %e, "hold expiry failed"),
                 }
                 break;
+            }
+        }
+    });
+    let bookings = state.bookings.clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(BOOKING_SWEEP_EVERY);
+        loop {
+            tick.tick().await;
+            match bookings.sweep(HOLD_EXPIRY_BATCH).await {
+                Ok(s) if s != Default::default() => tracing::info!(?s, "booking deadlines handled"),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "booking sweep failed"),
             }
         }
     });

@@ -23,6 +23,7 @@ pub struct Settings {
     pub payments: PaymentSettings,
     pub experts: ExpertSettings,
     pub social: SocialSettings,
+    pub bookings: BookingSettings,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -226,6 +227,55 @@ impl Default for Settings {
             payments: PaymentSettings::default(),
             experts: ExpertSettings::default(),
             social: SocialSettings::default(),
+            bookings: BookingSettings::default(),
+        }
+    }
+}
+
+/// Calendar and bookings: requests, cancellations, reminders and slots.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct BookingSettings {
+    /// How long an expert has to answer a request, and a user to answer an
+    /// alternative time, before it lapses and the hold is released (never
+    /// later than the booked start).
+    #[serde(with = "humantime_serde")]
+    pub respond_within: Duration,
+    /// A user cancels for free until this long before the start; later, or
+    /// at no-show, `late_cancel_charge_bp` of the price is charged. Users
+    /// may reschedule until then too. An expert's cancellation always
+    /// refunds in full.
+    #[serde(with = "humantime_serde")]
+    pub free_cancellation_before: Duration,
+    /// Basis points of the price a late cancellation by the user pays the
+    /// expert (5000 = half).
+    pub late_cancel_charge_bp: i64,
+    /// Reminders to both sides, this long before the start.
+    pub reminders: Vec<humantime_serde::Serde<Duration>>,
+    /// A confirmed booking is settled (its price captured, 80/20) this long
+    /// after its end.
+    #[serde(with = "humantime_serde")]
+    pub complete_after: Duration,
+    /// Slot starts are this far apart within free time.
+    #[serde(with = "humantime_serde")]
+    pub slot_step: Duration,
+    /// The longest bookable call, in minutes (the shortest is 10).
+    pub max_minutes: i64,
+}
+
+impl Default for BookingSettings {
+    fn default() -> Self {
+        BookingSettings {
+            respond_within: Duration::from_secs(24 * 3600),
+            free_cancellation_before: Duration::from_secs(24 * 3600),
+            late_cancel_charge_bp: 5000,
+            reminders: vec![
+                Duration::from_secs(24 * 3600).into(),
+                Duration::from_secs(15 * 60).into(),
+            ],
+            complete_after: Duration::from_secs(3600),
+            slot_step: Duration::from_secs(15 * 60),
+            max_minutes: 240,
         }
     }
 }

@@ -9,6 +9,7 @@ use platform::{Clock, Database};
 
 use crate::auth::throttle::RateLimiter;
 use crate::auth::tokens::Keys;
+use crate::bookings::Bookings;
 use crate::experts::seal::Sealer;
 use crate::experts::tax;
 use crate::ledger::Ledger;
@@ -27,6 +28,7 @@ pub struct Inner {
     pub clock: Arc<dyn Clock>,
     pub ledger: Ledger,
     pub payments: Payments,
+    pub bookings: Bookings,
     /// The OAuth clients experts link social accounts with.
     pub social: Social,
     pub settings: Settings,
@@ -136,6 +138,12 @@ impl AppState {
             &settings.payments,
             &public_url,
         )?;
+        let bookings = Bookings::new(
+            db.clone(),
+            clock.clone(),
+            ledger.clone(),
+            settings.bookings.clone(),
+        );
         let social = Social::new(&settings.social, &public_url)?;
         let rate = settings.auth.ip_requests_per_minute;
         Ok(AppState(Arc::new(Inner {
@@ -146,6 +154,7 @@ impl AppState {
             decoy_hash: crate::auth::password::hash(crate::auth::tokens::random_token()).await?,
             ledger,
             payments,
+            bookings,
             social,
             db,
             clock,

@@ -5,6 +5,8 @@
 pub mod access;
 mod admin;
 mod auth;
+mod bookings;
+mod calendar;
 mod cursor;
 mod documents;
 pub mod error;
@@ -52,6 +54,8 @@ pub(crate) const JSON_BODY_LIMIT: usize = 64 * 1024;
         (name = "auth", description = "Sign-up, verification, login, tokens and passwords"),
         (name = "profile", description = "Profiles and photos"),
         (name = "experts", description = "Expert profiles, verification and the domain taxonomy"),
+        (name = "calendar", description = "Experts' availability, free slots and iCalendar feeds"),
+        (name = "bookings", description = "Booking video calls: requests, answers, changes, guests"),
         (name = "wallet", description = "Coins: balances, purchases and payment-provider callbacks"),
         (name = "moderation", description = "Reports of profiles and what administrators do about them"),
         (name = "admin", description = "Administration (administrator role)")
@@ -151,6 +155,23 @@ pub fn openapi_and_routes(state: &AppState) -> (Router<AppState>, utoipa::openap
         .routes(routes!(wallet::sandbox_page))
         .routes(routes!(wallet::sandbox_pay))
         .routes(routes!(wallet::reconcile))
+        .routes(routes!(
+            calendar::get_availability,
+            calendar::put_availability
+        ))
+        .routes(routes!(calendar::slots))
+        .routes(routes!(
+            calendar::get_feed,
+            calendar::rotate_feed,
+            calendar::revoke_feed
+        ))
+        .routes(routes!(calendar::feed_file))
+        .routes(routes!(bookings::book, bookings::history))
+        .routes(routes!(bookings::get))
+        .routes(routes!(bookings::act))
+        .routes(routes!(bookings::invite))
+        .routes(routes!(bookings::remove_guest))
+        .routes(routes!(bookings::answer))
         .routes(routes!(finance::history))
         .routes(routes!(finance::holds))
         .routes(routes!(finance::earnings))

@@ -12,9 +12,10 @@ use super::error::{ApiError, ApiResult};
 use super::experts::{offers, rating, Offer, RatingSummary};
 use super::extract::ApiQuery;
 use super::views::account_photo_url;
+use crate::calendar::slots::DAY_MS;
 use crate::experts::{store as experts_store, Position, Service};
 use crate::search::suggest::{self, Suggestion};
-use crate::search::{cursor, fold, store, Filters, Near, Query, Sort};
+use crate::search::{cursor, fold, store, Filters, Free, Near, Query, Sort};
 use crate::state::AppState;
 
 fn bad(message: impl Into<String>) -> ApiError {
@@ -49,6 +50,10 @@ pub struct SearchParams {
     pub lon: Option<f64>,
     /// 0 to 1000 km.
     pub radius_km: Option<f64>,
+    /// With `available_to` (RFC 3339 times, at most 62 days apart): only
+    /// experts with a free slot of at least 10 minutes in that range.
+    pub available_from: Option<String>,
+    pub available_to: Option<String>,
     /// relevance (default with `q`), popularity (default without), price_asc,
     /// price_desc, rating.
     pub sort: Option<Sort>,
@@ -92,7 +97,30 @@ fn degrees_e6(name: &str, v: f64, max: f64) -> ApiResult<i64> {
     Ok((v * 1e6).round() as i64)
 }
 
-fn query_of(p: SearchParams) -> ApiResult<Query> {
+/// The free-time filter: both ends or neither.
+fn free_of(p: &SearchParams, now: i64) -> ApiResult<Option<Free>> {
+    let time = |name: &str, v: &str| {
+        v.parse::<jiff::Timestamp>()
+            .map(|t| t.as_millisecond())
+            .map_err(|_| bad(format!("{name} must be an RFC 3339 time")))
+    };
+    match (&p.available_from, &p.available_to) {
+        (None, None) => Ok(None),
+        (Some(from), Some(to)) => {
+            let (from, to) = (time("available_from", from)?, time("available_to", to)?);
+            if to <= from || to - from > 62 * DAY_MS {
+                return Err(bad(
+                    "available_to must be after available_from, by at most 62 days",
+                ));
+            }
+            Ok(Some(Free { from, to, now }))
+        }
+        _ => Err(bad("available_from and available_to go together")),
+    }
+}
+
+fn query_of(p: SearchParams, now: i64) -> ApiResult<Query> {
+    let free = free_of(&p, now)?;
     let words: Vec<String> = p.q.as_deref().map(fold::words).unwrap_or_default();
     if words.len() > 8 {
         return Err(bad("at most 8 keywords"));
@@ -156,6 +184,7 @@ fn query_of(p: SearchParams) -> ApiResult<Query> {
             language: p.language,
             min_rating_milli,
             near,
+            free,
         },
         sort,
         after,
@@ -170,7 +199,7 @@ pub async fn search(
     State(state): State<AppState>,
     ApiQuery(p): ApiQuery<SearchParams>,
 ) -> ApiResult<Json<SearchPage>> {
-    let q = query_of(p)?;
+    let q = query_of(p, state.now())?;
     let page = store::search(&state.db, &q).await?;
     Ok(Json(SearchPage {
         next_cursor: page.next.map(|keys| cursor::encode(q.sort, &keys)),

@@ -55,6 +55,15 @@ pub struct Near {
     pub radius_m: f64,
 }
 
+/// Has at least one free slot of the shortest bookable length between
+/// `from` and `to` (Unix ms), as the calendar decides it at `now`.
+#[derive(Debug, Clone, Copy)]
+pub struct Free {
+    pub from: i64,
+    pub to: i64,
+    pub now: i64,
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct Filters {
     pub domain: Option<String>,
@@ -67,6 +76,7 @@ pub struct Filters {
     /// Average rating at least this, x 1000.
     pub min_rating_milli: Option<i64>,
     pub near: Option<Near>,
+    pub free: Option<Free>,
 }
 
 impl Filters {

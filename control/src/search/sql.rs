@@ -160,6 +160,9 @@ fn filter_clauses(
             None => conditions.push(format!("{t}.longitude_e6 IS NOT NULL")),
         }
     }
+    if let Some(free) = &f.free {
+        conditions.push(availability_candidates(b, free.from, free.to, t));
+    }
     (joins, conditions)
 }
 
@@ -255,6 +258,50 @@ pub fn build(
     (sql, b.binds)
 }
 
+/// Experts who could have free time in `[from, to)`: weekly hours on a
+/// weekday the range touches, or extra hours on a date it touches. Dates are
+/// widened by a day each side, since the experts' zones are not known here;
+/// the exact check (zones, exceptions, bookings, notice, horizon) is
+/// `calendar::slots`, run on the candidates by `store`.
+fn availability_candidates(b: &mut Builder, from: i64, to: i64, t: &str) -> String {
+    use jiff::Timestamp;
+    let day = |ms: i64| {
+        Timestamp::from_millisecond(ms)
+            .ok()
+            .map(|t| t.to_zoned_datetime(jiff::tz::TimeZone::UTC).date())
+    };
+    let (Some(first), Some(last)) = (
+        day(from).and_then(|d| d.yesterday().ok()),
+        day(to).and_then(|d| d.tomorrow().ok()),
+    ) else {
+        return "1 = 0".to_owned();
+    };
+    let mut weekdays: Vec<i64> = Vec::new();
+    let mut d = first;
+    while d <= last && weekdays.len() < 7 {
+        let w = i64::from(d.weekday().to_monday_one_offset());
+        if !weekdays.contains(&w) {
+            weekdays.push(w);
+        }
+        match d.tomorrow() {
+            Ok(next) => d = next,
+            Err(_) => break,
+        }
+    }
+    weekdays.sort_unstable();
+    let list: Vec<String> = weekdays.into_iter().map(|w| b.bind(Bind::Int(w))).collect();
+    let (lo, hi) = (
+        b.bind(Bind::Text(first.to_string())),
+        b.bind(Bind::Text(last.to_string())),
+    );
+    format!(
+        "(EXISTS (SELECT 1 FROM availability_rules r WHERE r.expert_id = {t}.account_id \
+         AND r.weekday IN ({})) OR EXISTS (SELECT 1 FROM availability_exceptions x \
+         WHERE x.expert_id = {t}.account_id AND x.kind = 'extra' AND x.day BETWEEN {lo} AND {hi}))",
+        list.join(", ")
+    )
+}
+
 /// Rows strictly after `values` in the order of `keys`: for keys k1..kn,
 /// (k1 beyond v1) OR (k1 = v1 AND k2 beyond v2) OR ...
 fn keyset(b: &mut Builder, keys: &[(&str, Direction, KeyKind)], values: &[Key]) -> String {
@@ -314,6 +361,41 @@ mod tests {
         assert_eq!(
             binds[0],
             Bind::Text("{name domains bio} : (\"yoga\"*) AND tags : \"zqdwellbeing\"".into())
+        );
+    }
+
+    #[test]
+    fn availability_candidates_cover_the_range_a_day_wider_each_side() {
+        let at = |s: &str| s.parse::<jiff::Timestamp>().unwrap().as_millisecond();
+        let mut q = Query {
+            words: Vec::new(),
+            filters: Filters::default(),
+            sort: Sort::Popularity,
+            after: None,
+            limit: 10,
+        };
+        // Wednesday 10:00 to 12:00 UTC: Tuesday to Thursday, 2031-06-03 to 05.
+        q.filters.free = Some(crate::search::Free {
+            from: at("2031-06-04T10:00:00Z"),
+            to: at("2031-06-04T12:00:00Z"),
+            now: 0,
+        });
+        let (sql, binds) = build(Backend::Postgres, &q, None, 11);
+        assert!(sql.contains("r.weekday IN ($1, $2, $3)"), "{sql}");
+        assert!(sql.contains("x.day BETWEEN $4 AND $5"));
+        assert_eq!(&binds[..3], &[Bind::Int(2), Bind::Int(3), Bind::Int(4)]);
+        assert_eq!(binds[3], Bind::Text("2031-06-03".into()));
+        assert_eq!(binds[4], Bind::Text("2031-06-05".into()));
+        // A week or more: every weekday.
+        q.filters.free = Some(crate::search::Free {
+            from: at("2031-06-04T10:00:00Z"),
+            to: at("2031-06-09T10:00:00Z"),
+            now: 0,
+        });
+        let (sql, _) = build(Backend::Sqlite, &q, None, 11);
+        assert!(
+            sql.contains("r.weekday IN ($1, $2, $3, $4, $5, $6, $7)"),
+            "{sql}"
         );
     }
 }

@@ -1,12 +1,14 @@
-//! Runs searches: the statement `sql` builds, the exact distance filter the
-//! database cannot do, and the hits' domains.
+//! Runs searches: the statement `sql` builds, the exact distance and
+//! free-time filters the database cannot do, and the hits' domains.
 
 use platform::Database;
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
 use super::sql::{self, Bind};
-use super::{geo, Hit, Page, Query};
+use super::{geo, Free, Hit, Page, Query};
+use crate::bookings::MIN_MINUTES;
+use crate::calendar::{self, MINUTE_MS};
 use crate::experts::{Position, Prices};
 
 fn decode(r: &AnyRow) -> Result<Hit, sqlx::Error> {
@@ -64,25 +66,37 @@ pub async fn search(db: &Database, q: &Query) -> Result<Page, sqlx::Error> {
     let price_service = q.filters.price_service();
     let mut after = q.after.clone();
     let mut hits = Vec::with_capacity(q.limit + 1);
-    // A distance filter discards part of what the bounding box lets through,
-    // so it reads ahead in larger batches until the page is full.
-    let batch = match q.filters.near {
-        Some(_) => (q.limit + 1) * 4,
-        None => q.limit + 1,
+    // The distance and free-time filters discard part of what the SQL lets
+    // through, so they read ahead in larger batches until the page is full.
+    let batch = if q.filters.near.is_some() || q.filters.free.is_some() {
+        (q.limit + 1) * 4
+    } else {
+        q.limit + 1
     };
     loop {
         let (statement, binds) = sql::build(db.backend(), q, after.as_deref(), batch);
         let rows = fetch(db, &statement, binds).await?;
         let exhausted = rows.len() < batch;
-        for mut hit in rows {
-            after = Some(hit.keys(q.sort, price_service));
-            if let (Some(near), Some(p)) = (q.filters.near, hit.position) {
-                let d = geo::distance_m(near.centre, p);
-                if d > near.radius_m {
-                    continue;
+        if let Some(last) = rows.last() {
+            after = Some(last.keys(q.sort, price_service));
+        }
+        let mut kept: Vec<Hit> = rows
+            .into_iter()
+            .filter_map(|mut hit| {
+                if let (Some(near), Some(p)) = (q.filters.near, hit.position) {
+                    let d = geo::distance_m(near.centre, p);
+                    if d > near.radius_m {
+                        return None;
+                    }
+                    hit.distance_m = Some(d);
                 }
-                hit.distance_m = Some(d);
-            }
+                Some(hit)
+            })
+            .collect();
+        if let Some(free) = q.filters.free {
+            keep_free(db, &mut kept, free).await?;
+        }
+        for hit in kept {
             hits.push(hit);
             if hits.len() > q.limit {
                 break;
@@ -101,6 +115,26 @@ pub async fn search(db: &Database, q: &Query) -> Result<Page, sqlx::Error> {
         None
     };
     Ok(Page { hits, next })
+}
+
+/// Keeps the hits with a free slot of the shortest bookable length in the
+/// filter's range: the calendar's own computation, for the whole batch at
+/// once.
+async fn keep_free(db: &Database, hits: &mut Vec<Hit>, free: Free) -> Result<(), sqlx::Error> {
+    if hits.is_empty() {
+        return Ok(());
+    }
+    let ids: Vec<String> = hits.iter().map(|h| h.account_id.clone()).collect();
+    let mut conn = db.pool().acquire().await?;
+    let spans =
+        calendar::store::free_many(&mut conn, &ids, free.now, (free.from, free.to), None).await?;
+    let shortest = MIN_MINUTES * MINUTE_MS;
+    hits.retain(|h| {
+        spans
+            .get(&h.account_id)
+            .is_some_and(|s| calendar::slots::has_room(s, shortest))
+    });
+    Ok(())
 }
 
 async fn attach_domains(db: &Database, hits: &mut [Hit]) -> Result<(), sqlx::Error> {

@@ -15,16 +15,20 @@ mod paypal;
 #[path = "../support/testdb.rs"]
 mod testdb;
 
+mod booking_support;
 mod common;
 
 mod hostile;
 
 mod admin;
+mod bookings;
+mod calendar;
 mod experts;
 mod login;
 mod mail;
 mod maintenance;
 mod moderation;
+mod notifications;
 mod passwords;
 mod profile;
 mod races;

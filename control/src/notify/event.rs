@@ -1,0 +1,155 @@
+//! What happened, as the product names it. Each event carries what its texts
+//! and clients need, copied when it is emitted: a notification says what was
+//! true then, whatever changes later.
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+/// A booking as its notifications describe it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Booking {
+    pub id: String,
+    pub expert_name: String,
+    pub user_name: String,
+    /// Unix milliseconds.
+    pub starts_at: i64,
+    pub minutes: i64,
+    /// IANA name (`Africa/Tunis`): the recipient's, to show the time in.
+    pub time_zone: String,
+}
+
+/// Everything the platform notifies about. Texts address the recipient of
+/// the notice; booking texts name both sides, so one event fits either.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Event {
+    /// To the expert: a user asks for a booking to confirm.
+    BookingRequested { booking: Booking },
+    /// To the user: the booking stands (instantly or by the expert).
+    BookingConfirmed { booking: Booking },
+    /// To the user: the expert declined; the hold is released.
+    BookingDeclined {
+        booking: Booking,
+        reason: Option<String>,
+    },
+    /// To the other side: the booking moved from `previous_starts_at`.
+    BookingChanged {
+        booking: Booking,
+        previous_starts_at: i64,
+    },
+    /// To the other side: `by` (a name) cancelled; `refunded_coins` went back
+    /// to the user.
+    BookingCancelled {
+        booking: Booking,
+        by: String,
+        refunded_coins: i64,
+    },
+    /// To each participant, `before_minutes` before the start.
+    BookingReminder {
+        booking: Booking,
+        before_minutes: i64,
+    },
+    /// To an invitee of a booking's meeting; the expert hosts.
+    MeetingInvitation { booking: Booking },
+    /// To the expert: verification approved, they are listed.
+    ExpertApproved,
+    /// To the expert: verification rejected, with the reviewer's reason.
+    ExpertRejected { reason: String },
+    /// To the buyer: coins credited.
+    PaymentSucceeded { payment_id: String, coins: i64 },
+    /// To the payer: coins given back (`reference` names what was refunded).
+    PaymentRefunded { reference: String, coins: i64 },
+    /// To a user whose wallet runs low.
+    LowBalance { balance_coins: i64 },
+    /// From the administrators; the text is theirs, in one language.
+    Announcement {
+        announcement_id: String,
+        title: String,
+        body: String,
+    },
+}
+
+impl Event {
+    /// The stored `kind`: the serde tag.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Event::BookingRequested { .. } => "booking_requested",
+            Event::BookingConfirmed { .. } => "booking_confirmed",
+            Event::BookingDeclined { .. } => "booking_declined",
+            Event::BookingChanged { .. } => "booking_changed",
+            Event::BookingCancelled { .. } => "booking_cancelled",
+            Event::BookingReminder { .. } => "booking_reminder",
+            Event::MeetingInvitation { .. } => "meeting_invitation",
+            Event::ExpertApproved => "expert_approved",
+            Event::ExpertRejected { .. } => "expert_rejected",
+            Event::PaymentSucceeded { .. } => "payment_succeeded",
+            Event::PaymentRefunded { .. } => "payment_refunded",
+            Event::LowBalance { .. } => "low_balance",
+            Event::Announcement { .. } => "announcement",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kind_is_the_serde_tag() {
+        let booking = Booking {
+            id: "b".into(),
+            expert_name: "E".into(),
+            user_name: "U".into(),
+            starts_at: 0,
+            minutes: 30,
+            time_zone: "Africa/Tunis".into(),
+        };
+        let all = [
+            Event::BookingRequested {
+                booking: booking.clone(),
+            },
+            Event::BookingConfirmed {
+                booking: booking.clone(),
+            },
+            Event::BookingDeclined {
+                booking: booking.clone(),
+                reason: None,
+            },
+            Event::BookingChanged {
+                booking: booking.clone(),
+                previous_starts_at: 0,
+            },
+            Event::BookingCancelled {
+                booking: booking.clone(),
+                by: "U".into(),
+                refunded_coins: 0,
+            },
+            Event::BookingReminder {
+                booking: booking.clone(),
+                before_minutes: 15,
+            },
+            Event::MeetingInvitation { booking },
+            Event::ExpertApproved,
+            Event::ExpertRejected { reason: "r".into() },
+            Event::PaymentSucceeded {
+                payment_id: "p".into(),
+                coins: 1,
+            },
+            Event::PaymentRefunded {
+                reference: "r".into(),
+                coins: 1,
+            },
+            Event::LowBalance { balance_coins: 1 },
+            Event::Announcement {
+                announcement_id: "a".into(),
+                title: "t".into(),
+                body: "b".into(),
+            },
+        ];
+        for e in all {
+            let json = serde_json::to_value(&e).unwrap();
+            assert_eq!(json["kind"], e.kind());
+            assert_eq!(serde_json::from_value::<Event>(json).unwrap(), e);
+        }
+    }
+}

@@ -1,0 +1,115 @@
+//! The durable job queue (`jobs` table): what must happen later, or outside
+//! the transaction that decided it, and must survive a restart.
+//!
+//! A job is `pending` until due, `running` while one runner holds it
+//! (`locked_by` until `locked_until`), then `done`, `failed` (out of
+//! attempts, for a human) or `cancelled`. Its key is the scheduler's name for
+//! it and unique: scheduling a key again updates the job while it waits and
+//! does nothing once it has run.
+
+use serde::{Deserialize, Serialize};
+use sqlx::AnyConnection;
+
+use super::{Channel, Notice, NotifyError};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Job {
+    /// Emit a notice when due: reminders and other scheduled sends.
+    Notify { notice: Notice },
+    /// Send one notification over one channel (push: to one subscription).
+    Deliver {
+        notification_id: String,
+        channel: Channel,
+        subscription_id: Option<String>,
+    },
+    /// Emit an announcement to the next batch of its audience, after the
+    /// account id `after`.
+    Announce {
+        announcement_id: String,
+        after: Option<String>,
+    },
+}
+
+impl Job {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Job::Notify { .. } => "notify",
+            Job::Deliver { .. } => "deliver",
+            Job::Announce { .. } => "announce",
+        }
+    }
+
+    /// The key of a job that is the same whoever schedules it.
+    pub fn default_key(&self) -> String {
+        match self {
+            Job::Notify { notice } => format!("notify:{}:{}", notice.account_id, notice.dedupe_key),
+            Job::Deliver {
+                notification_id,
+                channel,
+                subscription_id,
+            } => match subscription_id {
+                Some(s) => format!("deliver:{notification_id}:{}:{s}", channel.as_str()),
+                None => format!("deliver:{notification_id}:{}", channel.as_str()),
+            },
+            Job::Announce {
+                announcement_id,
+                after,
+            } => format!(
+                "announce:{announcement_id}:{}",
+                after.as_deref().unwrap_or("")
+            ),
+        }
+    }
+}
+
+/// Queues `job` under `key` to run at `run_at` (Unix ms; now or earlier runs
+/// at the next poll), in the caller's transaction. A key already pending (or
+/// cancelled) is moved to the new time and job; one that is running or has
+/// run is left alone. Returns whether the job is now pending.
+pub async fn schedule(
+    conn: &mut AnyConnection,
+    now: i64,
+    key: &str,
+    run_at: i64,
+    job: &Job,
+) -> Result<bool, NotifyError> {
+    let changed = sqlx::query(
+        "INSERT INTO jobs (id, kind, job_key, payload, run_at, state, attempts, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, 'pending', 0, $6, $6) \
+         ON CONFLICT (job_key) DO UPDATE SET kind = excluded.kind, payload = excluded.payload, \
+           run_at = excluded.run_at, state = 'pending', attempts = 0, last_error = NULL, \
+           updated_at = excluded.updated_at \
+         WHERE jobs.state IN ('pending', 'cancelled')",
+    )
+    .bind(uuid::Uuid::now_v7().to_string())
+    .bind(job.kind())
+    .bind(key)
+    .bind(serde_json::to_string(job)?)
+    .bind(run_at)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    Ok(changed > 0)
+}
+
+/// Cancels the pending jobs whose key starts with `key_prefix`, in the
+/// caller's transaction; returns how many. A job already claimed by a runner
+/// goes on.
+pub async fn cancel(
+    conn: &mut AnyConnection,
+    now: i64,
+    key_prefix: &str,
+) -> Result<u64, NotifyError> {
+    // substr rather than LIKE: a prefix may hold `%` or `_`.
+    Ok(sqlx::query(
+        "UPDATE jobs SET state = 'cancelled', updated_at = $1 \
+         WHERE state = 'pending' AND substr(job_key, 1, length($2)) = $2",
+    )
+    .bind(now)
+    .bind(key_prefix)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected())
+}

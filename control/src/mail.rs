@@ -57,6 +57,19 @@ impl Mailer {
     }
 
     pub async fn send(&self, to_name: &str, to_email: &str, email: Email) -> anyhow::Result<()> {
+        self.send_with_id(to_name, to_email, email, None).await
+    }
+
+    /// `send` with our own `Message-ID` (`<id@deepinfluence>`): a message
+    /// sent again under the same id is recognisably the same message, which
+    /// mail systems that deduplicate by it drop.
+    pub async fn send_with_id(
+        &self,
+        to_name: &str,
+        to_email: &str,
+        email: Email,
+        message_id: Option<&str>,
+    ) -> anyhow::Result<()> {
         let (Mailer::Smtp { from, .. } | Mailer::Outbox { from, .. }) = self;
         let to = Mailbox::new(Some(to_name.to_owned()), to_email.parse()?);
         // The outbox is read by people in a text editor, so lines stay whole
@@ -75,6 +88,7 @@ impl Mailer {
             _ => Body::new(email.text),
         };
         let message = Message::builder()
+            .message_id(message_id.map(|id| format!("<{id}@deepinfluence>")))
             .from(from.clone())
             .to(to)
             .subject(&email.subject)
@@ -141,53 +155,6 @@ pub fn password_reset(lang: Language, first_name: &str, link: &str, valid_for: D
             "Reset your password".to_owned(),
             format!(
                 "Hello {first_name},\n\nTo choose a new password, send the token of this link with your new password (POST /api/v1/auth/password-reset/confirm):\n\n{link}\n\nThe link is valid for {minutes} minutes and works once. If you did not ask for this, ignore this message: your password is unchanged.\n"
-            ),
-        ),
-    };
-    Email {
-        subject,
-        text,
-        link: link.to_owned(),
-    }
-}
-
-/// An expert's verification approved: they are listed from now on.
-pub fn verification_approved(lang: Language, first_name: &str, link: &str) -> Email {
-    let (subject, text) = match lang {
-        Language::Fr => (
-            "Votre profil d'expert est validé".to_owned(),
-            format!(
-                "Bonjour {first_name},\n\nNotre équipe a validé votre profil d'expert : il est désormais visible dans la recherche et les utilisateurs peuvent vous réserver.\n\nVotre page publique :\n\n{link}\n"
-            ),
-        ),
-        Language::En => (
-            "Your expert profile is approved".to_owned(),
-            format!(
-                "Hello {first_name},\n\nOur team approved your expert profile: it now shows in search and users can book you.\n\nYour public page:\n\n{link}\n"
-            ),
-        ),
-    };
-    Email {
-        subject,
-        text,
-        link: link.to_owned(),
-    }
-}
-
-/// An expert's verification rejected, with the reviewer's reason; they may
-/// correct their profile and submit again.
-pub fn verification_rejected(lang: Language, first_name: &str, reason: &str, link: &str) -> Email {
-    let (subject, text) = match lang {
-        Language::Fr => (
-            "Votre profil d'expert n'a pas été validé".to_owned(),
-            format!(
-                "Bonjour {first_name},\n\nNotre équipe n'a pas pu valider votre profil d'expert, pour la raison suivante :\n\n{reason}\n\nCorrigez votre profil puis soumettez-le de nouveau (POST /api/v1/experts/me/submit) :\n\n{link}\n"
-            ),
-        ),
-        Language::En => (
-            "Your expert profile was not approved".to_owned(),
-            format!(
-                "Hello {first_name},\n\nOur team could not approve your expert profile, for this reason:\n\n{reason}\n\nCorrect your profile, then submit it again (POST /api/v1/experts/me/submit):\n\n{link}\n"
             ),
         ),
     };

@@ -23,7 +23,8 @@ async fn pending_jobs(s: &Server, prefix: &str) -> Vec<(String, String)> {
 /// and one set of deliveries; scheduled jobs move while pending and cancel by
 /// prefix.
 async fn emit_is_idempotent_and_jobs_schedule_and_cancel(backend: Backend) {
-    let s = Server::start(backend).await;
+    let mut s = Server::start(backend).await;
+    s.stop_runner();
     let user = s.user("amira@example.tn").await;
     let now = s.clock.now_ms();
     let notice = Notice {

@@ -17,7 +17,7 @@ use super::access::{Caller, StreamCaller};
 use super::cursor::{self, Page};
 use super::error::{ApiError, ApiResult};
 use super::extract::ApiQuery;
-use crate::notify::centre::{self, Filter, Notification};
+use crate::notify::centre::{self, Filter, Mark, Notification};
 use crate::notify::live::Feed;
 use crate::state::AppState;
 
@@ -88,19 +88,19 @@ pub async fn unread_count(
     }))
 }
 
-/// Reads one of the caller's notifications back after a change; 404 for
+/// Marks one of the caller's notifications and reads it back; 404 for
 /// anything else, including ids that are not UUIDs.
-async fn own(
+async fn mark(
     state: &AppState,
     caller: &Caller,
     id: &str,
-    change: impl AsyncFnOnce(&mut sqlx::AnyConnection, i64) -> Result<bool, sqlx::Error>,
+    how: Mark,
 ) -> ApiResult<Json<Notification>> {
     if uuid::Uuid::parse_str(id).is_err() {
         return Err(ApiError::not_found("notification"));
     }
     let mut conn = state.db.pool().acquire().await?;
-    if !change(&mut conn, state.now()).await? {
+    if !centre::mark(&mut conn, &caller.account_id, id, how, state.now()).await? {
         return Err(ApiError::not_found("notification"));
     }
     centre::get(&mut conn, id)
@@ -119,10 +119,7 @@ pub async fn read(
     caller: Caller,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Notification>> {
-    own(&state, &caller, &id, async |conn, now| {
-        centre::mark_read(conn, &caller.account_id, &id, now).await
-    })
-    .await
+    mark(&state, &caller, &id, Mark::Read).await
 }
 
 /// Archive a notification: it leaves the inbox, and counts as read.
@@ -134,10 +131,7 @@ pub async fn archive(
     caller: Caller,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Notification>> {
-    own(&state, &caller, &id, async |conn, now| {
-        centre::archive(conn, &caller.account_id, &id, now).await
-    })
-    .await
+    mark(&state, &caller, &id, Mark::Archived).await
 }
 
 #[derive(Debug, Serialize, ToSchema)]

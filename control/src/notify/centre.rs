@@ -158,17 +158,32 @@ pub async fn unread_count(conn: &mut AnyConnection, account_id: &str) -> Result<
     .await
 }
 
-/// Marks one notification read (a second time changes nothing); false if
-/// the account has no such notification.
-pub async fn mark_read(
+/// What a person does to one notification.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mark {
+    Read,
+    /// Out of the inbox; counts as read too.
+    Archived,
+}
+
+/// Marks one notification (a second time changes nothing); false if the
+/// account has no such notification.
+pub async fn mark(
     conn: &mut AnyConnection,
     account_id: &str,
     id: &str,
+    mark: Mark,
     now: i64,
 ) -> Result<bool, sqlx::Error> {
-    let n = sqlx::query(
-        "UPDATE notifications SET read_at = COALESCE(read_at, $3) WHERE account_id = $1 AND id = $2",
-    )
+    let set = match mark {
+        Mark::Read => "read_at = COALESCE(read_at, $3)",
+        Mark::Archived => {
+            "archived_at = COALESCE(archived_at, $3), read_at = COALESCE(read_at, $3)"
+        }
+    };
+    let n = sqlx::query(&format!(
+        "UPDATE notifications SET {set} WHERE account_id = $1 AND id = $2"
+    ))
     .bind(account_id)
     .bind(id)
     .bind(now)
@@ -192,25 +207,4 @@ pub async fn mark_all_read(
     .execute(&mut *conn)
     .await?
     .rows_affected())
-}
-
-/// Archives one notification, which also counts as reading it; false if the
-/// account has no such notification.
-pub async fn archive(
-    conn: &mut AnyConnection,
-    account_id: &str,
-    id: &str,
-    now: i64,
-) -> Result<bool, sqlx::Error> {
-    let n = sqlx::query(
-        "UPDATE notifications SET archived_at = COALESCE(archived_at, $3), \
-         read_at = COALESCE(read_at, $3) WHERE account_id = $1 AND id = $2",
-    )
-    .bind(account_id)
-    .bind(id)
-    .bind(now)
-    .execute(&mut *conn)
-    .await?
-    .rows_affected();
-    Ok(n > 0)
 }

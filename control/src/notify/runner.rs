@@ -111,13 +111,7 @@ impl Runner {
             .await
             .map(Ran::Delivered),
             Job::Notify { notice } => {
-                let now = self.state.now();
-                let mut tx = self
-                    .state
-                    .db
-                    .begin_write()
-                    .await
-                    .map_err(|e| transient(&e))?;
+                let (mut tx, now) = self.begin().await?;
                 emit(&mut tx, now, notice)
                     .await
                     .map_err(|e| transient(&e))?;
@@ -127,14 +121,8 @@ impl Runner {
                 announcement_id,
                 after,
             } => {
-                let now = self.state.now();
                 let batch = i64::from(self.state.settings.notify.announcement_batch);
-                let mut tx = self
-                    .state
-                    .db
-                    .begin_write()
-                    .await
-                    .map_err(|e| transient(&e))?;
+                let (mut tx, now) = self.begin().await?;
                 let reached =
                     announce::run_batch(&mut tx, now, &announcement_id, after.as_deref(), batch)
                         .await
@@ -143,6 +131,17 @@ impl Runner {
                 self.commit_done(claim, tx, now).await
             }
         }
+    }
+
+    /// A writing transaction for a job's work, and the time it runs at.
+    async fn begin(&self) -> Result<(sqlx::Transaction<'static, sqlx::Any>, i64), Failure> {
+        let tx = self
+            .state
+            .db
+            .begin_write()
+            .await
+            .map_err(|e| Failure::Transient(e.to_string()))?;
+        Ok((tx, self.state.now()))
     }
 
     /// Marks the job done in `tx` and commits: the work and its record are

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use lettre::message::header::{ContentTransferEncoding, ContentType};
-use lettre::message::{Body, Mailbox};
+use lettre::message::{Attachment, Body, Mailbox, MultiPart, SinglePart};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use platform::config::ConfigError;
 
@@ -28,6 +28,8 @@ pub struct Email {
     pub subject: String,
     pub text: String,
     pub link: String,
+    /// An iCalendar object attached as `invite.ics`.
+    pub calendar: Option<String>,
 }
 
 impl Mailer {
@@ -87,13 +89,29 @@ impl Mailer {
             }
             _ => Body::new(email.text),
         };
-        let message = Message::builder()
+        let builder = Message::builder()
             .message_id(message_id.map(|id| format!("<{id}@deepinfluence>")))
             .from(from.clone())
             .to(to)
-            .subject(&email.subject)
-            .header(ContentType::TEXT_PLAIN)
-            .body(body)?;
+            .subject(&email.subject);
+        let message = match email.calendar {
+            None => builder.header(ContentType::TEXT_PLAIN).body(body)?,
+            Some(ics) => builder.multipart(
+                MultiPart::mixed()
+                    .singlepart(
+                        SinglePart::builder()
+                            .header(ContentType::TEXT_PLAIN)
+                            .body(body),
+                    )
+                    .singlepart(
+                        Attachment::new("invite.ics".to_owned()).body(
+                            Body::new_with_encoding(ics, ContentTransferEncoding::Base64)
+                                .map_err(|_| anyhow::anyhow!("cannot encode the calendar"))?,
+                            ContentType::parse("text/calendar; charset=utf-8; method=PUBLISH")?,
+                        ),
+                    ),
+            )?,
+        };
         match self {
             Mailer::Smtp { transport, .. } => {
                 transport.send(message).await?;
@@ -139,6 +157,7 @@ pub fn verification(lang: Language, first_name: &str, link: &str, valid_for: Dur
         subject,
         text,
         link: link.to_owned(),
+        calendar: None,
     }
 }
 
@@ -162,5 +181,6 @@ pub fn password_reset(lang: Language, first_name: &str, link: &str, valid_for: D
         subject,
         text,
         link: link.to_owned(),
+        calendar: None,
     }
 }

@@ -10,6 +10,7 @@ use sqlx::AnyConnection;
 use super::centre::{self, Stored};
 use super::channels::{self, Channel};
 use super::event::Event;
+use super::ics;
 use super::live::LiveMessage;
 use super::push::{PushError, Subscription};
 use super::recipient::{self, Recipient};
@@ -136,7 +137,8 @@ async fn email(
         state.public_url,
         templates::link(event.as_ref(), &n.account_id)
     );
-    let email = templates::email(who.language, &who.first_name, &text(n), &link);
+    let calendar = event.as_ref().and_then(|e| ics::for_event(e, n.created_ms));
+    let email = templates::email(who.language, &who.first_name, &text(n), &link, calendar);
     state
         .mailer
         .send_with_id(&who.full_name(), &who.email, email, Some(job_id))

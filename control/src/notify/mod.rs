@@ -41,6 +41,7 @@ pub mod centre;
 pub mod channels;
 pub mod deliver;
 pub mod event;
+pub mod ics;
 pub mod jobs;
 pub mod live;
 pub mod push;

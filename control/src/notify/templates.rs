@@ -129,8 +129,15 @@ pub fn link(event: Option<&Event>, account_id: &str) -> String {
     }
 }
 
-/// The email of a notification: the greeting, the text, and where to see it.
-pub fn email(lang: Language, first_name: &str, text: &Text, link: &str) -> Email {
+/// The email of a notification: the greeting, the text, where to see it,
+/// and the booking's calendar event when it has one.
+pub fn email(
+    lang: Language,
+    first_name: &str,
+    text: &Text,
+    link: &str,
+    calendar: Option<String>,
+) -> Email {
     let body = match lang {
         Language::Fr => format!(
             "Bonjour {first_name},\n\n{}\n\n{link}\n\nVous recevez cet email selon vos préférences de notification, modifiables dans votre profil.\n",
@@ -145,6 +152,7 @@ pub fn email(lang: Language, first_name: &str, text: &Text, link: &str) -> Email
         subject: text.title.clone(),
         text: body,
         link: link.to_owned(),
+        calendar,
     }
 }
 

@@ -24,6 +24,7 @@ both_backends!(
     announcements_reach_their_segment_only,
     push_subscriptions_are_checked_and_expired_ones_forgotten,
     payments_reach_the_centre_once,
+    booking_emails_carry_a_calendar_event,
 );
 
 /// Emits `event` to `account` as other modules do, in a transaction.
@@ -943,4 +944,73 @@ async fn payments_reach_the_centre_once(backend: Backend) {
         )),
         "{mail}"
     );
+}
+
+/// The `invite.ics` attachment of an outbox message, decoded.
+fn calendar_of(mail: &str) -> String {
+    let part = mail
+        .split("filename=\"invite.ics\"")
+        .nth(1)
+        .expect("an invite.ics attachment");
+    let body = part.split("\r\n\r\n").nth(1).unwrap();
+    let base64: String = body.lines().take_while(|l| !l.starts_with("--")).collect();
+    use base64::Engine;
+    String::from_utf8(
+        base64::engine::general_purpose::STANDARD
+            .decode(base64.trim())
+            .unwrap(),
+    )
+    .unwrap()
+}
+
+async fn booking_emails_carry_a_calendar_event(backend: Backend) {
+    let s = Server::start(backend).await;
+    let amira = s.user("amira@example.tn").await;
+    let before = s.mails_to("amira@example.tn").len();
+    let booking = notify::Booking {
+        id: "0193c2f0-0000-7000-8000-000000000001".into(),
+        expert_name: "Sami Trabelsi".into(),
+        user_name: "Amira Ben Salah".into(),
+        // 2025-03-30 13:00 UTC
+        starts_at: 1_743_339_600_000,
+        minutes: 45,
+        time_zone: "Africa/Tunis".into(),
+    };
+    emit(
+        &s,
+        &amira.id,
+        "booking:1:confirmed",
+        Event::BookingConfirmed {
+            booking: booking.clone(),
+        },
+    )
+    .await;
+    let mails = s.wait_for_mails("amira@example.tn", before + 1).await;
+    let mail = mails.last().unwrap();
+    let ics = calendar_of(mail);
+    let mut parser = ical::IcalParser::new(ics.as_bytes());
+    let calendar = parser
+        .next()
+        .expect("one calendar")
+        .expect("valid iCalendar");
+    assert!(parser.next().is_none());
+    assert_eq!(calendar.events.len(), 1);
+    let prop = |name: &str| {
+        calendar.events[0]
+            .properties
+            .iter()
+            .find(|p| p.name == name)
+            .and_then(|p| p.value.clone())
+            .unwrap_or_default()
+    };
+    assert_eq!(prop("DTSTART"), "20250330T130000Z");
+    assert_eq!(prop("DTEND"), "20250330T134500Z");
+    assert_eq!(prop("STATUS"), "CONFIRMED");
+    assert_eq!(prop("UID"), format!("booking-{}@deepinfluence", booking.id));
+    // The email's text gives the time where the recipient is: 14:00 in Tunis.
+    assert!(mail.contains("14:00 (Africa/Tunis)"), "{mail}");
+    // Other notifications carry none.
+    emit(&s, &amira.id, "low:1", low(1)).await;
+    let mails = s.wait_for_mails("amira@example.tn", before + 2).await;
+    assert!(!mails.last().unwrap().contains("invite.ics"));
 }

@@ -291,6 +291,7 @@ async fn serve(mut config: Config, services: &[Service]) -> anyhow::Result<()> {
                 &config.data_dir,
                 db.clone(),
                 clock,
+                bus.clone(),
                 &telemetry,
             )
             .await?;

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use lettre::message::header::{ContentTransferEncoding, ContentType};
-use lettre::message::{Body, Mailbox};
+use lettre::message::{Attachment, Body, Mailbox, MultiPart, SinglePart};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use platform::config::ConfigError;
 
@@ -28,6 +28,8 @@ pub struct Email {
     pub subject: String,
     pub text: String,
     pub link: String,
+    /// An iCalendar object attached as `invite.ics`.
+    pub calendar: Option<String>,
 }
 
 impl Mailer {
@@ -57,6 +59,19 @@ impl Mailer {
     }
 
     pub async fn send(&self, to_name: &str, to_email: &str, email: Email) -> anyhow::Result<()> {
+        self.send_with_id(to_name, to_email, email, None).await
+    }
+
+    /// `send` with our own `Message-ID` (`<id@deepinfluence>`): a message
+    /// sent again under the same id is recognisably the same message, which
+    /// mail systems that deduplicate by it drop.
+    pub async fn send_with_id(
+        &self,
+        to_name: &str,
+        to_email: &str,
+        email: Email,
+        message_id: Option<&str>,
+    ) -> anyhow::Result<()> {
         let (Mailer::Smtp { from, .. } | Mailer::Outbox { from, .. }) = self;
         let to = Mailbox::new(Some(to_name.to_owned()), to_email.parse()?);
         // The outbox is read by people in a text editor, so lines stay whole
@@ -74,12 +89,29 @@ impl Mailer {
             }
             _ => Body::new(email.text),
         };
-        let message = Message::builder()
+        let builder = Message::builder()
+            .message_id(message_id.map(|id| format!("<{id}@deepinfluence>")))
             .from(from.clone())
             .to(to)
-            .subject(&email.subject)
-            .header(ContentType::TEXT_PLAIN)
-            .body(body)?;
+            .subject(&email.subject);
+        let message = match email.calendar {
+            None => builder.header(ContentType::TEXT_PLAIN).body(body)?,
+            Some(ics) => builder.multipart(
+                MultiPart::mixed()
+                    .singlepart(
+                        SinglePart::builder()
+                            .header(ContentType::TEXT_PLAIN)
+                            .body(body),
+                    )
+                    .singlepart(
+                        Attachment::new("invite.ics".to_owned()).body(
+                            Body::new_with_encoding(ics, ContentTransferEncoding::Base64)
+                                .map_err(|_| anyhow::anyhow!("cannot encode the calendar"))?,
+                            ContentType::parse("text/calendar; charset=utf-8; method=PUBLISH")?,
+                        ),
+                    ),
+            )?,
+        };
         match self {
             Mailer::Smtp { transport, .. } => {
                 transport.send(message).await?;
@@ -125,6 +157,7 @@ pub fn verification(lang: Language, first_name: &str, link: &str, valid_for: Dur
         subject,
         text,
         link: link.to_owned(),
+        calendar: None,
     }
 }
 
@@ -148,52 +181,6 @@ pub fn password_reset(lang: Language, first_name: &str, link: &str, valid_for: D
         subject,
         text,
         link: link.to_owned(),
-    }
-}
-
-/// An expert's verification approved: they are listed from now on.
-pub fn verification_approved(lang: Language, first_name: &str, link: &str) -> Email {
-    let (subject, text) = match lang {
-        Language::Fr => (
-            "Votre profil d'expert est validé".to_owned(),
-            format!(
-                "Bonjour {first_name},\n\nNotre équipe a validé votre profil d'expert : il est désormais visible dans la recherche et les utilisateurs peuvent vous réserver.\n\nVotre page publique :\n\n{link}\n"
-            ),
-        ),
-        Language::En => (
-            "Your expert profile is approved".to_owned(),
-            format!(
-                "Hello {first_name},\n\nOur team approved your expert profile: it now shows in search and users can book you.\n\nYour public page:\n\n{link}\n"
-            ),
-        ),
-    };
-    Email {
-        subject,
-        text,
-        link: link.to_owned(),
-    }
-}
-
-/// An expert's verification rejected, with the reviewer's reason; they may
-/// correct their profile and submit again.
-pub fn verification_rejected(lang: Language, first_name: &str, reason: &str, link: &str) -> Email {
-    let (subject, text) = match lang {
-        Language::Fr => (
-            "Votre profil d'expert n'a pas été validé".to_owned(),
-            format!(
-                "Bonjour {first_name},\n\nNotre équipe n'a pas pu valider votre profil d'expert, pour la raison suivante :\n\n{reason}\n\nCorrigez votre profil puis soumettez-le de nouveau (POST /api/v1/experts/me/submit) :\n\n{link}\n"
-            ),
-        ),
-        Language::En => (
-            "Your expert profile was not approved".to_owned(),
-            format!(
-                "Hello {first_name},\n\nOur team could not approve your expert profile, for this reason:\n\n{reason}\n\nCorrect your profile, then submit it again (POST /api/v1/experts/me/submit):\n\n{link}\n"
-            ),
-        ),
-    };
-    Email {
-        subject,
-        text,
-        link: link.to_owned(),
+        calendar: None,
     }
 }

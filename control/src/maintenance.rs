@@ -84,11 +84,12 @@ pub async fn purge(db: &AnyPool, now: i64, auth: &AuthSettings) -> Result<Purged
 }
 
 /// Runs `purge` every hour, the ledger's hold expiry and the bookings' sweep
-/// every few seconds, and payment reconciliation every minute, for as long as
-/// the process lives.
-/// Deadlines and pending payments live in the database, so a restart loses
-/// none.
+/// every few seconds, payment reconciliation every minute and the
+/// notification jobs every `control.notify.poll_interval`, for as long as the
+/// process lives. Deadlines, pending payments and jobs live in the database,
+/// so a restart loses none.
 pub fn spawn(state: AppState) -> tokio::task::JoinHandle<()> {
+    crate::notify::runner::spawn(state.clone());
     let ledger = state.ledger.clone();
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(HOLD_EXPIRY_EVERY);

@@ -24,6 +24,7 @@ pub struct Settings {
     pub experts: ExpertSettings,
     pub social: SocialSettings,
     pub bookings: BookingSettings,
+    pub notify: NotifySettings,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -228,6 +229,7 @@ impl Default for Settings {
             experts: ExpertSettings::default(),
             social: SocialSettings::default(),
             bookings: BookingSettings::default(),
+            notify: NotifySettings::default(),
         }
     }
 }
@@ -401,6 +403,118 @@ impl Default for StorageSettings {
         StorageSettings {
             dir: None,
             max_photo_bytes: 5 * 1024 * 1024,
+        }
+    }
+}
+
+/// Notifications: the job queue every replica runs, and the SMS and web-push
+/// channels.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct NotifySettings {
+    /// How often each replica looks for due jobs (live notifications wait
+    /// at most this long).
+    #[serde(with = "humantime_serde")]
+    pub poll_interval: Duration,
+    /// Jobs a replica claims at a time.
+    pub batch_size: u32,
+    /// How long a claimed job belongs to its runner. A runner that dies holds
+    /// its jobs this long before another replica retries them; a send is cut
+    /// off at half of it, so a slow one never overlaps its retry.
+    #[serde(with = "humantime_serde")]
+    pub lease: Duration,
+    /// Tries before a job is marked failed.
+    pub max_attempts: u32,
+    /// Wait before the first retry, doubling with each failure up to
+    /// `max_retry_after`.
+    #[serde(with = "humantime_serde")]
+    pub retry_after: Duration,
+    #[serde(with = "humantime_serde")]
+    pub max_retry_after: Duration,
+    /// Accounts one announcement job notifies (one transaction each).
+    pub announcement_batch: u32,
+    pub sms: SmsSettings,
+    pub push: PushSettings,
+}
+
+impl Default for NotifySettings {
+    fn default() -> Self {
+        NotifySettings {
+            poll_interval: Duration::from_secs(1),
+            batch_size: 32,
+            lease: Duration::from_secs(120),
+            max_attempts: 8,
+            retry_after: Duration::from_secs(30),
+            max_retry_after: Duration::from_secs(3600),
+            announcement_batch: 500,
+            sms: SmsSettings::default(),
+            push: PushSettings::default(),
+        }
+    }
+}
+
+/// SMS through Twilio's Messages API (`POST /2010-04-01/Accounts/{sid}/Messages.json`).
+/// Without an account SID, token and sender, no SMS is sent.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SmsSettings {
+    pub base_url: String,
+    pub account_sid: Option<String>,
+    pub auth_token: Option<String>,
+    /// The sender: a phone number in E.164 form, an alphanumeric sender id,
+    /// or a Messaging Service SID (`MG...`).
+    pub from: Option<String>,
+}
+
+impl Default for SmsSettings {
+    fn default() -> Self {
+        SmsSettings {
+            base_url: "https://api.twilio.com".to_owned(),
+            account_sid: None,
+            auth_token: None,
+            from: None,
+        }
+    }
+}
+
+/// Web push (RFC 8030) with VAPID (RFC 8292) and encrypted payloads (RFC 8291).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PushSettings {
+    /// The VAPID private key: base64url of the 32-byte P-256 scalar. When
+    /// unset, one is generated and kept in `<data_dir>/vapid.key`; replicas
+    /// must share one, and changing it invalidates every subscription.
+    pub vapid_private_key: Option<String>,
+    /// Who push services contact about our traffic (`mailto:` or `https:`).
+    pub subject: String,
+    /// How long a push service keeps a message for an offline browser.
+    #[serde(with = "humantime_serde")]
+    pub ttl: Duration,
+    /// The push services subscriptions may point at (a host, or a domain
+    /// and its subdomains): we POST to whatever endpoint a browser gives, so
+    /// it must not be a host of ours.
+    pub endpoint_hosts: Vec<String>,
+    /// Accept `http://` endpoints (development and tests only).
+    pub allow_http: bool,
+}
+
+impl Default for PushSettings {
+    fn default() -> Self {
+        PushSettings {
+            vapid_private_key: None,
+            subject: "mailto:support@deepinfluence.tn".to_owned(),
+            ttl: Duration::from_secs(24 * 3600),
+            // Chrome and Edge (FCM), Firefox (Mozilla autopush), Windows (WNS),
+            // Safari (Apple).
+            endpoint_hosts: [
+                "fcm.googleapis.com",
+                "push.services.mozilla.com",
+                "notify.windows.com",
+                "push.apple.com",
+            ]
+            .map(str::to_owned)
+            .to_vec(),
+            allow_http: false,
         }
     }
 }

@@ -3,6 +3,7 @@
 use std::path::Path;
 use std::sync::Arc;
 
+use platform::bus::Bus;
 use platform::config::ConfigError;
 use platform::telemetry::Telemetry;
 use platform::{Clock, Database};
@@ -15,6 +16,9 @@ use crate::experts::tax;
 use crate::ledger::Ledger;
 use crate::mail::Mailer;
 use crate::metrics::AuthMetrics;
+use crate::notify::live::Live;
+use crate::notify::push::{Vapid, WebPush};
+use crate::notify::sms::Sms;
 use crate::objects::ObjectStore;
 use crate::payments::Payments;
 use crate::settings::Settings;
@@ -26,6 +30,13 @@ pub struct AppState(Arc<Inner>);
 pub struct Inner {
     pub db: Database,
     pub clock: Arc<dyn Clock>,
+    /// Live events between replicas (in-process, or Redis).
+    pub bus: Bus,
+    /// Open notification streams on this replica, fed from the bus.
+    pub live: Live,
+    /// `None` when SMS is not configured.
+    pub sms: Option<Sms>,
+    pub push: WebPush,
     pub ledger: Ledger,
     pub payments: Payments,
     pub bookings: Bookings,
@@ -61,6 +72,7 @@ impl AppState {
         data_dir: &Path,
         db: Database,
         clock: Arc<dyn Clock>,
+        bus: Bus,
         telemetry: &Telemetry,
     ) -> anyhow::Result<Self> {
         let secret = match &settings.auth.secret {
@@ -145,6 +157,32 @@ impl AppState {
             settings.bookings.clone(),
         );
         let social = Social::new(&settings.social, &public_url)?;
+        let notify = &settings.notify;
+        if notify.batch_size == 0 || notify.announcement_batch == 0 || notify.max_attempts == 0 {
+            return Err(ConfigError::key(
+                "control.notify",
+                "batch_size, announcement_batch and max_attempts must be at least 1",
+            )
+            .into());
+        }
+        // A send is cut off at half the lease (see notify::runner).
+        let send_timeout = notify.lease / 2;
+        if send_timeout < std::time::Duration::from_secs(1) {
+            return Err(
+                ConfigError::key("control.notify.lease", "must be at least 2 seconds").into(),
+            );
+        }
+        let vapid = match &notify.push.vapid_private_key {
+            Some(key) => Vapid::from_base64url(key, &notify.push.subject).ok_or_else(|| {
+                ConfigError::key(
+                    "control.notify.push.vapid_private_key",
+                    "must be base64url of a 32-byte P-256 private key",
+                )
+            })?,
+            None => load_or_create_vapid_key(data_dir, &notify.push.subject)?,
+        };
+        let push = WebPush::new(vapid, notify.push.ttl, send_timeout)?;
+        let sms = Sms::new(&notify.sms, send_timeout)?;
         let rate = settings.auth.ip_requests_per_minute;
         Ok(AppState(Arc::new(Inner {
             keys: Keys::new(secret.as_bytes()),
@@ -158,6 +196,10 @@ impl AppState {
             social,
             db,
             clock,
+            live: Live::new(bus.clone()),
+            bus,
+            sms,
+            push,
             public_url,
             mailer,
             objects,
@@ -192,6 +234,19 @@ fn load_or_create_documents_key(data_dir: &Path) -> anyhow::Result<Sealer> {
         |k| Sealer::from_base64(k).is_some(),
     )?;
     Sealer::from_base64(&key).ok_or_else(|| anyhow::anyhow!("generated documents key is unusable"))
+}
+
+/// The VAPID key browsers' subscriptions are bound to: losing it ends every
+/// subscription, so it is kept like the others.
+fn load_or_create_vapid_key(data_dir: &Path, subject: &str) -> anyhow::Result<Vapid> {
+    let key = load_or_create(
+        &data_dir.join("vapid.key"),
+        "VAPID key",
+        Vapid::generate_key,
+        |k| Vapid::from_base64url(k, subject).is_some(),
+    )?;
+    Vapid::from_base64url(&key, subject)
+        .ok_or_else(|| anyhow::anyhow!("generated VAPID key is unusable"))
 }
 
 /// The secret kept in `path` (owner-only), generated on first use. One that

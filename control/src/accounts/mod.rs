@@ -84,6 +84,8 @@ pub struct Account {
     pub privacy: Privacy,
     pub language: Language,
     pub notifications: NotificationPrefs,
+    /// E.164 (`+21620123456`), for SMS.
+    pub phone: Option<String>,
     pub photo_key: Option<String>,
     pub email_verified_at: Option<i64>,
     pub created_at: i64,
@@ -118,6 +120,7 @@ impl Account {
                 sms: false,
                 push: true,
             },
+            phone: None,
             photo_key: None,
             email_verified_at: None,
             created_at: now,

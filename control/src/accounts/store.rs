@@ -15,7 +15,7 @@ pub enum StoreError {
 
 const COLUMNS: &str =
     "id, email, password_hash, role, status, first_name, last_name, bio, interests, \
-    privacy, language, notify_email, notify_sms, notify_push, photo_key, email_verified_at, \
+    privacy, language, notify_email, notify_sms, notify_push, phone, photo_key, email_verified_at, \
     created_at, updated_at";
 
 #[derive(sqlx::FromRow)]
@@ -34,6 +34,7 @@ struct Row {
     notify_email: i64,
     notify_sms: i64,
     notify_push: i64,
+    phone: Option<String>,
     photo_key: Option<String>,
     email_verified_at: Option<i64>,
     created_at: i64,
@@ -66,6 +67,7 @@ impl TryFrom<Row> for Account {
             first_name: r.first_name,
             last_name: r.last_name,
             bio: r.bio,
+            phone: r.phone,
             photo_key: r.photo_key,
             email_verified_at: r.email_verified_at,
             created_at: r.created_at,
@@ -81,7 +83,7 @@ fn one(row: Option<Row>) -> Result<Option<Account>, sqlx::Error> {
 type AnyQuery<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>;
 
 /// The profile columns, in this order, as `insert` and `save_profile` write them.
-const PROFILE_COLUMNS: [&str; 10] = [
+const PROFILE_COLUMNS: [&str; 11] = [
     "first_name",
     "last_name",
     "bio",
@@ -91,6 +93,7 @@ const PROFILE_COLUMNS: [&str; 10] = [
     "notify_email",
     "notify_sms",
     "notify_push",
+    "phone",
     "search_text",
 ];
 
@@ -106,6 +109,7 @@ fn bind_profile<'q>(q: AnyQuery<'q>, a: &'q Account) -> AnyQuery<'q> {
         .bind(i64::from(a.notifications.email))
         .bind(i64::from(a.notifications.sms))
         .bind(i64::from(a.notifications.push))
+        .bind(&a.phone)
         .bind(a.search_text())
 }
 
@@ -254,7 +258,7 @@ pub async fn anonymise(
     sqlx::query(
         "UPDATE accounts SET email = $2, email_normalized = $2, password_hash = '!', status = 'deleted', \
          first_name = 'Deleted', last_name = 'account', bio = NULL, interests = '[]', privacy = 'private', \
-         photo_key = NULL, notify_email = 0, notify_sms = 0, notify_push = 0, updated_at = $3, deleted_at = $3, \
+         photo_key = NULL, phone = NULL, notify_email = 0, notify_sms = 0, notify_push = 0, updated_at = $3, deleted_at = $3, \
          search_text = $2 \
          WHERE id = $1",
     )

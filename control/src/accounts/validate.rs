@@ -64,6 +64,31 @@ pub fn name(field: &str, value: &str, errors: &mut Vec<FieldError>) {
     }
 }
 
+/// A phone number in E.164 form: `+`, then 8 to 15 digits, the first not 0.
+/// Spaces, dots, dashes and brackets people write are dropped; the number as
+/// stored, or `None` with an error.
+pub fn phone(field: &str, value: &str, errors: &mut Vec<FieldError>) -> Option<String> {
+    let compact: String = value
+        .chars()
+        .filter(|c| !matches!(c, ' ' | '.' | '-' | '(' | ')'))
+        .collect();
+    let valid = compact.strip_prefix('+').is_some_and(|digits| {
+        (8..=15).contains(&digits.len())
+            && digits.chars().all(|c| c.is_ascii_digit())
+            && !digits.starts_with('0')
+    });
+    if valid {
+        Some(compact)
+    } else {
+        errors.push(FieldError::new(
+            field,
+            "invalid",
+            "must be an international number: + and 8 to 15 digits",
+        ));
+        None
+    }
+}
+
 pub fn bio(field: &str, value: &str, errors: &mut Vec<FieldError>) {
     long_text(field, value, MAX_BIO, errors);
 }
@@ -172,6 +197,36 @@ mod tests {
         let mut e = Vec::new();
         f(&mut e);
         e.into_iter().map(|e| e.code).collect()
+    }
+
+    #[test]
+    fn phones() {
+        let mut errors = Vec::new();
+        assert_eq!(
+            phone("phone", "+216 20.123-456", &mut errors).as_deref(),
+            Some("+21620123456")
+        );
+        assert_eq!(
+            phone("phone", "+1 (415) 555-2671", &mut errors).as_deref(),
+            Some("+14155552671")
+        );
+        assert!(errors.is_empty());
+        for bad in [
+            "20123456",
+            "+0123456789",
+            "+216",
+            "+1234567890123456",
+            "+216 2O 123 456",
+            "++21620123456",
+        ] {
+            assert_eq!(
+                check(|e| {
+                    phone("phone", bad, e);
+                }),
+                ["invalid"],
+                "{bad}"
+            );
+        }
     }
 
     #[test]

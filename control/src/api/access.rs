@@ -4,7 +4,7 @@
 
 use std::marker::PhantomData;
 
-use axum::extract::FromRequestParts;
+use axum::extract::{FromRequestParts, Query};
 use axum::http::header;
 use axum::http::request::Parts;
 
@@ -45,68 +45,106 @@ impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let header = parts.headers.get(header::AUTHORIZATION).ok_or_else(|| {
-            ApiError::unauthorized(
-                "unauthenticated",
-                "Sign in: send `Authorization: Bearer <access token>`",
-            )
-        })?;
-        let token = header
-            .to_str()
-            .ok()
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .ok_or_else(|| {
-                ApiError::unauthorized(
-                    "invalid_token",
-                    "The Authorization header is not a bearer token",
-                )
-            })?;
-        let claims = state
-            .keys
-            .verify_access(token.trim(), state.clock.now_secs())
-            .map_err(|e| match e {
-                TokenError::Expired => ApiError::unauthorized(
-                    "token_expired",
-                    "The access token has expired; refresh it",
-                ),
-                TokenError::Invalid => {
-                    ApiError::unauthorized("invalid_token", "The access token is not valid")
-                }
-            })?;
-        // Checked on every request, so deactivation, logout and revocation
-        // take effect at once rather than when the token expires.
-        let row: Option<(String, String, Option<i64>)> = sqlx::query_as(
-            "SELECT a.role, a.status, s.revoked_at FROM accounts a \
-             JOIN sessions s ON s.account_id = a.id WHERE a.id = $1 AND s.id = $2",
+        authenticate(state, bearer(parts)?).await
+    }
+}
+
+/// The bearer token of the Authorization header.
+fn bearer(parts: &Parts) -> Result<&str, ApiError> {
+    let header = parts.headers.get(header::AUTHORIZATION).ok_or_else(|| {
+        ApiError::unauthorized(
+            "unauthenticated",
+            "Sign in: send `Authorization: Bearer <access token>`",
         )
-        .bind(&claims.sub)
-        .bind(&claims.sid)
-        .fetch_optional(state.db.pool())
-        .await?;
-        let Some((role, status, revoked)) = row else {
-            return Err(ApiError::unauthorized(
+    })?;
+    header
+        .to_str()
+        .ok()
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .ok_or_else(|| {
+            ApiError::unauthorized(
                 "invalid_token",
-                "The access token is not valid",
-            ));
-        };
-        if revoked.is_some() {
-            return Err(ApiError::unauthorized(
-                "session_revoked",
-                "This session has ended; sign in again",
-            ));
-        }
-        if Status::parse(&status) != Some(Status::Active) {
-            return Err(ApiError::unauthorized(
-                "account_deactivated",
-                "This account is deactivated",
-            ));
-        }
-        Ok(Caller {
-            account_id: claims.sub,
-            role: Role::parse(&role)
-                .ok_or_else(|| ApiError::internal(anyhow::anyhow!("bad role {role}")))?,
-            session_id: claims.sid,
+                "The Authorization header is not a bearer token",
+            )
         })
+}
+
+/// The caller an access token names, if it is valid and its session open.
+async fn authenticate(state: &AppState, token: &str) -> Result<Caller, ApiError> {
+    let claims = state
+        .keys
+        .verify_access(token.trim(), state.clock.now_secs())
+        .map_err(|e| match e {
+            TokenError::Expired => {
+                ApiError::unauthorized("token_expired", "The access token has expired; refresh it")
+            }
+            TokenError::Invalid => {
+                ApiError::unauthorized("invalid_token", "The access token is not valid")
+            }
+        })?;
+    // Checked on every request, so deactivation, logout and revocation
+    // take effect at once rather than when the token expires.
+    let row: Option<(String, String, Option<i64>)> = sqlx::query_as(
+        "SELECT a.role, a.status, s.revoked_at FROM accounts a \
+         JOIN sessions s ON s.account_id = a.id WHERE a.id = $1 AND s.id = $2",
+    )
+    .bind(&claims.sub)
+    .bind(&claims.sid)
+    .fetch_optional(state.db.pool())
+    .await?;
+    let Some((role, status, revoked)) = row else {
+        return Err(ApiError::unauthorized(
+            "invalid_token",
+            "The access token is not valid",
+        ));
+    };
+    if revoked.is_some() {
+        return Err(ApiError::unauthorized(
+            "session_revoked",
+            "This session has ended; sign in again",
+        ));
+    }
+    if Status::parse(&status) != Some(Status::Active) {
+        return Err(ApiError::unauthorized(
+            "account_deactivated",
+            "This account is deactivated",
+        ));
+    }
+    Ok(Caller {
+        account_id: claims.sub,
+        role: Role::parse(&role)
+            .ok_or_else(|| ApiError::internal(anyhow::anyhow!("bad role {role}")))?,
+        session_id: claims.sid,
+    })
+}
+
+/// A caller of an endpoint browsers open with `EventSource`, which cannot
+/// set headers: the bearer token may come as `?access_token=` instead. The
+/// header wins when both are sent. Tokens in URLs can end up in proxy logs;
+/// access tokens are short-lived, which bounds that.
+pub struct StreamCaller(pub Caller);
+
+impl FromRequestParts<AppState> for StreamCaller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        if parts.headers.contains_key(header::AUTHORIZATION) {
+            return Ok(StreamCaller(authenticate(state, bearer(parts)?).await?));
+        }
+        #[derive(serde::Deserialize)]
+        struct Token {
+            access_token: Option<String>,
+        }
+        let token = Query::<Token>::try_from_uri(&parts.uri)
+            .ok()
+            .and_then(|q| q.0.access_token);
+        match token {
+            Some(token) => Ok(StreamCaller(authenticate(state, &token).await?)),
+            None => Err(ApiError::unauthorized(
+                "unauthenticated",
+                "Sign in: send `Authorization: Bearer <access token>` or `?access_token=`",
+            )),
+        }
     }
 }
 

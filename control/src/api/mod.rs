@@ -4,18 +4,21 @@
 
 pub mod access;
 mod admin;
+mod announcements;
 mod auth;
 mod bookings;
 mod calendar;
-mod cursor;
+pub(crate) mod cursor;
 mod documents;
 pub mod error;
 mod experts;
 mod extract;
 mod finance;
 mod moderation;
+mod notifications;
 mod payment_info;
 mod profile;
+mod push;
 mod reports;
 mod review;
 mod search;
@@ -58,6 +61,7 @@ pub(crate) const JSON_BODY_LIMIT: usize = 64 * 1024;
         (name = "bookings", description = "Booking video calls: requests, answers, changes, guests"),
         (name = "wallet", description = "Coins: balances, purchases and payment-provider callbacks"),
         (name = "moderation", description = "Reports of profiles and what administrators do about them"),
+        (name = "notifications", description = "The notification centre, its live stream and push subscriptions"),
         (name = "admin", description = "Administration (administrator role)")
     )
 )]
@@ -176,6 +180,15 @@ pub fn openapi_and_routes(state: &AppState) -> (Router<AppState>, utoipa::openap
         .routes(routes!(finance::holds))
         .routes(routes!(finance::earnings))
         .routes(routes!(finance::finance))
+        .routes(routes!(notifications::list))
+        .routes(routes!(notifications::unread_count))
+        .routes(routes!(notifications::read))
+        .routes(routes!(notifications::read_all))
+        .routes(routes!(notifications::archive))
+        .routes(routes!(notifications::stream))
+        .routes(routes!(push::vapid_key))
+        .routes(routes!(push::subscribe, push::unsubscribe))
+        .routes(routes!(announcements::announce))
         .layer(DefaultBodyLimit::max(JSON_BODY_LIMIT))
         .merge(uploads)
         .merge(documents)

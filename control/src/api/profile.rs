@@ -78,6 +78,10 @@ pub struct ProfilePatch {
     pub privacy: Option<Privacy>,
     pub language: Option<Language>,
     pub notifications: Option<NotificationPatch>,
+    /// For SMS: international form, `+` and the country code
+    /// (`+216 20 123 456`; spaces, dots, dashes and brackets are dropped).
+    /// An empty string clears it.
+    pub phone: Option<String>,
 }
 
 /// Edit a profile: one's own, or any as an administrator.
@@ -108,6 +112,12 @@ pub async fn update_profile(
     if let Some(v) = patch.interests {
         validate::interests("interests", &v, &mut errors);
         account.interests = v.into_iter().map(|i| i.trim().to_owned()).collect();
+    }
+    if let Some(v) = patch.phone {
+        account.phone = match v.trim() {
+            "" => None,
+            number => validate::phone("phone", number, &mut errors),
+        };
     }
     if !errors.is_empty() {
         return Err(ApiError::validation(errors));

@@ -1,6 +1,6 @@
 //! Verification: an expert submits their profile, administrators work the
-//! queue and approve or reject (with a reason), and the expert is emailed the
-//! outcome. The rules are `experts::review`; this is their HTTP side.
+//! queue and approve or reject (with a reason), and the expert is notified
+//! of the outcome. The rules are `experts::review`; this is their HTTP side.
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -20,7 +20,7 @@ use super::views::timestamp;
 use crate::accounts::{self, Account, Language};
 use crate::experts::review::{self, Action, Decision, Refusal};
 use crate::experts::{listing, store, validate, verification, Expert, State as Stage};
-use crate::mail;
+use crate::notify::{self, Event, Notice};
 use crate::state::AppState;
 
 type Admin = Authorized<Admins>;
@@ -285,41 +285,25 @@ async fn decide(
         .await?
         .ok_or_else(|| ApiError::not_found("expert"))?;
     let action = review::decide(e.state, decision)?;
-    verification::transition(&mut tx, id, action, &admin.0.account_id, reason, now).await?;
+    let review =
+        verification::transition(&mut tx, id, action, &admin.0.account_id, reason, now).await?;
     // Approval lists the expert (search, public page) in the same commit.
     listing::refresh(&mut tx, state.db.backend(), id).await?;
+    // The expert hears of it in their centre and on their channels (email
+    // by default), in their language, once the decision is committed.
+    let event = match decision {
+        Decision::Approve => Event::ExpertApproved,
+        Decision::Reject => Event::ExpertRejected {
+            reason: reason.unwrap_or_default().to_owned(),
+        },
+    };
+    let notice = Notice {
+        account_id: id.to_owned(),
+        event,
+        dedupe_key: format!("expert_review:{review}"),
+    };
+    notify::emit(&mut tx, now, notice).await?;
     tx.commit().await?;
     tracing::info!(admin = %admin.0.account_id, expert = id, action = action.as_str(), "verification decided");
-    let file = application(state, id, true).await?;
-    notify(state, &file, decision, reason);
-    Ok(Json(file))
-}
-
-/// Emails the expert the decision, in their language, after the response:
-/// the decision stands whether or not the mail server answers.
-fn notify(state: &AppState, to: &Application, decision: Decision, reason: Option<&str>) {
-    let email = match decision {
-        Decision::Approve => mail::verification_approved(
-            to.language,
-            &to.first_name,
-            &format!("{}/api/v1/experts/{}", state.public_url, to.id),
-        ),
-        Decision::Reject => mail::verification_rejected(
-            to.language,
-            &to.first_name,
-            reason.unwrap_or_default(),
-            &format!("{}/api/v1/experts/me", state.public_url),
-        ),
-    };
-    let state = state.clone();
-    let (id, name, address) = (
-        to.id.clone(),
-        format!("{} {}", to.first_name, to.last_name),
-        to.email.clone(),
-    );
-    tokio::spawn(async move {
-        if let Err(e) = state.mailer.send(&name, &address, email).await {
-            tracing::warn!(expert = %id, error = %e, "could not send the decision email");
-        }
-    });
+    Ok(Json(application(state, id, true).await?))
 }

@@ -46,6 +46,8 @@ pub struct AccountView {
     pub privacy: Privacy,
     pub language: Language,
     pub notifications: NotificationPrefs,
+    /// E.164, where SMS notifications go.
+    pub phone: Option<String>,
     pub photo_url: Option<String>,
     pub created_at: String,
     pub updated_at: String,
@@ -66,6 +68,7 @@ impl From<&Account> for AccountView {
             privacy: a.privacy,
             language: a.language,
             notifications: a.notifications,
+            phone: a.phone.clone(),
             photo_url: photo_url(a),
             created_at: timestamp(a.created_at),
             updated_at: timestamp(a.updated_at),

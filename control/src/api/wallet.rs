@@ -43,6 +43,7 @@ impl From<PaymentsError> for ApiError {
             )
             .detail(provider),
             PaymentsError::Ledger(e) => ApiError::internal(e),
+            PaymentsError::Notify(e) => ApiError::internal(e),
             PaymentsError::Db(e) => e.into(),
         }
     }

@@ -223,7 +223,8 @@ pub async fn lock(conn: &mut AnyConnection, account_id: &str) -> Result<(), sqlx
 /// Records a step of verification: the expert's state, and a row of the
 /// history with who did it and why. Submitting stamps `submitted_at` and
 /// keeps the last rejection's reason for the reviewer; a decision stamps
-/// `decided_at` and sets the reason (none when approved).
+/// `decided_at` and sets the reason (none when approved). Returns the
+/// history row's id.
 pub async fn transition(
     conn: &mut AnyConnection,
     account_id: &str,
@@ -231,7 +232,7 @@ pub async fn transition(
     actor_id: &str,
     reason: Option<&str>,
     now: i64,
-) -> Result<(), sqlx::Error> {
+) -> Result<String, sqlx::Error> {
     let sql = match action {
         Action::Submitted => "UPDATE experts SET state = $2, submitted_at = $3 WHERE account_id = $1",
         Action::Approved | Action::Rejected => {
@@ -246,11 +247,12 @@ pub async fn transition(
         update = update.bind(reason);
     }
     update.execute(&mut *conn).await?;
+    let review = uuid::Uuid::now_v7().to_string();
     sqlx::query(
         "INSERT INTO expert_reviews (id, account_id, actor_id, action, reason, at) \
          VALUES ($1, $2, $3, $4, $5, $6)",
     )
-    .bind(uuid::Uuid::now_v7().to_string())
+    .bind(&review)
     .bind(account_id)
     .bind(actor_id)
     .bind(action.as_str())
@@ -258,7 +260,7 @@ pub async fn transition(
     .bind(now)
     .execute(conn)
     .await?;
-    Ok(())
+    Ok(review)
 }
 
 /// A row of the review history.

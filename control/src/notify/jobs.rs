@@ -113,3 +113,104 @@ pub async fn cancel(
     .await?
     .rows_affected())
 }
+
+/// A job a runner holds.
+#[derive(Debug, Clone)]
+pub struct Claimed {
+    pub id: String,
+    pub payload: String,
+    /// Claims so far, this one included.
+    pub attempts: i64,
+}
+
+/// Claims up to `limit` due jobs for `runner` until `now + lease_ms`: pending
+/// ones whose time has come, and running ones whose runner's lease ran out
+/// (it died). One statement, so two runners never claim the same job: on
+/// PostgreSQL the rows are locked and a concurrent claim skips them; SQLite
+/// has one writer at a time.
+pub async fn claim(
+    db: &platform::Database,
+    runner: &str,
+    now: i64,
+    lease_ms: i64,
+    limit: i64,
+) -> Result<Vec<Claimed>, sqlx::Error> {
+    const DUE: &str =
+        "(state = 'pending' AND run_at <= $1) OR (state = 'running' AND locked_until <= $1)";
+    // Mostly there is nothing to do: find that out by reading, so idle
+    // replicas do not take SQLite's write lock at every poll.
+    let any: Option<i64> = sqlx::query_scalar(&format!("SELECT 1 FROM jobs WHERE {DUE} LIMIT 1"))
+        .bind(now)
+        .fetch_optional(db.pool())
+        .await?;
+    if any.is_none() {
+        return Ok(Vec::new());
+    }
+    let lock = match db.backend() {
+        platform::Backend::Postgres => "FOR UPDATE SKIP LOCKED",
+        platform::Backend::Sqlite => "",
+    };
+    let rows: Vec<(String, String, i64)> = sqlx::query_as(&format!(
+        "UPDATE jobs SET state = 'running', locked_by = $2, locked_until = $3, \
+           attempts = attempts + 1, updated_at = $1 \
+         WHERE id IN (SELECT id FROM jobs WHERE {DUE} ORDER BY run_at LIMIT $4 {lock}) \
+         RETURNING id, payload, attempts"
+    ))
+    .bind(now)
+    .bind(runner)
+    .bind(now.saturating_add(lease_ms))
+    .bind(limit)
+    .fetch_all(db.pool())
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, payload, attempts)| Claimed {
+            id,
+            payload,
+            attempts,
+        })
+        .collect())
+}
+
+/// How a claimed job ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome<'a> {
+    /// Done; `note` says why nothing was sent, when nothing was.
+    Done { note: Option<&'a str> },
+    /// Back to pending until `at`.
+    Retry { at: i64, error: &'a str },
+    /// Given up: for a human to look at.
+    Failed { error: &'a str },
+}
+
+/// Records how `runner`'s claim on job `id` ended. False when the claim was
+/// no longer its own (its lease ran out and another runner took the job):
+/// then nothing is written, and a caller in a transaction must roll back.
+pub async fn finish(
+    conn: &mut AnyConnection,
+    id: &str,
+    runner: &str,
+    now: i64,
+    outcome: Outcome<'_>,
+) -> Result<bool, sqlx::Error> {
+    let (state, run_at, note) = match outcome {
+        Outcome::Done { note } => ("done", None, note),
+        Outcome::Retry { at, error } => ("pending", Some(at), Some(error)),
+        Outcome::Failed { error } => ("failed", None, Some(error)),
+    };
+    let n = sqlx::query(
+        "UPDATE jobs SET state = $1, run_at = COALESCE($2, run_at), last_error = $3, \
+           locked_by = NULL, locked_until = NULL, updated_at = $4 \
+         WHERE id = $5 AND locked_by = $6 AND state = 'running'",
+    )
+    .bind(state)
+    .bind(run_at)
+    .bind(note)
+    .bind(now)
+    .bind(id)
+    .bind(runner)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    Ok(n > 0)
+}

@@ -36,10 +36,19 @@
 //! - Nothing is sent by the caller: `runner.rs`, started on every replica by
 //!   `maintenance::spawn`, claims due jobs and sends.
 
+pub mod announce;
+pub mod centre;
 pub mod channels;
+pub mod deliver;
 pub mod event;
+pub mod ics;
 pub mod jobs;
+pub mod live;
+pub mod push;
 pub mod recipient;
+pub mod retry;
+pub mod runner;
+pub mod sms;
 pub mod templates;
 
 use serde::{Deserialize, Serialize};

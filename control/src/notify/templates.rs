@@ -112,15 +112,39 @@ pub fn render(event: &Event, lang: Language) -> Text {
     Text { title, body }
 }
 
-/// The email of a notification: the greeting, the text, and where to see it.
-pub fn email(lang: Language, first_name: &str, text: &Text, link: &str) -> Email {
+/// The path (under the public URL) an email about `event` to `account_id`
+/// points at: what it is about where the API has a page for it, else the
+/// notification centre.
+pub fn link(event: Option<&Event>, account_id: &str) -> String {
+    match event {
+        Some(Event::ExpertApproved) => format!("/api/v1/experts/{account_id}"),
+        Some(Event::ExpertRejected { .. }) => "/api/v1/experts/me".to_owned(),
+        Some(Event::PaymentSucceeded { payment_id, .. }) => {
+            format!("/api/v1/wallet/purchases/{payment_id}")
+        }
+        Some(Event::PaymentRefunded { .. } | Event::LowBalance { .. }) => {
+            "/api/v1/wallet".to_owned()
+        }
+        _ => "/api/v1/notifications".to_owned(),
+    }
+}
+
+/// The email of a notification: the greeting, the text, where to see it,
+/// and the booking's calendar event when it has one.
+pub fn email(
+    lang: Language,
+    first_name: &str,
+    text: &Text,
+    link: &str,
+    calendar: Option<String>,
+) -> Email {
     let body = match lang {
         Language::Fr => format!(
-            "Bonjour {first_name},\n\n{}\n\nVos notifications :\n\n{link}\n\nVous recevez cet email selon vos préférences de notification, modifiables dans votre profil.\n",
+            "Bonjour {first_name},\n\n{}\n\n{link}\n\nVous recevez cet email selon vos préférences de notification, modifiables dans votre profil.\n",
             text.body
         ),
         Language::En => format!(
-            "Hello {first_name},\n\n{}\n\nYour notifications:\n\n{link}\n\nYou receive this email according to your notification preferences, which you can change in your profile.\n",
+            "Hello {first_name},\n\n{}\n\n{link}\n\nYou receive this email according to your notification preferences, which you can change in your profile.\n",
             text.body
         ),
     };
@@ -128,6 +152,7 @@ pub fn email(lang: Language, first_name: &str, text: &Text, link: &str) -> Email
         subject: text.title.clone(),
         text: body,
         link: link.to_owned(),
+        calendar,
     }
 }
 

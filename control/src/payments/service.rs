@@ -15,6 +15,7 @@ use super::paypal::PayPal;
 use super::sandbox::Sandbox;
 use super::{Charge, Gateway, GatewayError, PaymentState, Verified};
 use crate::ledger::{Ledger, LedgerError, Request, MILLIMES_PER_COIN};
+use crate::notify::{self, Event, Notice};
 use crate::settings::PaymentSettings;
 
 /// What is being bought.
@@ -58,6 +59,8 @@ pub enum PaymentsError {
     Gateway(#[from] GatewayError),
     #[error(transparent)]
     Ledger(#[from] LedgerError),
+    #[error(transparent)]
+    Notify(#[from] crate::notify::NotifyError),
     #[error(transparent)]
     Db(#[from] sqlx::Error),
 }
@@ -385,14 +388,29 @@ impl Payments {
                     .apply(&format!("payment:{}", p.id), &deposit)
                     .await?;
                 let now = self.clock.now_ms();
-                sqlx::query(
+                let mut tx = self.db.begin_write().await?;
+                let settled = sqlx::query(
                     "UPDATE payments SET state = 'paid', settled_at = $1, updated_at = $1 \
                      WHERE id = $2 AND state = 'pending'",
                 )
                 .bind(now)
                 .bind(&p.id)
-                .execute(self.db.pool())
-                .await?;
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+                // Told with the change, by whoever makes it.
+                if settled == 1 {
+                    let notice = Notice {
+                        account_id: p.account_id.clone(),
+                        event: Event::PaymentSucceeded {
+                            payment_id: p.id.clone(),
+                            coins: p.coins,
+                        },
+                        dedupe_key: format!("payment:{}:paid", p.id),
+                    };
+                    notify::emit(&mut tx, now, notice).await?;
+                }
+                tx.commit().await?;
             }
         }
         self.get(&p.id).await?.ok_or(PaymentsError::NotFound)

@@ -113,7 +113,7 @@ impl Server {
     }
 
     /// The bookings service as another replica of the control plane runs it.
-    pub fn replica(&self) -> Bookings {
+    pub fn bookings_replica(&self) -> Bookings {
         Bookings::new(
             self.db.clone(),
             self.clock.clone() as Arc<dyn Clock>,

@@ -244,7 +244,7 @@ async fn unanswered_requests_lapse_once_and_release_the_hold(backend: Backend) {
     let u = s.user("user@example.tn").await;
     s.fund(&u, 100).await;
     let b = id(&s.book(&u, &e, "2031-06-05T10:00:00Z", 30).await.expect(201));
-    let (one, two) = (s.replica(), s.replica());
+    let (one, two) = (s.bookings_replica(), s.bookings_replica());
     let (a, c) = futures::join!(one.sweep(100), two.sweep(100));
     assert_eq!(a.unwrap().expired + c.unwrap().expired, 0, "not due yet");
 
@@ -472,7 +472,7 @@ async fn bookings_that_took_place_are_paid_to_the_expert(backend: Backend) {
     let u = s.user("user@example.tn").await;
     s.fund(&u, 100).await;
     let b = id(&s.book(&u, &e, "2031-06-02T10:00:00Z", 30).await.expect(201));
-    let replica = s.replica();
+    let replica = s.bookings_replica();
     s.clock.advance(std::time::Duration::from_secs(3 * 3600));
     assert_eq!(
         replica.sweep(100).await.unwrap().completed,
@@ -536,7 +536,7 @@ async fn an_interrupted_reservation_is_finished_once(backend: Backend) {
     s.book(&u, &e, "2031-06-05T10:00:00Z", 30)
         .await
         .expect_problem(409, "slot_unavailable");
-    let (one, two) = (s.replica(), s.replica());
+    let (one, two) = (s.bookings_replica(), s.bookings_replica());
     assert_eq!(
         one.sweep(100).await.unwrap().reservations,
         0,

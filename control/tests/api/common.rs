@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use control::Settings;
+use platform::bus::{Bus, MemoryBus};
 use platform::http::Readiness;
 use platform::telemetry::Telemetry;
 use platform::{Clock, Database, ManualClock};
@@ -22,8 +23,15 @@ pub struct Server {
     pub http: reqwest::Client,
     pub clock: Arc<ManualClock>,
     pub db: Database,
-    pub store: TestDb,
+    /// Shared with replicas (`Server::replica`).
+    pub store: Arc<TestDb>,
+    pub bus: Bus,
+    pub settings: Settings,
+    /// The server's state, for what tests drive directly (the job runner).
+    pub state: control::AppState,
     task: tokio::task::JoinHandle<()>,
+    /// The notification job runner, as every replica runs one.
+    runner: Option<tokio::task::JoinHandle<()>>,
 }
 
 pub struct Resp {
@@ -99,7 +107,39 @@ impl Server {
     }
 
     pub async fn start_with(backend: Backend, tweak: impl FnOnce(&mut Settings)) -> Server {
-        let store = TestDb::create(backend).await;
+        let store = Arc::new(TestDb::create(backend).await);
+        let bus = Bus::Memory(MemoryBus::new(Bus::DEFAULT_REDELIVER_AFTER));
+        let clock = Arc::new(ManualClock::starting_now());
+        Self::serve(store, bus, clock, true, tweak).await
+    }
+
+    /// Another control-plane replica (or this one restarted) on the same
+    /// database, bus, clock and data directory, with the same settings;
+    /// `run_jobs` starts its job runner.
+    pub async fn replica(&self, run_jobs: bool) -> Server {
+        let settings = self.settings.clone();
+        Self::serve(
+            self.store.clone(),
+            self.bus.clone(),
+            self.clock.clone(),
+            run_jobs,
+            move |s| {
+                let (listen, public_url) = (s.listen.clone(), s.public_url.clone());
+                *s = settings;
+                s.listen = listen;
+                s.public_url = public_url;
+            },
+        )
+        .await
+    }
+
+    async fn serve(
+        store: Arc<TestDb>,
+        bus: Bus,
+        clock: Arc<ManualClock>,
+        run_jobs: bool,
+        tweak: impl FnOnce(&mut Settings),
+    ) -> Server {
         let db = store.db.clone();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
@@ -108,19 +148,22 @@ impl Server {
             ..Settings::default()
         };
         settings.public_url = Some(format!("http://{addr}"));
+        // Notifications (emails among them) go out within moments.
+        settings.notify.poll_interval = Duration::from_millis(20);
         tweak(&mut settings);
-        let clock = Arc::new(ManualClock::starting_now());
         let telemetry = Telemetry::new();
         let state = control::AppState::new(
-            settings,
+            settings.clone(),
             store.dir.path(),
             db.clone(),
             clock.clone() as Arc<dyn Clock>,
+            bus.clone(),
             &telemetry,
         )
         .await
         .unwrap();
-        let router = control::router(state, &telemetry, Readiness::default());
+        let router = control::router(state.clone(), &telemetry, Readiness::default());
+        let runner = run_jobs.then(|| control::notify::runner::spawn(state.clone()));
         let task = tokio::spawn(async move {
             platform::http::serve(listener, router, std::future::pending())
                 .await
@@ -137,7 +180,18 @@ impl Server {
             clock,
             db,
             store,
+            bus,
+            settings,
+            state,
             task,
+            runner,
+        }
+    }
+
+    /// Stops the job runner: the test runs jobs itself (`Runner::run_due`).
+    pub fn stop_runner(&mut self) {
+        if let Some(runner) = self.runner.take() {
+            runner.abort();
         }
     }
 
@@ -348,6 +402,15 @@ impl Server {
         s
     }
 
+    /// A fresh access token for `who`, e.g. after the clock moved past theirs.
+    pub async fn relogin(&self, who: &Session, email: &str) -> Session {
+        let r = self.login(email, PASSWORD).await.expect(200);
+        Session {
+            access: r.body["access_token"].as_str().unwrap().to_owned(),
+            ..who.clone()
+        }
+    }
+
     async fn session(&self, id: String, email: &str) -> Session {
         let r = self.login(email, PASSWORD).await.expect(200);
         Session {
@@ -431,5 +494,6 @@ pub fn token_in(mail: &str, path: &str) -> Option<String> {
 impl Drop for Server {
     fn drop(&mut self) {
         self.task.abort();
+        self.stop_runner();
     }
 }

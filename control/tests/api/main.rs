@@ -12,8 +12,12 @@ mod konnect;
 mod oauth;
 #[path = "../support/paypal.rs"]
 mod paypal;
+#[path = "../support/push.rs"]
+mod push;
 #[path = "../support/testdb.rs"]
 mod testdb;
+#[path = "../support/twilio.rs"]
+mod twilio;
 
 mod booking_support;
 mod common;

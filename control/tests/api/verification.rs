@@ -292,6 +292,16 @@ async fn an_expert_is_verified_end_to_end(backend: Backend) {
         mail.contains(&format!("/api/v1/experts/{}", e.id)),
         "{mail}"
     );
+    // And in the expert's notification centre.
+    let centre = s
+        .get("/api/v1/notifications", Some(&e.access))
+        .await
+        .expect(200);
+    assert_eq!(centre.body["items"][0]["kind"], "expert_approved");
+    assert_eq!(
+        centre.body["items"][0]["title"],
+        "Votre profil d'expert est validé"
+    );
 
     // Listed: anyone sees the page; the queue is empty; it cannot be redone.
     let page = s

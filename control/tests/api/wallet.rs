@@ -35,14 +35,6 @@ impl Server {
         self.send(req).await
     }
 
-    async fn relogin(&self, who: &Session, email: &str) -> Session {
-        let r = self.login(email, crate::common::PASSWORD).await.expect(200);
-        Session {
-            access: r.body["access_token"].as_str().unwrap().to_owned(),
-            ..who.clone()
-        }
-    }
-
     /// Starts buying `coins` with Konnect; returns the purchase and
     /// Konnect's payment reference (the end of its payment page's URL).
     async fn buy_konnect(&self, who: &Session, key: &str, coins: i64) -> (Value, String) {

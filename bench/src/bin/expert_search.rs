@@ -339,7 +339,7 @@ async fn seed(db: &Database, experts: usize) -> Duration {
         }
         tx.commit().await.expect("commit");
         ids.extend(rows.into_iter().map(|(id, _, _)| id));
-        if (chunk_start / ROWS) % 40 == 0 {
+        if (chunk_start / ROWS).is_multiple_of(40) {
             eprint!("\r  seeded {:>6} / {experts}", chunk_start + n);
         }
     }

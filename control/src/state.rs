@@ -128,7 +128,7 @@ impl AppState {
                 .clone()
                 .unwrap_or_else(|| data_dir.join("objects")),
         );
-        let ledger = Ledger::new(db.clone(), clock.clone());
+        let ledger = Ledger::new(db.clone(), clock.clone(), settings.payouts.clearing_delay);
         let payments = Payments::new(
             db.clone(),
             clock.clone(),

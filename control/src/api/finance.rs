@@ -53,7 +53,8 @@ fn instant(name: &str, value: &Option<String>) -> ApiResult<Option<i64>> {
 #[serde(deny_unknown_fields)]
 pub struct HistoryQuery {
     /// Comma-separated kinds: deposit, hold, capture_expert, capture_platform,
-    /// release, expire, refund_expert, refund_platform.
+    /// release, expire, refund_expert, refund_platform, payout_requested,
+    /// payout_paid, payout_withheld, payout_returned.
     pub kind: Option<String>,
     /// From this date or time (inclusive).
     pub from: Option<String>,
@@ -72,17 +73,6 @@ pub struct HistoryPage {
     pub entries: Vec<Entry>,
     pub next_cursor: Option<String>,
 }
-
-const KINDS: [TransferKind; 8] = [
-    TransferKind::Deposit,
-    TransferKind::Hold,
-    TransferKind::CaptureExpert,
-    TransferKind::CapturePlatform,
-    TransferKind::Release,
-    TransferKind::Expire,
-    TransferKind::RefundExpert,
-    TransferKind::RefundPlatform,
-];
 
 /// One field of a CSV line, quoted when it must be (RFC 4180).
 fn csv_field(s: &str) -> String {
@@ -114,7 +104,7 @@ pub async fn history(
         .flat_map(|k| k.split(','))
         .filter(|k| !k.is_empty())
     {
-        let kind = KINDS
+        let kind = TransferKind::ALL
             .into_iter()
             .find(|k| k.as_str() == name)
             .ok_or_else(|| bad_query(&format!("{name:?} is not a kind of movement")))?;

@@ -44,7 +44,11 @@ async fn history_holds_earnings_and_finance_add_up(backend: Backend) {
         .expect(200);
 
     // What messaging and bookings will do.
-    let ledger = Ledger::new(server.db.clone(), server.clock.clone() as Arc<dyn Clock>);
+    let ledger = Ledger::new(
+        server.db.clone(),
+        server.clock.clone() as Arc<dyn Clock>,
+        control::Settings::default().payouts.clearing_delay,
+    );
     let (user, expert) = (
         Uuid::parse_str(&amel.id).unwrap(),
         Uuid::parse_str(&karim.id).unwrap(),

@@ -11,11 +11,13 @@ use crate::auth::throttle::RateLimiter;
 use crate::auth::tokens::Keys;
 use crate::experts::seal::Sealer;
 use crate::experts::tax;
+use crate::ledger::rules::MAX_AMOUNT;
 use crate::ledger::Ledger;
-use crate::mail::Mailer;
+use crate::mail::{Email, Mailer};
 use crate::metrics::AuthMetrics;
 use crate::objects::ObjectStore;
 use crate::payments::Payments;
+use crate::payouts::Payouts;
 use crate::settings::Settings;
 use crate::social::client::Social;
 
@@ -27,6 +29,7 @@ pub struct Inner {
     pub clock: Arc<dyn Clock>,
     pub ledger: Ledger,
     pub payments: Payments,
+    pub payouts: Payouts,
     /// The OAuth clients experts link social accounts with.
     pub social: Social,
     pub settings: Settings,
@@ -99,6 +102,13 @@ impl AppState {
                 .into());
             }
         }
+        if !(1..=MAX_AMOUNT).contains(&settings.payouts.min_amount) {
+            return Err(ConfigError::key(
+                "control.payouts.min_amount",
+                format!("must be 1 to {MAX_AMOUNT} millimes"),
+            )
+            .into());
+        }
         if settings.auth.refresh_token_ttl <= settings.auth.access_token_ttl {
             return Err(ConfigError::key(
                 "control.auth.refresh_token_ttl",
@@ -136,6 +146,14 @@ impl AppState {
             &settings.payments,
             &public_url,
         )?;
+        let payouts = Payouts::new(
+            db.clone(),
+            ledger.clone(),
+            clock.clone(),
+            sealer.clone(),
+            settings.payouts.clone(),
+            (&settings.experts).into(),
+        );
         let social = Social::new(&settings.social, &public_url)?;
         let rate = settings.auth.ip_requests_per_minute;
         Ok(AppState(Arc::new(Inner {
@@ -146,6 +164,7 @@ impl AppState {
             decoy_hash: crate::auth::password::hash(crate::auth::tokens::random_token()).await?,
             ledger,
             payments,
+            payouts,
             social,
             db,
             clock,
@@ -159,6 +178,18 @@ impl AppState {
 
     pub fn now(&self) -> i64 {
         self.clock.now_ms()
+    }
+
+    /// Sends `email` in the background: what it tells has happened whether
+    /// or not the mail server answers, so nobody waits for it. `about`
+    /// names it in the log if it cannot be sent.
+    pub fn send_later(&self, name: String, address: String, email: Email, about: &'static str) {
+        let state = self.clone();
+        tokio::spawn(async move {
+            if let Err(e) = state.mailer.send(&name, &address, email).await {
+                tracing::warn!(to = %address, error = %e, "could not send the {about} email");
+            }
+        });
     }
 }
 

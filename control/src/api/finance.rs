@@ -16,7 +16,8 @@ use super::cursor;
 use super::error::{ApiError, ApiResult};
 use super::extract::ApiQuery;
 use super::views::timestamp;
-use crate::ledger::reports::{Earnings, Entry, Finance, HistoryFilter, Period};
+use crate::csv;
+use crate::ledger::reports::{Earnings, Entry, Finance, HistoryFilter, PendingPayouts, Period};
 use crate::ledger::rules::HoldRecord;
 use crate::ledger::{LedgerError, TransferKind};
 use crate::payments::Purchase;
@@ -72,15 +73,6 @@ pub struct HistoryQuery {
 pub struct HistoryPage {
     pub entries: Vec<Entry>,
     pub next_cursor: Option<String>,
-}
-
-/// One field of a CSV line, quoted when it must be (RFC 4180).
-fn csv_field(s: &str) -> String {
-    if s.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s.to_owned()
-    }
 }
 
 /// The movements of one's wallet, held coins and earnings, newest first.
@@ -147,7 +139,7 @@ pub async fn history(
                 e.hold.clone().unwrap_or_default(),
                 e.id.clone(),
             ];
-            let line: Vec<String> = fields.iter().map(|f| csv_field(f)).collect();
+            let line: Vec<String> = fields.iter().map(|f| csv::field(f)).collect();
             out.push_str(&line.join(","));
             out.push_str("\r\n");
         }
@@ -257,10 +249,12 @@ pub struct FinanceReport {
     pub pending_holds: Vec<HoldView>,
     /// Purchases still pending, oldest first (at most 100).
     pub pending_payments: Vec<Purchase>,
+    /// Payouts waiting for an administrator (`GET /api/v1/admin/payouts`).
+    pub pending_payouts: PendingPayouts,
 }
 
-/// The platform's money per period (volume, commissions, refunds, revenue)
-/// and what is still pending.
+/// The platform's money per period (volume, commissions, refunds, revenue,
+/// payouts and the tax withheld from them) and what is still pending.
 #[utoipa::path(get, path = "/api/v1/admin/finance", tag = "admin", security(("bearer" = [])), params(PeriodQuery),
     responses((status = 200, body = FinanceReport), (status = 400, body = Problem), (status = 403, body = Problem)))]
 pub async fn finance(
@@ -274,5 +268,6 @@ pub async fn finance(
         periods: state.ledger.finance(from, to, period).await?,
         pending_holds: holds.into_iter().map(HoldView::from).collect(),
         pending_payments: state.payments.pending(100).await?,
+        pending_payouts: state.ledger.pending_payouts().await?,
     }))
 }

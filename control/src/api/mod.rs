@@ -13,6 +13,7 @@ mod extract;
 mod finance;
 mod moderation;
 mod payment_info;
+mod payouts;
 mod profile;
 mod reports;
 mod review;
@@ -53,6 +54,7 @@ pub(crate) const JSON_BODY_LIMIT: usize = 64 * 1024;
         (name = "profile", description = "Profiles and photos"),
         (name = "experts", description = "Expert profiles, verification and the domain taxonomy"),
         (name = "wallet", description = "Coins: balances, purchases and payment-provider callbacks"),
+        (name = "payouts", description = "Experts' earnings paid to their bank accounts"),
         (name = "moderation", description = "Reports of profiles and what administrators do about them"),
         (name = "admin", description = "Administration (administrator role)")
     )
@@ -155,6 +157,12 @@ pub fn openapi_and_routes(state: &AppState) -> (Router<AppState>, utoipa::openap
         .routes(routes!(finance::holds))
         .routes(routes!(finance::earnings))
         .routes(routes!(finance::finance))
+        .routes(routes!(payouts::summary))
+        .routes(routes!(payouts::request, payouts::list))
+        .routes(routes!(payouts::statement))
+        .routes(routes!(payouts::queue))
+        .routes(routes!(payouts::approve))
+        .routes(routes!(payouts::reject))
         .layer(DefaultBodyLimit::max(JSON_BODY_LIMIT))
         .merge(uploads)
         .merge(documents)

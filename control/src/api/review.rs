@@ -237,12 +237,25 @@ pub async fn approve(
     decide(&state, &admin, &id, Decision::Approve, None).await
 }
 
+/// A rejection's reason, emailed to the expert (an expert's verification,
+/// a payout).
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Rejection {
-    /// What the expert should correct (1 to 1,000 characters); they are
-    /// emailed it.
+    /// What the expert should know or correct (1 to 1,000 characters).
     pub reason: String,
+}
+
+impl Rejection {
+    /// The reason, trimmed; 422 when it is empty or too long.
+    pub(super) fn reason(&self) -> ApiResult<&str> {
+        let mut errors = Vec::new();
+        validate::reason(&self.reason, &mut errors);
+        if !errors.is_empty() {
+            return Err(ApiError::validation(errors));
+        }
+        Ok(self.reason.trim())
+    }
 }
 
 /// Reject a submitted expert with a reason; they may correct and resubmit.
@@ -256,19 +269,8 @@ pub async fn reject(
     Path(id): Path<String>,
     ApiJson(body): ApiJson<Rejection>,
 ) -> ApiResult<Json<Application>> {
-    let mut errors = Vec::new();
-    validate::reason(&body.reason, &mut errors);
-    if !errors.is_empty() {
-        return Err(ApiError::validation(errors));
-    }
-    decide(
-        &state,
-        &admin,
-        &id,
-        Decision::Reject,
-        Some(body.reason.trim()),
-    )
-    .await
+    let reason = body.reason()?;
+    decide(&state, &admin, &id, Decision::Reject, Some(reason)).await
 }
 
 async fn decide(
@@ -311,15 +313,6 @@ fn notify(state: &AppState, to: &Application, decision: Decision, reason: Option
             &format!("{}/api/v1/experts/me", state.public_url),
         ),
     };
-    let state = state.clone();
-    let (id, name, address) = (
-        to.id.clone(),
-        format!("{} {}", to.first_name, to.last_name),
-        to.email.clone(),
-    );
-    tokio::spawn(async move {
-        if let Err(e) = state.mailer.send(&name, &address, email).await {
-            tracing::warn!(expert = %id, error = %e, "could not send the decision email");
-        }
-    });
+    let name = format!("{} {}", to.first_name, to.last_name);
+    state.send_later(name, to.email.clone(), email, "verification decision");
 }

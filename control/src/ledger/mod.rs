@@ -39,7 +39,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 pub use rules::{split, MILLIMES_PER_COIN};
-pub use store::{Audit, Balances, Ledger, MAX_BATCH};
+pub use store::{Audit, Balances, Ledger, PayoutTotals, MAX_BATCH};
 
 /// A ledger account. Users' and experts' accounts are named by the id of
 /// their platform account.

@@ -102,6 +102,14 @@ pub struct Finance {
     pub withheld: i64,
 }
 
+/// Payouts waiting for a decision.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct PendingPayouts {
+    pub count: i64,
+    /// Millimes in transit.
+    pub amount: i64,
+}
+
 /// The service a hold paid for: the part of its reference before `:`.
 fn service(reference: &str) -> String {
     reference
@@ -273,6 +281,18 @@ impl Ledger {
                 ..f
             })
             .collect())
+    }
+
+    /// Payouts requested and not yet decided, over all experts: how many,
+    /// and the millimes in transit.
+    pub async fn pending_payouts(&self) -> Result<PendingPayouts, LedgerError> {
+        let (count, amount): (i64, i64) = sqlx::query_as(
+            "SELECT COUNT(*), COALESCE(CAST(SUM(amount) AS BIGINT), 0) FROM ledger_payouts \
+             WHERE state = 'pending'",
+        )
+        .fetch_one(self.db.pool())
+        .await?;
+        Ok(PendingPayouts { count, amount })
     }
 
     /// Every hold still waiting, oldest first, at most `limit`.

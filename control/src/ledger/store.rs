@@ -506,39 +506,47 @@ impl Ledger {
         )
         .fetch_all(pool)
         .await?;
-        // A payer's held account holds exactly their pending holds.
-        let held_mismatch: Vec<(String,)> = sqlx::query_as(
-            "SELECT a.id FROM ledger_accounts a WHERE a.kind = 'held' AND a.balance <> \
-             COALESCE((SELECT SUM(h.amount) FROM ledger_holds h \
-                       WHERE h.state = 'pending' AND a.id = 'held:' || h.payer), 0) \
-             ORDER BY a.id",
-        )
-        .fetch_all(pool)
-        .await?;
         let ids = |v: Vec<(String,)>| v.into_iter().map(|(s,)| s).collect();
         Ok(Audit {
             sum: sum.unwrap_or(0),
             drifted: ids(drifted),
             negative: ids(negative),
-            held_mismatch: ids(held_mismatch),
+            // A payer's held account holds exactly their pending holds.
+            held_mismatch: self
+                .pending_mismatch("held", "ledger_holds", "payer")
+                .await?,
             payout_mismatch: self.payout_mismatch().await?,
             transfers,
         })
+    }
+
+    /// The accounts `<kind>:<owner>` whose balance is not the sum of the
+    /// pending rows of `table` whose `owner` column names them.
+    async fn pending_mismatch(
+        &self,
+        kind: &str,
+        table: &str,
+        owner: &str,
+    ) -> Result<Vec<String>, LedgerError> {
+        // Only our own constants are formatted in.
+        let rows: Vec<(String,)> = sqlx::query_as(&format!(
+            "SELECT a.id FROM ledger_accounts a WHERE a.kind = '{kind}' AND a.balance <> \
+             COALESCE((SELECT SUM(r.amount) FROM {table} r \
+                       WHERE r.state = 'pending' AND a.id = '{kind}:' || r.{owner}), 0) \
+             ORDER BY a.id"
+        ))
+        .fetch_all(self.db.pool())
+        .await?;
+        Ok(rows.into_iter().map(|(id,)| id).collect())
     }
 
     /// The payout part of `audit`.
     async fn payout_mismatch(&self) -> Result<Vec<String>, LedgerError> {
         let pool = self.db.pool();
         // An expert's payout account holds exactly their pending payouts.
-        let in_transit: Vec<(String,)> = sqlx::query_as(
-            "SELECT a.id FROM ledger_accounts a WHERE a.kind = 'payout' AND a.balance <> \
-             COALESCE((SELECT SUM(p.amount) FROM ledger_payouts p \
-                       WHERE p.state = 'pending' AND a.id = 'payout:' || p.expert), 0) \
-             ORDER BY a.id",
-        )
-        .fetch_all(pool)
-        .await?;
-        let mut mismatch: Vec<String> = in_transit.into_iter().map(|(id,)| id).collect();
+        let mut mismatch = self
+            .pending_mismatch("payout", "ledger_payouts", "expert")
+            .await?;
         // Whatever settled went to the bank or the state, to the millime.
         let (paid_out, tax_payable, net, withheld): (i64, i64, i64, i64) = sqlx::query_as(
             "SELECT \

@@ -26,6 +26,7 @@ mod mail;
 mod maintenance;
 mod moderation;
 mod passwords;
+mod payouts;
 mod profile;
 mod races;
 mod reports;

@@ -584,9 +584,17 @@ async fn decisions_are_for_administrators_and_happen_once(backend: Backend) {
     )
     .await
     .expect_problem(404, "not_found");
-    decide(&s, &admin.access, "not-a-uuid", "approve", json!({}))
+    for unknown in ["not-a-uuid", "a%00b"] {
+        decide(&s, &admin.access, unknown, "approve", json!({}))
+            .await
+            .expect_problem(404, "not_found");
+        s.get(
+            &format!("/api/v1/payouts/{unknown}/statement"),
+            Some(&karim.access),
+        )
         .await
         .expect_problem(404, "not_found");
+    }
 
     // Concurrent decisions: one wins, every other finds it decided.
     let attempts = (0..8).map(|i| {

@@ -184,3 +184,95 @@ pub fn password_reset(lang: Language, first_name: &str, link: &str, valid_for: D
         calendar: None,
     }
 }
+
+/// An amount of millimes as dinars with three decimals, the way the
+/// language writes them: `41,143 TND` in French, `41.143 TND` in English.
+pub fn dinars(lang: Language, millimes: i64) -> String {
+    let sign = if millimes < 0 { "-" } else { "" };
+    let (whole, rest) = (
+        millimes.unsigned_abs() / 1000,
+        millimes.unsigned_abs() % 1000,
+    );
+    let point = match lang {
+        Language::Fr => ',',
+        Language::En => '.',
+    };
+    format!("{sign}{whole}{point}{rest:03} TND")
+}
+
+/// A payout approved and sent: what the bank receives, what was withheld
+/// at source, and where the statement is.
+pub fn payout_paid(
+    lang: Language,
+    first_name: &str,
+    net: i64,
+    withheld: i64,
+    statement: &str,
+) -> Email {
+    let (net, withheld) = (dinars(lang, net), dinars(lang, withheld));
+    let (subject, text) = match lang {
+        Language::Fr => (
+            "Votre paiement est en route".to_owned(),
+            format!(
+                "Bonjour {first_name},\n\nNotre équipe a validé votre demande de paiement : {net} sont virés sur votre compte bancaire (retenue à la source : {withheld}).\n\nVotre relevé (JSON, ou CSV avec ?format=csv) :\n\n{statement}\n"
+            ),
+        ),
+        Language::En => (
+            "Your payout is on its way".to_owned(),
+            format!(
+                "Hello {first_name},\n\nOur team approved your payout: {net} are being transferred to your bank account (withheld at source: {withheld}).\n\nYour statement (JSON, or CSV with ?format=csv):\n\n{statement}\n"
+            ),
+        ),
+    };
+    Email {
+        subject,
+        text,
+        link: statement.to_owned(),
+        calendar: None,
+    }
+}
+
+/// A payout rejected with the reviewer's reason; the money is back among
+/// the expert's available earnings.
+pub fn payout_rejected(
+    lang: Language,
+    first_name: &str,
+    amount: i64,
+    reason: &str,
+    link: &str,
+) -> Email {
+    let amount = dinars(lang, amount);
+    let (subject, text) = match lang {
+        Language::Fr => (
+            "Votre demande de paiement n'a pas été validée".to_owned(),
+            format!(
+                "Bonjour {first_name},\n\nNotre équipe n'a pas validé votre demande de paiement de {amount}, pour la raison suivante :\n\n{reason}\n\nLe montant est de nouveau disponible dans vos gains :\n\n{link}\n"
+            ),
+        ),
+        Language::En => (
+            "Your payout was not approved".to_owned(),
+            format!(
+                "Hello {first_name},\n\nOur team did not approve your payout of {amount}, for this reason:\n\n{reason}\n\nThe amount is available again among your earnings:\n\n{link}\n"
+            ),
+        ),
+    };
+    Email {
+        subject,
+        text,
+        link: link.to_owned(),
+        calendar: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dinars_have_three_decimals_as_each_language_writes_them() {
+        assert_eq!(dinars(Language::Fr, 41_143), "41,143 TND");
+        assert_eq!(dinars(Language::En, 41_143), "41.143 TND");
+        assert_eq!(dinars(Language::En, 5), "0.005 TND");
+        assert_eq!(dinars(Language::En, -1_500), "-1.500 TND");
+    }
+}

@@ -22,6 +22,7 @@ pub struct Settings {
     pub storage: StorageSettings,
     pub payments: PaymentSettings,
     pub experts: ExpertSettings,
+    pub payouts: PayoutSettings,
     pub social: SocialSettings,
     pub bookings: BookingSettings,
     pub notify: NotifySettings,
@@ -92,6 +93,27 @@ impl Default for ExpertSettings {
             max_document_bytes: 10 * 1024 * 1024,
             vat_percent_bp: 1900,
             withholding_percent_bp: 1500,
+        }
+    }
+}
+
+/// Paying experts their earnings.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PayoutSettings {
+    /// How long after its capture an expert's share may be paid out: the
+    /// time left for refunds.
+    #[serde(with = "humantime_serde")]
+    pub clearing_delay: Duration,
+    /// The smallest payout, in millimes.
+    pub min_amount: i64,
+}
+
+impl Default for PayoutSettings {
+    fn default() -> Self {
+        PayoutSettings {
+            clearing_delay: Duration::from_secs(7 * 24 * 3600),
+            min_amount: 5_000,
         }
     }
 }
@@ -227,6 +249,7 @@ impl Default for Settings {
             storage: StorageSettings::default(),
             payments: PaymentSettings::default(),
             experts: ExpertSettings::default(),
+            payouts: PayoutSettings::default(),
             social: SocialSettings::default(),
             bookings: BookingSettings::default(),
             notify: NotifySettings::default(),

@@ -13,14 +13,16 @@ use crate::auth::tokens::Keys;
 use crate::bookings::Bookings;
 use crate::experts::seal::Sealer;
 use crate::experts::tax;
+use crate::ledger::rules::MAX_AMOUNT;
 use crate::ledger::Ledger;
-use crate::mail::Mailer;
+use crate::mail::{Email, Mailer};
 use crate::metrics::AuthMetrics;
 use crate::notify::live::Live;
 use crate::notify::push::{Vapid, WebPush};
 use crate::notify::sms::Sms;
 use crate::objects::ObjectStore;
 use crate::payments::Payments;
+use crate::payouts::Payouts;
 use crate::settings::Settings;
 use crate::social::client::Social;
 
@@ -40,6 +42,7 @@ pub struct Inner {
     pub ledger: Ledger,
     pub payments: Payments,
     pub bookings: Bookings,
+    pub payouts: Payouts,
     /// The OAuth clients experts link social accounts with.
     pub social: Social,
     pub settings: Settings,
@@ -113,6 +116,13 @@ impl AppState {
                 .into());
             }
         }
+        if !(1..=MAX_AMOUNT).contains(&settings.payouts.min_amount) {
+            return Err(ConfigError::key(
+                "control.payouts.min_amount",
+                format!("must be 1 to {MAX_AMOUNT} millimes"),
+            )
+            .into());
+        }
         if settings.auth.refresh_token_ttl <= settings.auth.access_token_ttl {
             return Err(ConfigError::key(
                 "control.auth.refresh_token_ttl",
@@ -142,7 +152,7 @@ impl AppState {
                 .clone()
                 .unwrap_or_else(|| data_dir.join("objects")),
         );
-        let ledger = Ledger::new(db.clone(), clock.clone());
+        let ledger = Ledger::new(db.clone(), clock.clone(), settings.payouts.clearing_delay);
         let payments = Payments::new(
             db.clone(),
             clock.clone(),
@@ -155,6 +165,14 @@ impl AppState {
             clock.clone(),
             ledger.clone(),
             settings.bookings.clone(),
+        );
+        let payouts = Payouts::new(
+            db.clone(),
+            ledger.clone(),
+            clock.clone(),
+            sealer.clone(),
+            settings.payouts.clone(),
+            (&settings.experts).into(),
         );
         let social = Social::new(&settings.social, &public_url)?;
         let notify = &settings.notify;
@@ -193,6 +211,7 @@ impl AppState {
             ledger,
             payments,
             bookings,
+            payouts,
             social,
             db,
             clock,
@@ -210,6 +229,18 @@ impl AppState {
 
     pub fn now(&self) -> i64 {
         self.clock.now_ms()
+    }
+
+    /// Sends `email` in the background: what it tells has happened whether
+    /// or not the mail server answers, so nobody waits for it. `about`
+    /// names it in the log if it cannot be sent.
+    pub fn send_later(&self, name: String, address: String, email: Email, about: &'static str) {
+        let state = self.clone();
+        tokio::spawn(async move {
+            if let Err(e) = state.mailer.send(&name, &address, email).await {
+                tracing::warn!(to = %address, error = %e, "could not send the {about} email");
+            }
+        });
     }
 }
 

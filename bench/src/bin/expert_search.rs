@@ -23,6 +23,8 @@
 
 use std::time::{Duration, Instant};
 
+use futures::StreamExt;
+
 use control::experts::{listing, Position, Service};
 use control::search::{fold, store, suggest, Filters, Near, Query, Sort};
 use platform::Database;
@@ -301,131 +303,29 @@ async fn insert(conn: &mut sqlx::AnyConnection, head: &str, rows: Vec<Vec<V>>) {
 
 async fn seed(db: &Database, experts: usize) -> Duration {
     let started = Instant::now();
-    let mut rng = Rng(0x5EED_1234_ABCD_0001);
-    let now = 1_764_000_000_000_i64;
-    let mut ids = Vec::with_capacity(experts);
     const ROWS: usize = 250;
-    for chunk_start in (0..experts).step_by(ROWS) {
-        let n = ROWS.min(experts - chunk_start);
-        let mut tx = db.begin_write().await.expect("begin");
-        let rows: Vec<(String, String, String)> = (0..n)
-            .map(|_| {
-                let id = uuid::Uuid::now_v7().to_string();
-                let first = rng.pick(FIRST).to_owned();
-                let last = rng.pick(LAST).to_owned();
-                (id, first, last)
-            })
-            .collect();
-        let accounts = rows
-            .iter()
-            .map(|(id, first, last)| {
-                let email = format!("{id}@bench.example");
-                vec![
-                    V::from(id.as_str()),
-                    V::from(email.as_str()),
-                    V::from(email.as_str()),
-                    V::from("!"),
-                    V::from("expert"),
-                    V::from("active"),
-                    V::from(first.as_str()),
-                    V::from(last.as_str()),
-                    V::T(format!("{first} {last}").to_lowercase()),
-                    V::I(now),
-                    V::I(now),
-                ]
-            })
-            .collect();
-        insert(
-            &mut tx,
-            "INSERT INTO accounts (id, email, email_normalized, password_hash, role, status, \
-             first_name, last_name, search_text, created_at, updated_at)",
-            accounts,
-        )
+    // PostgreSQL takes chunks from four connections at once; SQLite has one
+    // writer. Each chunk draws from its own seed, so the catalogue is the
+    // same whatever the order chunks finish in.
+    let parallel = match db.backend() {
+        platform::db::Backend::Sqlite => 1,
+        platform::db::Backend::Postgres => 4,
+    };
+    let chunks: Vec<usize> = (0..experts).step_by(ROWS).collect();
+    let done = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    futures::stream::iter(chunks)
+        .for_each_concurrent(parallel, |chunk_start| {
+            let (db, done) = (db.clone(), done.clone());
+            async move {
+                let n = ROWS.min(experts - chunk_start);
+                seed_chunk(&db, chunk_start, n).await;
+                let total = done.fetch_add(n, std::sync::atomic::Ordering::Relaxed) + n;
+                if (total / ROWS).is_multiple_of(40) {
+                    eprint!("\r  seeded {total:>6} / {experts}");
+                }
+            }
+        })
         .await;
-        let mut links: Vec<(String, &str, &str)> = Vec::new();
-        let mut profiles = Vec::with_capacity(n);
-        for (id, _, _) in &rows {
-            let mut languages: Vec<&str> =
-                (0..1 + rng.below(3)).map(|_| rng.pick(LANGUAGES)).collect();
-            languages.sort_unstable();
-            languages.dedup();
-            let mut domains: Vec<&str> = (0..1 + rng.below(3)).map(|_| rng.pick(DOMAINS)).collect();
-            domains.sort_unstable();
-            domains.dedup();
-            links.extend(languages.iter().map(|l| (id.clone(), "l", *l)));
-            links.extend(domains.iter().map(|d| (id.clone(), "d", *d)));
-            let (city, lat, lon) = CITIES[rng.below(CITIES.len())];
-            let jitter = |rng: &mut Rng| rng.below(60_001) as i64 - 30_000;
-            let price = |rng: &mut Rng, offered: usize| {
-                V::from((rng.below(100) < offered).then(|| 1 + rng.skewed(60) as i64))
-            };
-            let ratings = rng.skewed(200) as i64;
-            let sum = (ratings * (3 + rng.below(3) as i64)
-                - rng.below(ratings as usize + 1) as i64 / 2)
-                .max(ratings);
-            profiles.push(vec![
-                V::from(id.as_str()),
-                V::T(bio(&mut rng)),
-                V::T(format!(
-                    "[{}]",
-                    languages
-                        .iter()
-                        .map(|l| format!("\"{l}\""))
-                        .collect::<Vec<_>>()
-                        .join(",")
-                )),
-                V::from(city),
-                V::I(lat + jitter(&mut rng)),
-                V::I(lon + jitter(&mut rng)),
-                price(&mut rng, 70),
-                price(&mut rng, 50),
-                price(&mut rng, 85),
-                V::I(rng.below(2) as i64),
-                V::from("approved"),
-                V::I(rng.skewed(500) as i64),
-                V::I(ratings),
-                V::I(sum),
-                V::I(if ratings > 0 { sum * 1000 / ratings } else { 0 }),
-                V::I(now - rng.below(90 * 86_400_000) as i64),
-                V::I(now),
-                V::I(now),
-            ]);
-        }
-        insert(
-            &mut tx,
-            "INSERT INTO experts (account_id, bio, languages, city, latitude_e6, longitude_e6, \
-             price_text, price_video, price_call, instant_booking, state, consultations, \
-             rating_count, rating_sum, rating_milli, last_active_at, created_at, updated_at)",
-            profiles,
-        )
-        .await;
-        for (kind, table, column) in [
-            ("d", "expert_domains", "domain"),
-            ("l", "expert_languages", "language"),
-        ] {
-            let these = links
-                .iter()
-                .filter(|(_, k, _)| *k == kind)
-                .map(|(id, _, v)| vec![V::from(id.as_str()), V::from(*v)])
-                .collect();
-            insert(
-                &mut tx,
-                &format!("INSERT INTO {table} (account_id, {column})"),
-                these,
-            )
-            .await;
-        }
-        for (id, _, _) in &rows {
-            listing::refresh(&mut tx, db.backend(), id)
-                .await
-                .expect("index");
-        }
-        tx.commit().await.expect("commit");
-        ids.extend(rows.into_iter().map(|(id, _, _)| id));
-        if (chunk_start / ROWS).is_multiple_of(40) {
-            eprint!("\r  seeded {:>6} / {experts}", chunk_start + n);
-        }
-    }
     eprintln!("\r  seeded {experts} / {experts}");
     if db.backend() == platform::db::Backend::Postgres {
         sqlx::query("ANALYZE")
@@ -434,6 +334,126 @@ async fn seed(db: &Database, experts: usize) -> Duration {
             .expect("analyze");
     }
     started.elapsed()
+}
+
+/// Generates and indexes `n` experts in one transaction.
+async fn seed_chunk(db: &Database, chunk_start: usize, n: usize) {
+    let mut rng =
+        Rng(0x5EED_1234_ABCD_0001 ^ (chunk_start as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15));
+    let now = 1_764_000_000_000_i64;
+    let mut tx = db.begin_write().await.expect("begin");
+    let rows: Vec<(String, String, String)> = (0..n)
+        .map(|_| {
+            let id = uuid::Uuid::now_v7().to_string();
+            let first = rng.pick(FIRST).to_owned();
+            let last = rng.pick(LAST).to_owned();
+            (id, first, last)
+        })
+        .collect();
+    let accounts = rows
+        .iter()
+        .map(|(id, first, last)| {
+            let email = format!("{id}@bench.example");
+            vec![
+                V::from(id.as_str()),
+                V::from(email.as_str()),
+                V::from(email.as_str()),
+                V::from("!"),
+                V::from("expert"),
+                V::from("active"),
+                V::from(first.as_str()),
+                V::from(last.as_str()),
+                V::T(format!("{first} {last}").to_lowercase()),
+                V::I(now),
+                V::I(now),
+            ]
+        })
+        .collect();
+    insert(
+        &mut tx,
+        "INSERT INTO accounts (id, email, email_normalized, password_hash, role, status, \
+         first_name, last_name, search_text, created_at, updated_at)",
+        accounts,
+    )
+    .await;
+    let mut links: Vec<(String, &str, &str)> = Vec::new();
+    let mut profiles = Vec::with_capacity(n);
+    for (id, _, _) in &rows {
+        let mut languages: Vec<&str> = (0..1 + rng.below(3)).map(|_| rng.pick(LANGUAGES)).collect();
+        languages.sort_unstable();
+        languages.dedup();
+        let mut domains: Vec<&str> = (0..1 + rng.below(3)).map(|_| rng.pick(DOMAINS)).collect();
+        domains.sort_unstable();
+        domains.dedup();
+        links.extend(languages.iter().map(|l| (id.clone(), "l", *l)));
+        links.extend(domains.iter().map(|d| (id.clone(), "d", *d)));
+        let (city, lat, lon) = CITIES[rng.below(CITIES.len())];
+        let jitter = |rng: &mut Rng| rng.below(60_001) as i64 - 30_000;
+        let price = |rng: &mut Rng, offered: usize| {
+            V::from((rng.below(100) < offered).then(|| 1 + rng.skewed(60) as i64))
+        };
+        let ratings = rng.skewed(200) as i64;
+        let sum = (ratings * (3 + rng.below(3) as i64)
+            - rng.below(ratings as usize + 1) as i64 / 2)
+            .max(ratings);
+        profiles.push(vec![
+            V::from(id.as_str()),
+            V::T(bio(&mut rng)),
+            V::T(format!(
+                "[{}]",
+                languages
+                    .iter()
+                    .map(|l| format!("\"{l}\""))
+                    .collect::<Vec<_>>()
+                    .join(",")
+            )),
+            V::from(city),
+            V::I(lat + jitter(&mut rng)),
+            V::I(lon + jitter(&mut rng)),
+            price(&mut rng, 70),
+            price(&mut rng, 50),
+            price(&mut rng, 85),
+            V::I(rng.below(2) as i64),
+            V::from("approved"),
+            V::I(rng.skewed(500) as i64),
+            V::I(ratings),
+            V::I(sum),
+            V::I(if ratings > 0 { sum * 1000 / ratings } else { 0 }),
+            V::I(now - rng.below(90 * 86_400_000) as i64),
+            V::I(now),
+            V::I(now),
+        ]);
+    }
+    insert(
+        &mut tx,
+        "INSERT INTO experts (account_id, bio, languages, city, latitude_e6, longitude_e6, \
+         price_text, price_video, price_call, instant_booking, state, consultations, \
+         rating_count, rating_sum, rating_milli, last_active_at, created_at, updated_at)",
+        profiles,
+    )
+    .await;
+    for (kind, table, column) in [
+        ("d", "expert_domains", "domain"),
+        ("l", "expert_languages", "language"),
+    ] {
+        let these = links
+            .iter()
+            .filter(|(_, k, _)| *k == kind)
+            .map(|(id, _, v)| vec![V::from(id.as_str()), V::from(*v)])
+            .collect();
+        insert(
+            &mut tx,
+            &format!("INSERT INTO {table} (account_id, {column})"),
+            these,
+        )
+        .await;
+    }
+    for (id, _, _) in &rows {
+        listing::refresh(&mut tx, db.backend(), id)
+            .await
+            .expect("index");
+    }
+    tx.commit().await.expect("commit");
 }
 
 /// A keyword (`word`, or any of the vocabulary) and two filters, varied from

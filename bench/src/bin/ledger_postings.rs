@@ -120,7 +120,11 @@ async fn apply(ledger: &Ledger, requests: &[(String, Request)]) -> Vec<Receipt> 
 
 async fn measure(name: &str, backend: Backend, seconds: u64, batch: usize) {
     let scratch = TestDb::create(backend).await;
-    let ledger = Ledger::new(scratch.db.clone(), Arc::new(SystemClock) as Arc<dyn Clock>);
+    let ledger = Ledger::new(
+        scratch.db.clone(),
+        Arc::new(SystemClock) as Arc<dyn Clock>,
+        control::Settings::default().payouts.clearing_delay,
+    );
     let single = drive(&ledger, seconds, SINGLE_TASKS, 1).await;
     let batched = drive(&ledger, seconds, BATCH_TASKS, batch).await;
     println!(

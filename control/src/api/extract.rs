@@ -6,7 +6,7 @@ use std::net::{IpAddr, SocketAddr};
 use axum::body::Bytes;
 use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Query, Request};
 use axum::http::request::Parts;
-use axum::http::{header, StatusCode};
+use axum::http::{header, HeaderMap, StatusCode};
 use proto::FieldError;
 use serde::de::DeserializeOwned;
 
@@ -122,6 +122,22 @@ fn find_nul(value: &serde_json::Value, path: String) -> Option<String> {
         }),
         _ => None,
     }
+}
+
+/// The `Idempotency-Key` header a request that moves money must carry: the
+/// same key makes a retry return what the first request did. 400
+/// `idempotency_key_required` without one.
+pub fn idempotency_key(headers: &HeaderMap) -> Result<&str, ApiError> {
+    headers
+        .get("idempotency-key")
+        .and_then(|v| v.to_str().ok())
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "idempotency_key_required",
+                "An Idempotency-Key header is required",
+            )
+        })
 }
 
 /// Query parameters, refused with 400 `invalid_query` when they do not parse.

@@ -16,7 +16,8 @@ use super::cursor;
 use super::error::{ApiError, ApiResult};
 use super::extract::ApiQuery;
 use super::views::timestamp;
-use crate::ledger::reports::{Earnings, Entry, Finance, HistoryFilter, Period};
+use crate::csv;
+use crate::ledger::reports::{Earnings, Entry, Finance, HistoryFilter, PendingPayouts, Period};
 use crate::ledger::rules::HoldRecord;
 use crate::ledger::{LedgerError, TransferKind};
 use crate::payments::Purchase;
@@ -53,7 +54,8 @@ fn instant(name: &str, value: &Option<String>) -> ApiResult<Option<i64>> {
 #[serde(deny_unknown_fields)]
 pub struct HistoryQuery {
     /// Comma-separated kinds: deposit, hold, capture_expert, capture_platform,
-    /// release, expire, refund_expert, refund_platform.
+    /// release, expire, refund_expert, refund_platform, payout_requested,
+    /// payout_paid, payout_withheld, payout_returned.
     pub kind: Option<String>,
     /// From this date or time (inclusive).
     pub from: Option<String>,
@@ -71,26 +73,6 @@ pub struct HistoryQuery {
 pub struct HistoryPage {
     pub entries: Vec<Entry>,
     pub next_cursor: Option<String>,
-}
-
-const KINDS: [TransferKind; 8] = [
-    TransferKind::Deposit,
-    TransferKind::Hold,
-    TransferKind::CaptureExpert,
-    TransferKind::CapturePlatform,
-    TransferKind::Release,
-    TransferKind::Expire,
-    TransferKind::RefundExpert,
-    TransferKind::RefundPlatform,
-];
-
-/// One field of a CSV line, quoted when it must be (RFC 4180).
-fn csv_field(s: &str) -> String {
-    if s.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s.to_owned()
-    }
 }
 
 /// The movements of one's wallet, held coins and earnings, newest first.
@@ -114,7 +96,7 @@ pub async fn history(
         .flat_map(|k| k.split(','))
         .filter(|k| !k.is_empty())
     {
-        let kind = KINDS
+        let kind = TransferKind::ALL
             .into_iter()
             .find(|k| k.as_str() == name)
             .ok_or_else(|| bad_query(&format!("{name:?} is not a kind of movement")))?;
@@ -157,7 +139,7 @@ pub async fn history(
                 e.hold.clone().unwrap_or_default(),
                 e.id.clone(),
             ];
-            let line: Vec<String> = fields.iter().map(|f| csv_field(f)).collect();
+            let line: Vec<String> = fields.iter().map(|f| csv::field(f)).collect();
             out.push_str(&line.join(","));
             out.push_str("\r\n");
         }
@@ -267,10 +249,12 @@ pub struct FinanceReport {
     pub pending_holds: Vec<HoldView>,
     /// Purchases still pending, oldest first (at most 100).
     pub pending_payments: Vec<Purchase>,
+    /// Payouts waiting for an administrator (`GET /api/v1/admin/payouts`).
+    pub pending_payouts: PendingPayouts,
 }
 
-/// The platform's money per period (volume, commissions, refunds, revenue)
-/// and what is still pending.
+/// The platform's money per period (volume, commissions, refunds, revenue,
+/// payouts and the tax withheld from them) and what is still pending.
 #[utoipa::path(get, path = "/api/v1/admin/finance", tag = "admin", security(("bearer" = [])), params(PeriodQuery),
     responses((status = 200, body = FinanceReport), (status = 400, body = Problem), (status = 403, body = Problem)))]
 pub async fn finance(
@@ -284,5 +268,6 @@ pub async fn finance(
         periods: state.ledger.finance(from, to, period).await?,
         pending_holds: holds.into_iter().map(HoldView::from).collect(),
         pending_payments: state.payments.pending(100).await?,
+        pending_payouts: state.ledger.pending_payouts().await?,
     }))
 }

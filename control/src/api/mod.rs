@@ -17,6 +17,7 @@ mod finance;
 mod moderation;
 mod notifications;
 mod payment_info;
+mod payouts;
 mod profile;
 mod push;
 mod reports;
@@ -60,6 +61,7 @@ pub(crate) const JSON_BODY_LIMIT: usize = 64 * 1024;
         (name = "calendar", description = "Experts' availability, free slots and iCalendar feeds"),
         (name = "bookings", description = "Booking video calls: requests, answers, changes, guests"),
         (name = "wallet", description = "Coins: balances, purchases and payment-provider callbacks"),
+        (name = "payouts", description = "Experts' earnings paid to their bank accounts"),
         (name = "moderation", description = "Reports of profiles and what administrators do about them"),
         (name = "notifications", description = "The notification centre, its live stream and push subscriptions"),
         (name = "admin", description = "Administration (administrator role)")
@@ -189,6 +191,12 @@ pub fn openapi_and_routes(state: &AppState) -> (Router<AppState>, utoipa::openap
         .routes(routes!(push::vapid_key))
         .routes(routes!(push::subscribe, push::unsubscribe))
         .routes(routes!(announcements::announce))
+        .routes(routes!(payouts::summary))
+        .routes(routes!(payouts::request, payouts::list))
+        .routes(routes!(payouts::statement))
+        .routes(routes!(payouts::queue))
+        .routes(routes!(payouts::approve))
+        .routes(routes!(payouts::reject))
         .layer(DefaultBodyLimit::max(JSON_BODY_LIMIT))
         .merge(uploads)
         .merge(documents)

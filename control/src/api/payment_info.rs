@@ -2,8 +2,8 @@
 //! back only as its kind and last four characters) and the tax option, whose
 //! rates administrators set.
 //!
-//! No endpoint returns a full account number: nothing needs it before
-//! payouts, which will read it (sealed to the account) when they come.
+//! The full account number is shown to administrators only, in the payout
+//! queue, to make the transfer (`payouts::Payouts::bank_number`).
 
 use axum::extract::State;
 use axum::Json;

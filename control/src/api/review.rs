@@ -237,12 +237,25 @@ pub async fn approve(
     decide(&state, &admin, &id, Decision::Approve, None).await
 }
 
+/// A rejection's reason, emailed to the expert (an expert's verification,
+/// a payout).
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Rejection {
-    /// What the expert should correct (1 to 1,000 characters); they are
-    /// emailed it.
+    /// What the expert should know or correct (1 to 1,000 characters).
     pub reason: String,
+}
+
+impl Rejection {
+    /// The reason, trimmed; 422 when it is empty or too long.
+    pub(super) fn reason(&self) -> ApiResult<&str> {
+        let mut errors = Vec::new();
+        validate::reason(&self.reason, &mut errors);
+        if !errors.is_empty() {
+            return Err(ApiError::validation(errors));
+        }
+        Ok(self.reason.trim())
+    }
 }
 
 /// Reject a submitted expert with a reason; they may correct and resubmit.
@@ -256,19 +269,8 @@ pub async fn reject(
     Path(id): Path<String>,
     ApiJson(body): ApiJson<Rejection>,
 ) -> ApiResult<Json<Application>> {
-    let mut errors = Vec::new();
-    validate::reason(&body.reason, &mut errors);
-    if !errors.is_empty() {
-        return Err(ApiError::validation(errors));
-    }
-    decide(
-        &state,
-        &admin,
-        &id,
-        Decision::Reject,
-        Some(body.reason.trim()),
-    )
-    .await
+    let reason = body.reason()?;
+    decide(&state, &admin, &id, Decision::Reject, Some(reason)).await
 }
 
 async fn decide(

@@ -10,7 +10,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::access::{Admins, Authorized, Caller};
 use super::error::{ApiError, ApiResult};
-use super::extract::{ApiJson, ApiQuery};
+use super::extract::{idempotency_key, ApiJson, ApiQuery};
 use crate::ledger::MILLIMES_PER_COIN;
 use crate::payments::service::Order;
 use crate::payments::{GatewayError, PaymentsError, Purchase};
@@ -123,16 +123,7 @@ pub async fn start_purchase(
     headers: HeaderMap,
     ApiJson(body): ApiJson<PurchaseRequest>,
 ) -> ApiResult<(StatusCode, Json<Purchase>)> {
-    let key = headers
-        .get("idempotency-key")
-        .and_then(|v| v.to_str().ok())
-        .ok_or_else(|| {
-            ApiError::new(
-                StatusCode::BAD_REQUEST,
-                "idempotency_key_required",
-                "An Idempotency-Key header is required",
-            )
-        })?;
+    let key = idempotency_key(&headers)?;
     let order = match (body.pack, body.coins) {
         (Some(pack), None) => Order::Pack(pack),
         (None, Some(coins)) => Order::Coins(coins),

@@ -30,6 +30,7 @@ pub const MIN_MINUTES: i64 = 10;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
+#[schema(as = BookingState)]
 pub enum State {
     /// The slot is taken; the coins are being held.
     Reserving,

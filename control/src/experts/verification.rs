@@ -193,6 +193,19 @@ pub async fn set_bank(
     Ok(())
 }
 
+/// The sealed account number (base64) on file, for paying the expert.
+pub async fn sealed_bank_account(
+    conn: &mut AnyConnection,
+    account_id: &str,
+) -> Result<Option<String>, sqlx::Error> {
+    let row: Option<(Option<String>,)> =
+        sqlx::query_as("SELECT bank_account FROM experts WHERE account_id = $1")
+            .bind(account_id)
+            .fetch_optional(conn)
+            .await?;
+    Ok(row.and_then(|(sealed,)| sealed))
+}
+
 pub async fn set_tax_option(
     conn: &mut AnyConnection,
     account_id: &str,

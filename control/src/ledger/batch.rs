@@ -6,13 +6,15 @@
 use std::collections::{HashMap, HashSet};
 
 use platform::Backend;
-use sqlx::{Any, Transaction};
+use sqlx::any::AnyRow;
+use sqlx::{Any, AnyConnection, Transaction};
 use uuid::Uuid;
 
-use super::rules::{Balance, HoldRecord};
-use super::{HoldState, Receipt, Request, Transfer};
+use super::clearing::Capture;
+use super::rules::{Balance, HoldRecord, PayoutRecord};
+use super::{HoldState, PayoutState, Receipt, Request, Transfer};
 
-type Tx = Transaction<'static, Any>;
+pub type Tx = Transaction<'static, Any>;
 
 pub const HOLD_COLUMNS: &str = "id, payer, payee, amount, captured, refunded, state, expires_at, \
      reference, reason, created_at, resolved_at";
@@ -33,14 +35,19 @@ pub struct HoldRow {
     resolved_at: Option<i64>,
 }
 
+fn corrupt(column: &str, value: &str) -> sqlx::Error {
+    sqlx::Error::Decode(format!("{column}: unexpected value {value:?}").into())
+}
+
+fn uuid(column: &str, value: &str) -> Result<Uuid, sqlx::Error> {
+    Uuid::parse_str(value).map_err(|_| corrupt(column, value))
+}
+
 impl TryFrom<HoldRow> for HoldRecord {
     type Error = sqlx::Error;
 
     fn try_from(r: HoldRow) -> Result<Self, sqlx::Error> {
-        let corrupt = |col: &str, v: &str| {
-            sqlx::Error::Decode(format!("ledger_holds.{col}: unexpected value {v:?}").into())
-        };
-        let uuid = |col: &str, v: &str| Uuid::parse_str(v).map_err(|_| corrupt(col, v));
+        let uuid = |col: &str, v: &str| uuid(&format!("ledger_holds.{col}"), v);
         Ok(HoldRecord {
             id: uuid("id", &r.id)?,
             payer: uuid("payer", &r.payer)?,
@@ -48,10 +55,41 @@ impl TryFrom<HoldRow> for HoldRecord {
             amount: r.amount,
             captured: r.captured,
             refunded: r.refunded,
-            state: HoldState::parse(&r.state).ok_or_else(|| corrupt("state", &r.state))?,
+            state: HoldState::parse(&r.state)
+                .ok_or_else(|| corrupt("ledger_holds.state", &r.state))?,
             expires_at: r.expires_at,
             reference: r.reference,
             reason: r.reason,
+            created_at: r.created_at,
+            resolved_at: r.resolved_at,
+        })
+    }
+}
+
+pub const PAYOUT_COLUMNS: &str = "id, expert, amount, withheld, state, created_at, resolved_at";
+
+#[derive(sqlx::FromRow)]
+pub struct PayoutRow {
+    id: String,
+    expert: String,
+    amount: i64,
+    withheld: i64,
+    state: String,
+    created_at: i64,
+    resolved_at: Option<i64>,
+}
+
+impl TryFrom<PayoutRow> for PayoutRecord {
+    type Error = sqlx::Error;
+
+    fn try_from(r: PayoutRow) -> Result<Self, sqlx::Error> {
+        Ok(PayoutRecord {
+            id: uuid("ledger_payouts.id", &r.id)?,
+            expert: uuid("ledger_payouts.expert", &r.expert)?,
+            amount: r.amount,
+            withheld: r.withheld,
+            state: PayoutState::parse(&r.state)
+                .ok_or_else(|| corrupt("ledger_payouts.state", &r.state))?,
             created_at: r.created_at,
             resolved_at: r.resolved_at,
         })
@@ -74,7 +112,12 @@ fn values(rows: usize, columns: usize, first: usize) -> String {
 
 /// `p1, p2, ...`: a list for `IN (...)`.
 fn list(n: usize) -> String {
-    (1..=n)
+    list_from(1, n)
+}
+
+/// `n` placeholders numbered from `first`.
+fn list_from(first: usize, n: usize) -> String {
+    (first..first + n)
         .map(|i| format!("${i}"))
         .collect::<Vec<_>>()
         .join(", ")
@@ -145,28 +188,88 @@ fn for_update(backend: Backend) -> &'static str {
     }
 }
 
-/// Locks the holds for this transaction, in id order, and reads them.
-pub async fn lock_holds(
+/// Locks the rows of `table` with these ids for this transaction, in id
+/// order, and reads them.
+async fn lock_rows<R, T>(
     tx: &mut Tx,
     backend: Backend,
+    table: &str,
+    columns: &str,
     ids: &[Uuid],
-) -> Result<Vec<HoldRecord>, sqlx::Error> {
+) -> Result<Vec<T>, sqlx::Error>
+where
+    R: for<'r> sqlx::FromRow<'r, AnyRow> + Send + Unpin,
+    T: TryFrom<R, Error = sqlx::Error>,
+{
     if ids.is_empty() {
         return Ok(Vec::new());
     }
     let sql = format!(
-        "SELECT {HOLD_COLUMNS} FROM ledger_holds WHERE id IN ({}) ORDER BY id{}",
+        "SELECT {columns} FROM {table} WHERE id IN ({}) ORDER BY id{}",
         list(ids.len()),
         for_update(backend)
     );
-    let mut q = sqlx::query_as::<_, HoldRow>(&sql);
+    let mut q = sqlx::query_as::<_, R>(&sql);
     for id in ids {
         q = q.bind(id.to_string());
     }
     q.fetch_all(&mut **tx)
         .await?
         .into_iter()
-        .map(HoldRecord::try_from)
+        .map(T::try_from)
+        .collect()
+}
+
+/// Locks the holds for this transaction, in id order, and reads them.
+pub async fn lock_holds(
+    tx: &mut Tx,
+    backend: Backend,
+    ids: &[Uuid],
+) -> Result<Vec<HoldRecord>, sqlx::Error> {
+    lock_rows::<HoldRow, _>(tx, backend, "ledger_holds", HOLD_COLUMNS, ids).await
+}
+
+/// Locks the payouts for this transaction, in id order, and reads them.
+pub async fn lock_payouts(
+    tx: &mut Tx,
+    backend: Backend,
+    ids: &[Uuid],
+) -> Result<Vec<PayoutRecord>, sqlx::Error> {
+    lock_rows::<PayoutRow, _>(tx, backend, "ledger_payouts", PAYOUT_COLUMNS, ids).await
+}
+
+/// The holds paying each of `experts` captured after `cutoff`: what is not
+/// cleared of their earnings (`clearing`). Read after the batch locked the
+/// experts' earnings accounts, which every capture and refund of these
+/// holds locks too, so none of them can change until the batch ends.
+pub async fn recent_captures(
+    conn: &mut AnyConnection,
+    experts: &[Uuid],
+    cutoff: i64,
+) -> Result<Vec<(Uuid, Capture)>, sqlx::Error> {
+    if experts.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sql = format!(
+        "SELECT payee, resolved_at, captured, refunded FROM ledger_holds \
+         WHERE state = 'captured' AND resolved_at > $1 AND payee IN ({})",
+        list_from(2, experts.len())
+    );
+    let mut q = sqlx::query_as::<_, (String, i64, i64, i64)>(&sql).bind(cutoff);
+    for e in experts {
+        q = q.bind(e.to_string());
+    }
+    q.fetch_all(conn)
+        .await?
+        .into_iter()
+        .map(|(payee, at, captured, refunded)| {
+            let capture = Capture {
+                at,
+                captured,
+                refunded,
+            };
+            Ok((uuid("ledger_holds.payee", &payee)?, capture))
+        })
         .collect()
 }
 
@@ -256,6 +359,36 @@ pub async fn write_holds<'a>(
                 .bind(h.reason.as_str())
                 .bind(h.created_at)
                 .bind(h.resolved_at);
+        }
+        q.execute(&mut **tx).await?;
+    }
+    Ok(())
+}
+
+/// New payouts and the new state of changed ones (locked by this
+/// transaction, like changed holds).
+pub async fn write_payouts<'a>(
+    tx: &mut Tx,
+    payouts: impl Iterator<Item = &'a PayoutRecord>,
+) -> Result<(), sqlx::Error> {
+    let payouts: Vec<&PayoutRecord> = payouts.collect();
+    for chunk in payouts.chunks(CHUNK) {
+        let sql = format!(
+            "INSERT INTO ledger_payouts ({PAYOUT_COLUMNS}) VALUES {} \
+             ON CONFLICT (id) DO UPDATE SET state = excluded.state, withheld = excluded.withheld, \
+             resolved_at = excluded.resolved_at",
+            values(chunk.len(), 7, 1)
+        );
+        let mut q = sqlx::query(&sql);
+        for p in chunk {
+            q = q
+                .bind(p.id.to_string())
+                .bind(p.expert.to_string())
+                .bind(p.amount)
+                .bind(p.withheld)
+                .bind(p.state.as_str())
+                .bind(p.created_at)
+                .bind(p.resolved_at);
         }
         q.execute(&mut **tx).await?;
     }

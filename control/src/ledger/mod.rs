@@ -2,9 +2,12 @@
 //!
 //! Every movement is a transfer from one account to another, so the
 //! balances of all accounts sum to zero at all times; transfers are never
-//! edited, and a correction is a new transfer. Wallets, holds, earnings and
-//! revenue never go negative; only a payment provider's clearing account
-//! does (it stands for money the provider collected and owes us).
+//! edited, and a correction is a new transfer. Wallets, holds, earnings,
+//! revenue and the payout accounts never go negative; only a payment
+//! provider's clearing account does (it stands for money the provider
+//! collected and owes us). `paid_out`, where payouts leave for experts'
+//! banks, is its mirror image on the way out, and needs no such licence:
+//! it is only ever credited.
 //!
 //! Holds are two-phase: `Hold` moves coins from the payer's wallet to their
 //! `held` account; `Capture` pays part or all of it (80% to the payee's
@@ -14,12 +17,20 @@
 //! a restart loses no expiry). A hold leaves `pending` exactly once.
 //! `Refund` gives back captured coins, taking the same shares back.
 //!
+//! Payouts are two-phase too: `PayoutRequest` moves cleared earnings (see
+//! `clearing`) to the expert's `payout` account, in transit; `PayoutSettle`
+//! sends them on, the net to `paid_out` (money that left for a bank) and
+//! what was withheld at source to `tax_payable` (owed to the state), and
+//! `PayoutCancel` returns them to the earnings. A payout leaves `pending`
+//! exactly once.
+//!
 //! Every request carries an idempotency key: a retry with the same key and
 //! the same request returns the first receipt; the same key with another
 //! request is refused.
 
 mod batch;
 mod batcher;
+pub mod clearing;
 pub mod reports;
 pub mod rules;
 mod store;
@@ -28,7 +39,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 pub use rules::{split, MILLIMES_PER_COIN};
-pub use store::{Audit, Balances, Ledger, MAX_BATCH};
+pub use store::{Audit, Balances, Ledger, PayoutTotals, MAX_BATCH};
 
 /// A ledger account. Users' and experts' accounts are named by the id of
 /// their platform account.
@@ -41,6 +52,13 @@ pub enum Account {
     Revenue,
     /// Money a payment provider collected for us.
     Clearing(String),
+    /// An expert's payouts requested and not yet decided: in transit.
+    Payout(Uuid),
+    /// Tax withheld at source from payouts, owed to the state.
+    TaxPayable,
+    /// Payouts sent to experts' banks. Like revenue it is only ever
+    /// credited: it is the running total of money that left the platform.
+    PaidOut,
 }
 
 impl Account {
@@ -51,6 +69,9 @@ impl Account {
             Account::Earnings(u) => format!("earnings:{u}"),
             Account::Revenue => "revenue".into(),
             Account::Clearing(p) => format!("clearing:{p}"),
+            Account::Payout(u) => format!("payout:{u}"),
+            Account::TaxPayable => "tax_payable".into(),
+            Account::PaidOut => "paid_out".into(),
         }
     }
 
@@ -61,13 +82,20 @@ impl Account {
             Account::Earnings(_) => "earnings",
             Account::Revenue => "revenue",
             Account::Clearing(_) => "clearing",
+            Account::Payout(_) => "payout",
+            Account::TaxPayable => "tax_payable",
+            Account::PaidOut => "paid_out",
         }
     }
 
     pub fn owner(&self) -> Option<Uuid> {
         match self {
-            Account::Wallet(u) | Account::Held(u) | Account::Earnings(u) => Some(*u),
-            Account::Revenue | Account::Clearing(_) => None,
+            Account::Wallet(u) | Account::Held(u) | Account::Earnings(u) | Account::Payout(u) => {
+                Some(*u)
+            }
+            Account::Revenue | Account::Clearing(_) | Account::TaxPayable | Account::PaidOut => {
+                None
+            }
         }
     }
 
@@ -107,6 +135,38 @@ impl HoldState {
     }
 }
 
+/// Where a payout stands in the ledger.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PayoutState {
+    /// Requested: the money is in transit.
+    Pending,
+    /// Sent to the bank, less what was withheld.
+    Settled,
+    /// Returned to the expert's earnings.
+    Cancelled,
+}
+
+impl PayoutState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PayoutState::Pending => "pending",
+            PayoutState::Settled => "settled",
+            PayoutState::Cancelled => "cancelled",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<PayoutState> {
+        [
+            PayoutState::Pending,
+            PayoutState::Settled,
+            PayoutState::Cancelled,
+        ]
+        .into_iter()
+        .find(|p| p.as_str() == s)
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum TransferKind {
@@ -118,9 +178,32 @@ pub enum TransferKind {
     Expire,
     RefundExpert,
     RefundPlatform,
+    /// Earnings to the expert's payout account: a payout requested.
+    PayoutRequested,
+    /// A settled payout's net, to `paid_out`.
+    PayoutPaid,
+    /// A settled payout's tax withheld at source, to `tax_payable`.
+    PayoutWithheld,
+    /// A cancelled payout, back to the earnings.
+    PayoutReturned,
 }
 
 impl TransferKind {
+    pub const ALL: [TransferKind; 12] = [
+        TransferKind::Deposit,
+        TransferKind::Hold,
+        TransferKind::CaptureExpert,
+        TransferKind::CapturePlatform,
+        TransferKind::Release,
+        TransferKind::Expire,
+        TransferKind::RefundExpert,
+        TransferKind::RefundPlatform,
+        TransferKind::PayoutRequested,
+        TransferKind::PayoutPaid,
+        TransferKind::PayoutWithheld,
+        TransferKind::PayoutReturned,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             TransferKind::Deposit => "deposit",
@@ -131,6 +214,10 @@ impl TransferKind {
             TransferKind::Expire => "expire",
             TransferKind::RefundExpert => "refund_expert",
             TransferKind::RefundPlatform => "refund_platform",
+            TransferKind::PayoutRequested => "payout_requested",
+            TransferKind::PayoutPaid => "payout_paid",
+            TransferKind::PayoutWithheld => "payout_withheld",
+            TransferKind::PayoutReturned => "payout_returned",
         }
     }
 }
@@ -177,6 +264,22 @@ pub enum Request {
         amount: i64,
         reason: String,
     },
+    /// Sets `amount` of an expert's available earnings (`clearing`) aside
+    /// for a payout to their bank; the receipt names the new payout.
+    PayoutRequest {
+        expert: Uuid,
+        amount: i64,
+    },
+    /// Pays a pending payout: `withheld` (tax withheld at source) to the
+    /// state, the rest to the expert's bank.
+    PayoutSettle {
+        payout: Uuid,
+        withheld: i64,
+    },
+    /// Returns a pending payout to the expert's earnings (it was rejected).
+    PayoutCancel {
+        payout: Uuid,
+    },
 }
 
 impl Request {
@@ -188,6 +291,9 @@ impl Request {
             Request::Release { .. } => "release",
             Request::Expire { .. } => "expire",
             Request::Refund { .. } => "refund",
+            Request::PayoutRequest { .. } => "payout_request",
+            Request::PayoutSettle { .. } => "payout_settle",
+            Request::PayoutCancel { .. } => "payout_cancel",
         }
     }
 
@@ -198,7 +304,17 @@ impl Request {
             | Request::Release { hold }
             | Request::Expire { hold }
             | Request::Refund { hold, .. } => Some(*hold),
-            Request::Deposit { .. } | Request::Hold { .. } => None,
+            _ => None,
+        }
+    }
+
+    /// The payout an operation on an existing payout names.
+    pub fn payout(&self) -> Option<Uuid> {
+        match self {
+            Request::PayoutSettle { payout, .. } | Request::PayoutCancel { payout } => {
+                Some(*payout)
+            }
+            _ => None,
         }
     }
 }
@@ -220,6 +336,10 @@ pub struct Receipt {
     pub key: String,
     /// The hold created or acted on.
     pub hold: Option<Uuid>,
+    /// The payout created or acted on. (Absent from receipts stored
+    /// before payouts existed.)
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payout: Option<Uuid>,
     pub transfers: Vec<Transfer>,
 }
 
@@ -244,6 +364,12 @@ pub enum LedgerError {
     OverRefund { refundable: i64 },
     #[error("the hold has no deadline or it has not passed")]
     NotExpired,
+    #[error("no such payout")]
+    UnknownPayout,
+    #[error("the payout is already {}", .state.as_str())]
+    PayoutResolved { state: PayoutState },
+    #[error("only {available} millimes of the earnings are available for a payout")]
+    OverAvailable { available: i64 },
     #[error("{account} does not hold enough")]
     InsufficientFunds { account: String },
     #[error(transparent)]
@@ -266,6 +392,9 @@ impl LedgerError {
             LedgerError::NotCaptured { .. } => "hold_not_captured",
             LedgerError::OverRefund { .. } => "over_refund",
             LedgerError::NotExpired => "hold_not_expired",
+            LedgerError::UnknownPayout => "unknown_payout",
+            LedgerError::PayoutResolved { .. } => "payout_resolved",
+            LedgerError::OverAvailable { .. } => "over_available",
             LedgerError::InsufficientFunds { .. } => "insufficient_funds",
             LedgerError::Db(_) => "internal",
         }

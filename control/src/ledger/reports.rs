@@ -20,11 +20,12 @@ pub struct Entry {
     pub kind: String,
     /// Millimes.
     pub amount: i64,
-    /// Account ids: `wallet:<id>`, `held:<id>`, `earnings:<id>`, `revenue`, `clearing:<provider>`.
+    /// Account ids: `wallet:<id>`, `held:<id>`, `earnings:<id>`, `payout:<id>`, `revenue`,
+    /// `clearing:<provider>`, `paid_out`, `tax_payable`.
     pub from: String,
     pub to: String,
     pub hold: Option<String>,
-    /// What it pays for (`payment:<id>`, `message:<id>`, `booking:<id>`...).
+    /// What it pays for (`payment:<id>`, `message:<id>`, `booking:<id>`, `payout:<id>`...).
     pub reference: String,
 }
 
@@ -91,6 +92,22 @@ pub struct Finance {
     pub refunds: i64,
     /// Commissions less the platform's share of refunds.
     pub revenue: i64,
+    /// Payouts experts requested.
+    pub payouts_requested: i64,
+    /// Payouts rejected, back in the experts' earnings.
+    pub payouts_rejected: i64,
+    /// Paid to experts' banks: settled payouts less the tax withheld.
+    pub paid_out: i64,
+    /// Withheld at source from settled payouts, owed to the state.
+    pub withheld: i64,
+}
+
+/// Payouts waiting for a decision.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct PendingPayouts {
+    pub count: i64,
+    /// Millimes in transit.
+    pub amount: i64,
 }
 
 /// The service a hold paid for: the part of its reference before `:`.
@@ -126,8 +143,8 @@ fn entry(r: Row) -> Entry {
 }
 
 impl Ledger {
-    /// The movements of `owner`'s wallet, held coins and earnings, newest
-    /// first.
+    /// The movements of `owner`'s wallet, held coins, earnings and payouts
+    /// in transit, newest first.
     pub async fn history(
         &self,
         owner: Uuid,
@@ -137,14 +154,15 @@ impl Ledger {
             Account::Wallet(owner).id(),
             Account::Held(owner).id(),
             Account::Earnings(owner).id(),
+            Account::Payout(owner).id(),
         ];
         let mut sql = String::from(
             "SELECT id, at, kind, amount, from_account, to_account, hold_id, reference \
-             FROM ledger_transfers WHERE (from_account IN ($1, $2, $3) OR to_account IN ($1, $2, $3)) \
-             AND at >= $4 AND at < $5",
+             FROM ledger_transfers WHERE (from_account IN ($1, $2, $3, $4) \
+             OR to_account IN ($1, $2, $3, $4)) AND at >= $5 AND at < $6",
         );
         if filter.before.is_some() {
-            sql.push_str(" AND (at < $7 OR (at = $7 AND id < $8))");
+            sql.push_str(" AND (at < $8 OR (at = $8 AND id < $9))");
         }
         if !filter.kinds.is_empty() {
             let kinds: Vec<String> = filter
@@ -155,11 +173,12 @@ impl Ledger {
             // Kinds are our own constants, never the client's text.
             sql.push_str(&format!(" AND kind IN ({})", kinds.join(", ")));
         }
-        sql.push_str(" ORDER BY at DESC, id DESC LIMIT $6");
-        let mut q = sqlx::query_as::<_, Row>(&sql)
-            .bind(&mine[0])
-            .bind(&mine[1])
-            .bind(&mine[2])
+        sql.push_str(" ORDER BY at DESC, id DESC LIMIT $7");
+        let mut q = sqlx::query_as::<_, Row>(&sql);
+        for account in &mine {
+            q = q.bind(account);
+        }
+        q = q
             .bind(filter.from.unwrap_or(i64::MIN))
             .bind(filter.to.unwrap_or(i64::MAX))
             .bind(filter.limit);
@@ -224,7 +243,8 @@ impl Ledger {
         let rows: Vec<(i64, String, i64)> = sqlx::query_as(
             "SELECT at / 86400000, kind, CAST(SUM(amount) AS BIGINT) FROM ledger_transfers \
              WHERE at >= $1 AND at < $2 AND kind IN \
-             ('deposit', 'capture_expert', 'capture_platform', 'refund_expert', 'refund_platform') \
+             ('deposit', 'capture_expert', 'capture_platform', 'refund_expert', 'refund_platform', \
+              'payout_requested', 'payout_returned', 'payout_paid', 'payout_withheld') \
              GROUP BY at / 86400000, kind",
         )
         .bind(from)
@@ -247,6 +267,10 @@ impl Ledger {
                     f.refunds += amount;
                     f.revenue -= amount;
                 }
+                "payout_requested" => f.payouts_requested += amount,
+                "payout_returned" => f.payouts_rejected += amount,
+                "payout_paid" => f.paid_out += amount,
+                "payout_withheld" => f.withheld += amount,
                 _ => {}
             }
         }
@@ -257,6 +281,18 @@ impl Ledger {
                 ..f
             })
             .collect())
+    }
+
+    /// Payouts requested and not yet decided, over all experts: how many,
+    /// and the millimes in transit.
+    pub async fn pending_payouts(&self) -> Result<PendingPayouts, LedgerError> {
+        let (count, amount): (i64, i64) = sqlx::query_as(
+            "SELECT COUNT(*), COALESCE(CAST(SUM(amount) AS BIGINT), 0) FROM ledger_payouts \
+             WHERE state = 'pending'",
+        )
+        .fetch_one(self.db.pool())
+        .await?;
+        Ok(PendingPayouts { count, amount })
     }
 
     /// Every hold still waiting, oldest first, at most `limit`.

@@ -1,15 +1,16 @@
 //! The ledger's rules, without I/O. `plan` decides what one request moves
-//! from the state of the hold it names; `Book` applies a batch of requests
-//! one after another to the balances and holds the store locked and read,
-//! refusing any that would overdraw an account, and leaves the store only
-//! the writing.
+//! from the state of the hold or payout it names; `Book` applies a batch of
+//! requests one after another to the balances, holds and payouts the store
+//! locked and read, refusing any that would overdraw an account or pay out
+//! more than is available, and leaves the store only the writing.
 
 use std::collections::BTreeMap;
 use std::collections::HashMap;
 
 use uuid::Uuid;
 
-use super::{Account, HoldState, LedgerError, Request, TransferKind};
+use super::clearing;
+use super::{Account, HoldState, LedgerError, PayoutState, Request, TransferKind};
 
 pub const MILLIMES_PER_COIN: i64 = 500;
 /// Larger amounts are refused: a million coins is far beyond any real
@@ -65,6 +66,19 @@ pub struct HoldRecord {
     pub resolved_at: Option<i64>,
 }
 
+/// A payout as the store holds it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PayoutRecord {
+    pub id: Uuid,
+    pub expert: Uuid,
+    pub amount: i64,
+    /// Withheld at source when it was settled.
+    pub withheld: i64,
+    pub state: PayoutState,
+    pub created_at: i64,
+    pub resolved_at: Option<i64>,
+}
+
 /// One movement of money the plan asks for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Posting {
@@ -88,20 +102,43 @@ pub enum HoldChange {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PayoutChange {
+    Create(PayoutRecord),
+    /// From pending to settled or cancelled.
+    Resolve {
+        state: PayoutState,
+        withheld: i64,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Plan {
     pub postings: Vec<Posting>,
     pub hold: Option<HoldChange>,
+    pub payout: Option<PayoutChange>,
 }
 
-/// What a request moves. `hold` is the hold the request names, as stored
-/// (absent when unknown); `new_hold` the id a new hold takes.
+/// What the store knows of what a request names.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Named<'a> {
+    /// The hold it acts on, as stored (absent when unknown).
+    pub hold: Option<&'a HoldRecord>,
+    /// The payout it acts on, as stored (absent when unknown).
+    pub payout: Option<&'a PayoutRecord>,
+    /// For a payout request: what of the expert's earnings may be paid
+    /// out (`clearing`).
+    pub available: i64,
+}
+
+/// What a request moves. `new_id` is the id a new hold or payout takes.
 pub fn plan(
     request: &Request,
-    hold: Option<&HoldRecord>,
-    new_hold: Uuid,
+    named: Named<'_>,
+    new_id: Uuid,
     now_ms: i64,
 ) -> Result<Plan, LedgerError> {
     validate(request)?;
+    let hold = named.hold;
     let existing = || hold.ok_or(LedgerError::UnknownHold);
     let pending = || {
         let h = existing()?;
@@ -117,6 +154,13 @@ pub fn plan(
         kind,
     };
     let mut postings = Vec::new();
+    if let Some(payout) = plan_payout(request, named, new_id, now_ms, &mut postings)? {
+        return Ok(Plan {
+            postings,
+            hold: None,
+            payout: Some(payout),
+        });
+    }
     let change = match request {
         Request::Deposit {
             account,
@@ -153,7 +197,7 @@ pub fn plan(
                 TransferKind::Hold,
             ));
             Some(HoldChange::Create(HoldRecord {
-                id: new_hold,
+                id: new_id,
                 payer: *payer,
                 payee: *payee,
                 amount: *amount,
@@ -241,11 +285,104 @@ pub fn plan(
                 refunded: h.refunded + amount,
             })
         }
+        Request::PayoutRequest { .. }
+        | Request::PayoutSettle { .. }
+        | Request::PayoutCancel { .. } => None,
     };
     Ok(Plan {
         postings,
         hold: change,
+        payout: None,
     })
+}
+
+/// The payout requests' part of `plan`: what they move and how the payout
+/// changes; `None` for the other requests.
+fn plan_payout(
+    request: &Request,
+    named: Named<'_>,
+    new_id: Uuid,
+    now_ms: i64,
+    postings: &mut Vec<Posting>,
+) -> Result<Option<PayoutChange>, LedgerError> {
+    let pending = || {
+        let p = named.payout.ok_or(LedgerError::UnknownPayout)?;
+        match p.state {
+            PayoutState::Pending => Ok(p),
+            state => Err(LedgerError::PayoutResolved { state }),
+        }
+    };
+    let mut post = |from, to, amount, kind| {
+        if amount > 0 {
+            postings.push(Posting {
+                from,
+                to,
+                amount,
+                kind,
+            });
+        }
+    };
+    Ok(Some(match request {
+        Request::PayoutRequest { expert, amount } => {
+            if *amount > named.available {
+                return Err(LedgerError::OverAvailable {
+                    available: named.available,
+                });
+            }
+            post(
+                Account::Earnings(*expert),
+                Account::Payout(*expert),
+                *amount,
+                TransferKind::PayoutRequested,
+            );
+            PayoutChange::Create(PayoutRecord {
+                id: new_id,
+                expert: *expert,
+                amount: *amount,
+                withheld: 0,
+                state: PayoutState::Pending,
+                created_at: now_ms,
+                resolved_at: None,
+            })
+        }
+        Request::PayoutSettle { withheld, .. } => {
+            let p = pending()?;
+            if *withheld > p.amount {
+                return Err(LedgerError::invalid("withheld", "is more than the payout"));
+            }
+            let transit = Account::Payout(p.expert);
+            post(
+                transit.clone(),
+                Account::PaidOut,
+                p.amount - withheld,
+                TransferKind::PayoutPaid,
+            );
+            post(
+                transit,
+                Account::TaxPayable,
+                *withheld,
+                TransferKind::PayoutWithheld,
+            );
+            PayoutChange::Resolve {
+                state: PayoutState::Settled,
+                withheld: *withheld,
+            }
+        }
+        Request::PayoutCancel { .. } => {
+            let p = pending()?;
+            post(
+                Account::Payout(p.expert),
+                Account::Earnings(p.expert),
+                p.amount,
+                TransferKind::PayoutReturned,
+            );
+            PayoutChange::Resolve {
+                state: PayoutState::Cancelled,
+                withheld: 0,
+            }
+        }
+        _ => return Ok(None),
+    }))
 }
 
 fn validate(request: &Request) -> Result<(), LedgerError> {
@@ -253,8 +390,12 @@ fn validate(request: &Request) -> Result<(), LedgerError> {
         Request::Deposit { amount, .. }
         | Request::Hold { amount, .. }
         | Request::Capture { amount, .. }
-        | Request::Refund { amount, .. } => Some(*amount),
-        Request::Release { .. } | Request::Expire { .. } => None,
+        | Request::Refund { amount, .. }
+        | Request::PayoutRequest { amount, .. } => Some(*amount),
+        Request::Release { .. }
+        | Request::Expire { .. }
+        | Request::PayoutSettle { .. }
+        | Request::PayoutCancel { .. } => None,
     };
     if let Some(a) = amount {
         if a <= 0 {
@@ -265,6 +406,11 @@ fn validate(request: &Request) -> Result<(), LedgerError> {
         }
         if a > MAX_AMOUNT {
             return Err(LedgerError::invalid("amount", "is over the largest amount"));
+        }
+    }
+    if let Request::PayoutSettle { withheld, .. } = request {
+        if *withheld < 0 {
+            return Err(LedgerError::invalid("withheld", "must not be negative"));
         }
     }
     let texts: &[(&'static str, &str)] = match request {
@@ -317,19 +463,49 @@ impl Balance {
     }
 }
 
-/// The state a batch works on: the accounts and holds its requests touch,
-/// as locked and read by the store, changed in memory request by request.
+/// Clearing as a batch sees it (see `clearing`).
+#[derive(Debug, Clone, Default)]
+pub struct Clearing {
+    /// Captures made after this instant are not cleared.
+    pub cutoff: i64,
+    /// The uncleared earnings of each expert whose payout the batch
+    /// requests, as the store read them.
+    pub uncleared: HashMap<Uuid, i64>,
+}
+
+/// The state a batch works on: the accounts, holds and payouts its
+/// requests touch, as locked and read by the store, changed in memory
+/// request by request.
 #[derive(Debug, Default)]
 pub struct Book {
     balances: BTreeMap<String, Balance>,
     holds: HashMap<Uuid, HoldRecord>,
+    payouts: HashMap<Uuid, PayoutRecord>,
+    clearing: Clearing,
     /// Holds created or changed, in order of first change.
     changed: Vec<Uuid>,
+    /// Likewise payouts.
+    changed_payouts: Vec<Uuid>,
+}
+
+/// What a request applied to a book did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Applied {
+    pub postings: Vec<Posting>,
+    /// The hold it created or acted on.
+    pub hold: Option<Uuid>,
+    /// The payout it created or acted on.
+    pub payout: Option<Uuid>,
 }
 
 impl Book {
     /// `balances`: the accounts that exist, with their balance.
-    pub fn new(balances: Vec<(Account, i64)>, holds: Vec<HoldRecord>) -> Book {
+    pub fn new(
+        balances: Vec<(Account, i64)>,
+        holds: Vec<HoldRecord>,
+        payouts: Vec<PayoutRecord>,
+        clearing: Clearing,
+    ) -> Book {
         let balances = balances
             .into_iter()
             .map(|(account, balance)| {
@@ -344,7 +520,10 @@ impl Book {
         Book {
             balances,
             holds: holds.into_iter().map(|h| (h.id, h)).collect(),
+            payouts: payouts.into_iter().map(|p| (p.id, p)).collect(),
+            clearing,
             changed: Vec::new(),
+            changed_payouts: Vec::new(),
         }
     }
 
@@ -352,24 +531,46 @@ impl Book {
         self.holds.get(&id)
     }
 
-    /// Applies one request, or refuses it and changes nothing. Returns what
-    /// it moved and the hold it created or acted on.
+    fn balance(&self, account: &Account) -> i64 {
+        self.balances.get(&account.id()).map_or(0, |b| b.balance)
+    }
+
+    /// What of `expert`'s earnings may be paid out now. An expert whose
+    /// uncleared earnings the store did not read has nothing available:
+    /// a payout is never judged on half the facts.
+    pub fn available(&self, expert: Uuid) -> i64 {
+        self.clearing
+            .uncleared
+            .get(&expert)
+            .map_or(0, |&uncleared| {
+                clearing::available(self.balance(&Account::Earnings(expert)), uncleared)
+            })
+    }
+
+    /// Applies one request, or refuses it and changes nothing.
     pub fn apply(
         &mut self,
         request: &Request,
-        new_hold: Uuid,
+        new_id: Uuid,
         now_ms: i64,
-    ) -> Result<(Vec<Posting>, Option<Uuid>), LedgerError> {
-        let hold = request.hold().and_then(|id| self.holds.get(&id));
-        let plan = plan(request, hold, new_hold, now_ms)?;
+    ) -> Result<Applied, LedgerError> {
+        let named = Named {
+            hold: request.hold().and_then(|id| self.holds.get(&id)),
+            payout: request.payout().and_then(|id| self.payouts.get(&id)),
+            available: match request {
+                Request::PayoutRequest { expert, .. } => self.available(*expert),
+                _ => 0,
+            },
+        };
+        let captured_at = named.hold.and_then(|h| h.resolved_at);
+        let plan = plan(request, named, new_id, now_ms)?;
         let mut deltas: BTreeMap<String, (&Account, i64)> = BTreeMap::new();
         for p in &plan.postings {
             deltas.entry(p.from.id()).or_insert((&p.from, 0)).1 -= p.amount;
             deltas.entry(p.to.id()).or_insert((&p.to, 0)).1 += p.amount;
         }
         for (id, (account, delta)) in &deltas {
-            let balance = self.balances.get(id).map_or(0, |b| b.balance);
-            if balance + delta < 0 && !account.may_go_negative() {
+            if self.balance(account) + delta < 0 && !account.may_go_negative() {
                 return Err(LedgerError::InsufficientFunds {
                     account: id.clone(),
                 });
@@ -385,9 +586,45 @@ impl Book {
                 })
                 .balance += delta;
         }
-        let Some(change) = plan.hold else {
-            return Ok((plan.postings, None));
-        };
+        self.track_clearing(&plan.postings, captured_at, now_ms);
+        let hold = plan
+            .hold
+            .map(|change| self.change_hold(request, change, now_ms));
+        let payout = plan
+            .payout
+            .map(|change| self.change_payout(request, change, now_ms));
+        Ok(Applied {
+            postings: plan.postings,
+            hold,
+            payout,
+        })
+    }
+
+    /// Keeps the uncleared earnings of the experts the batch pays out to
+    /// true as the batch's own captures and refunds move them: a capture
+    /// made now is uncleared unless there is no delay, and a refund takes
+    /// from the uncleared part when its capture is not cleared.
+    fn track_clearing(&mut self, postings: &[Posting], captured_at: Option<i64>, now_ms: i64) {
+        let cutoff = self.clearing.cutoff;
+        for p in postings {
+            let (expert, change) = match (&p.kind, &p.from, &p.to) {
+                (TransferKind::CaptureExpert, _, Account::Earnings(e)) if now_ms > cutoff => {
+                    (e, p.amount)
+                }
+                (TransferKind::RefundExpert, Account::Earnings(e), _)
+                    if captured_at.is_some_and(|at| at > cutoff) =>
+                {
+                    (e, -p.amount)
+                }
+                _ => continue,
+            };
+            if let Some(uncleared) = self.clearing.uncleared.get_mut(expert) {
+                *uncleared += change;
+            }
+        }
+    }
+
+    fn change_hold(&mut self, request: &Request, change: HoldChange, now_ms: i64) -> Uuid {
         let id = match change {
             HoldChange::Create(h) => {
                 let id = h.id;
@@ -395,20 +632,14 @@ impl Book {
                 id
             }
             HoldChange::Resolve { state, captured } => {
-                let h = self
-                    .holds
-                    .get_mut(&request.hold().expect("names a hold"))
-                    .expect("planned on it");
+                let h = self.named_hold(request);
                 h.state = state;
                 h.captured = captured;
                 h.resolved_at = Some(now_ms);
                 h.id
             }
             HoldChange::Refund { refunded } => {
-                let h = self
-                    .holds
-                    .get_mut(&request.hold().expect("names a hold"))
-                    .expect("planned on it");
+                let h = self.named_hold(request);
                 h.refunded = refunded;
                 h.id
             }
@@ -416,7 +647,38 @@ impl Book {
         if !self.changed.contains(&id) {
             self.changed.push(id);
         }
-        Ok((plan.postings, Some(id)))
+        id
+    }
+
+    /// The hold a planned request acted on: `plan` found it in the book.
+    fn named_hold(&mut self, request: &Request) -> &mut HoldRecord {
+        self.holds
+            .get_mut(&request.hold().expect("names a hold"))
+            .expect("planned on it")
+    }
+
+    fn change_payout(&mut self, request: &Request, change: PayoutChange, now_ms: i64) -> Uuid {
+        let id = match change {
+            PayoutChange::Create(p) => {
+                let id = p.id;
+                self.payouts.insert(id, p);
+                id
+            }
+            PayoutChange::Resolve { state, withheld } => {
+                let p = self
+                    .payouts
+                    .get_mut(&request.payout().expect("names a payout"))
+                    .expect("planned on it");
+                p.state = state;
+                p.withheld = withheld;
+                p.resolved_at = Some(now_ms);
+                p.id
+            }
+        };
+        if !self.changed_payouts.contains(&id) {
+            self.changed_payouts.push(id);
+        }
+        id
     }
 
     /// Every account the batch changed or created, with its final balance.
@@ -427,6 +689,13 @@ impl Book {
     /// Every hold the batch created or changed, as it leaves them.
     pub fn changed_holds(&self) -> impl Iterator<Item = &HoldRecord> {
         self.changed.iter().filter_map(|id| self.holds.get(id))
+    }
+
+    /// Every payout the batch created or changed, as it leaves them.
+    pub fn changed_payouts(&self) -> impl Iterator<Item = &PayoutRecord> {
+        self.changed_payouts
+            .iter()
+            .filter_map(|id| self.payouts.get(id))
     }
 }
 
@@ -465,7 +734,12 @@ mod tests {
     fn a_book_refuses_an_overdraft_and_keeps_what_it_had() {
         let user = Uuid::new_v4();
         let wallet = Account::Wallet(user).id();
-        let mut book = Book::new(vec![(Account::Wallet(user), 1_000)], Vec::new());
+        let mut book = Book::new(
+            vec![(Account::Wallet(user), 1_000)],
+            Vec::new(),
+            Vec::new(),
+            Clearing::default(),
+        );
         let hold = |amount| Request::Hold {
             payer: user,
             payee: Uuid::new_v4(),
@@ -516,5 +790,177 @@ mod tests {
                 );
             }
         }
+    }
+
+    /// A book where `expert` has `earnings`, `uncleared` of them after the
+    /// cutoff (1,000), and `hold` is known.
+    fn payout_book(expert: Uuid, earnings: i64, uncleared: i64, hold: HoldRecord) -> Book {
+        Book::new(
+            vec![
+                (Account::Earnings(expert), earnings),
+                (Account::Revenue, 1_000),
+            ],
+            vec![hold],
+            Vec::new(),
+            Clearing {
+                cutoff: 1_000,
+                uncleared: HashMap::from([(expert, uncleared)]),
+            },
+        )
+    }
+
+    fn captured_hold(payee: Uuid, captured: i64, at: i64) -> HoldRecord {
+        HoldRecord {
+            id: Uuid::new_v4(),
+            payer: Uuid::new_v4(),
+            payee,
+            amount: captured,
+            captured,
+            refunded: 0,
+            state: HoldState::Captured,
+            expires_at: None,
+            reference: "message:1".into(),
+            reason: "r".into(),
+            created_at: at,
+            resolved_at: Some(at),
+        }
+    }
+
+    #[test]
+    fn a_payout_takes_no_more_than_is_available() {
+        let expert = Uuid::new_v4();
+        // 1,200 earned, 800 of it from a capture after the cutoff.
+        let recent = captured_hold(expert, 1_000, 1_500);
+        let mut book = payout_book(expert, 1_200, 800, recent);
+        let request = |amount| Request::PayoutRequest { expert, amount };
+        assert_eq!(book.available(expert), 400);
+        assert!(matches!(
+            book.apply(&request(401), Uuid::new_v4(), 2_000),
+            Err(LedgerError::OverAvailable { available: 400 })
+        ));
+        let applied = book.apply(&request(300), Uuid::new_v4(), 2_000).unwrap();
+        assert_eq!(applied.postings.len(), 1);
+        assert_eq!(book.available(expert), 100);
+        // An expert whose clearing the store did not read gets nothing.
+        let stranger = Uuid::new_v4();
+        assert_eq!(book.available(stranger), 0);
+    }
+
+    #[test]
+    fn the_batch_s_own_captures_and_refunds_keep_clearing_true() {
+        let expert = Uuid::new_v4();
+        let recent = captured_hold(expert, 1_000, 1_500);
+        let recent_id = recent.id;
+        let mut book = payout_book(expert, 1_200, 800, recent);
+        assert_eq!(book.available(expert), 400);
+        // A refund of the uncleared capture takes its 400 from the
+        // uncleared part: what is available stays.
+        let refund = Request::Refund {
+            hold: recent_id,
+            amount: 500,
+            reason: "r".into(),
+        };
+        book.apply(&refund, Uuid::new_v4(), 2_000).unwrap();
+        assert_eq!(book.available(expert), 400);
+        // A capture made now is not cleared either.
+        let pending = HoldRecord {
+            state: HoldState::Pending,
+            captured: 0,
+            resolved_at: None,
+            ..captured_hold(expert, 500, 0)
+        };
+        let (hold, payer) = (pending.id, pending.payer);
+        let mut book = Book::new(
+            vec![
+                (Account::Held(payer), 500),
+                (Account::Earnings(expert), 400),
+            ],
+            vec![pending],
+            Vec::new(),
+            Clearing {
+                cutoff: 1_000,
+                uncleared: HashMap::from([(expert, 0)]),
+            },
+        );
+        let capture = Request::Capture { hold, amount: 500 };
+        book.apply(&capture, Uuid::new_v4(), 2_000).unwrap();
+        assert_eq!(book.available(expert), 400, "the new 400 is not cleared");
+    }
+
+    #[test]
+    fn a_payout_settles_or_cancels_once() {
+        let expert = Uuid::new_v4();
+        let mut book = payout_book(expert, 1_000, 0, captured_hold(expert, 1, 0));
+        let payout = book
+            .apply(
+                &Request::PayoutRequest {
+                    expert,
+                    amount: 1_000,
+                },
+                Uuid::new_v4(),
+                2_000,
+            )
+            .unwrap()
+            .payout
+            .unwrap();
+        assert!(matches!(
+            book.apply(
+                &Request::PayoutSettle {
+                    payout,
+                    withheld: 1_001
+                },
+                Uuid::new_v4(),
+                2_000
+            ),
+            Err(LedgerError::Invalid {
+                field: "withheld",
+                ..
+            })
+        ));
+        let settled = book
+            .apply(
+                &Request::PayoutSettle {
+                    payout,
+                    withheld: 150,
+                },
+                Uuid::new_v4(),
+                2_000,
+            )
+            .unwrap();
+        let moved: Vec<(Account, i64)> = settled
+            .postings
+            .into_iter()
+            .map(|p| (p.to, p.amount))
+            .collect();
+        assert_eq!(
+            moved,
+            vec![(Account::PaidOut, 850), (Account::TaxPayable, 150)]
+        );
+        for again in [
+            Request::PayoutSettle {
+                payout,
+                withheld: 0,
+            },
+            Request::PayoutCancel { payout },
+        ] {
+            assert!(matches!(
+                book.apply(&again, Uuid::new_v4(), 2_000),
+                Err(LedgerError::PayoutResolved {
+                    state: PayoutState::Settled
+                })
+            ));
+        }
+        assert!(matches!(
+            book.apply(
+                &Request::PayoutCancel {
+                    payout: Uuid::new_v4()
+                },
+                Uuid::new_v4(),
+                2_000
+            ),
+            Err(LedgerError::UnknownPayout)
+        ));
+        let p = book.changed_payouts().next().unwrap();
+        assert_eq!((p.state, p.withheld), (PayoutState::Settled, 150));
     }
 }

@@ -4,25 +4,34 @@
 //!
 //! Inside the transaction: claim the requests' idempotency keys (a key
 //! already used gets its first receipt back, or is refused if the request
-//! differs), lock and read the holds and accounts the batch touches, apply
+//! differs), lock and read the holds, payouts and accounts the batch
+//! touches, read the uncleared earnings of the experts it pays out to, apply
 //! the requests in order to that state in memory (`rules::Book`, which
-//! refuses any that would overdraw an account), then write the transfers,
-//! the holds, the balances and the receipts, and forget the keys of the
-//! refused requests. Row locks, taken in id order (holds, then accounts),
-//! keep concurrent batches from overdrawing an account between the read and
-//! the write. Should two PostgreSQL batches still wait on each other in a
+//! refuses any that would overdraw an account or pay out more than is
+//! available), then write the transfers, the holds, the payouts, the
+//! balances and the receipts, and forget the keys of the refused requests.
+//! Row locks, taken in id order (holds, then payouts, then accounts), keep
+//! concurrent batches from overdrawing an account between the read and the
+//! write. Should two PostgreSQL batches still wait on each other in a
 //! circle (they claim keys they share in a different order), the database
 //! fails one of them and it is run again.
+//!
+//! `Ledger::apply_in` runs one request the same way inside a transaction
+//! of the caller's, so that what the caller records about it (a payout's
+//! row) commits with the money or not at all.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
+use std::time::Duration;
 
 use platform::{Backend, Clock, Database};
 use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 
-use super::rules::{Book, HoldRecord};
+use super::batch::Tx;
+use super::clearing::{self, Funds};
+use super::rules::{Book, Clearing, HoldRecord, PayoutRecord};
 use super::{batch, batcher};
 use super::{Account, LedgerError, Receipt, Request, Transfer};
 
@@ -38,6 +47,9 @@ const DEADLOCK_RETRIES: usize = 5;
 pub struct Ledger {
     pub(super) db: Database,
     clock: Arc<dyn Clock>,
+    /// How long after its capture an expert's share may be paid out
+    /// (`clearing`), in ms.
+    clearing_delay_ms: i64,
     /// Where `apply` sends its request to share a transaction (`batcher.rs`);
     /// none outside a Tokio runtime.
     batcher: Option<mpsc::UnboundedSender<batcher::Job>>,
@@ -73,6 +85,10 @@ pub struct Audit {
     pub negative: Vec<String>,
     /// Holds whose `held` money does not match what they still hold.
     pub held_mismatch: Vec<String>,
+    /// Payout accounts whose money in transit is not their pending payouts,
+    /// and `paid_out` or `tax_payable` when they do not hold exactly what
+    /// the settled payouts sent them.
+    pub payout_mismatch: Vec<String>,
     pub transfers: i64,
 }
 
@@ -82,14 +98,29 @@ impl Audit {
             && self.drifted.is_empty()
             && self.negative.is_empty()
             && self.held_mismatch.is_empty()
+            && self.payout_mismatch.is_empty()
     }
 }
 
+/// An expert's payouts, in millimes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PayoutTotals {
+    /// Requested, not yet decided: in transit.
+    pub pending: i64,
+    /// Settled: what left the earnings for good, tax withheld included.
+    pub paid: i64,
+    /// Withheld at source from the settled payouts.
+    pub withheld: i64,
+}
+
 impl Ledger {
-    pub fn new(db: Database, clock: Arc<dyn Clock>) -> Ledger {
+    /// `clearing_delay`: how long after a capture the expert's share of it
+    /// may be paid out (`control.payouts.clearing_delay`).
+    pub fn new(db: Database, clock: Arc<dyn Clock>, clearing_delay: Duration) -> Ledger {
         let direct = Ledger {
             db,
             clock,
+            clearing_delay_ms: i64::try_from(clearing_delay.as_millis()).unwrap_or(i64::MAX),
             batcher: None,
             counts: Arc::default(),
         };
@@ -159,8 +190,36 @@ impl Ledger {
         }
     }
 
+    /// Applies `request` once per `key` inside `tx`, a writing transaction
+    /// of the caller's (`Database::begin_write`): the money moves if and
+    /// when the caller commits. The outer error is a failure of the
+    /// database, after which the caller must roll back.
+    pub async fn apply_in(
+        &self,
+        tx: &mut Tx,
+        key: &str,
+        request: &Request,
+    ) -> Result<Result<Receipt, LedgerError>, LedgerError> {
+        let mut results = self
+            .run_in(tx, &[(key.to_owned(), request.clone())])
+            .await?;
+        Ok(results.pop().expect("one result per request"))
+    }
+
     async fn run_batch(
         &self,
+        requests: &[(String, Request)],
+    ) -> Result<Vec<Result<Receipt, LedgerError>>, LedgerError> {
+        let mut tx = self.db.begin_write().await?;
+        let results = self.run_in(&mut tx, requests).await?;
+        failpoint("ledger.before_commit");
+        tx.commit().await?;
+        Ok(results)
+    }
+
+    async fn run_in(
+        &self,
+        tx: &mut Tx,
         requests: &[(String, Request)],
     ) -> Result<Vec<Result<Receipt, LedgerError>>, LedgerError> {
         let now = self.clock.now_ms();
@@ -184,14 +243,13 @@ impl Ledger {
                 bodies.push((i, key.as_str(), request, body));
             }
         }
-        let mut tx = self.db.begin_write().await?;
-        let claimed = batch::claim(&mut tx, &bodies, now).await?;
+        let claimed = batch::claim(tx, &bodies, now).await?;
         let earlier: Vec<&str> = bodies
             .iter()
             .filter(|(_, key, ..)| !claimed.contains(*key))
             .map(|(_, key, ..)| *key)
             .collect();
-        let stored = batch::operations(&mut tx, &earlier).await?;
+        let stored = batch::operations(tx, &earlier).await?;
         let mut fresh = Vec::new();
         for (i, key, request, body) in bodies {
             if claimed.contains(key) {
@@ -207,28 +265,38 @@ impl Ledger {
             });
         }
 
-        let named: Vec<Uuid> = fresh.iter().filter_map(|(_, _, r)| r.hold()).collect();
-        let holds = batch::lock_holds(&mut tx, self.db.backend(), &named).await?;
-        let accounts = touched_accounts(fresh.iter().map(|(_, _, r)| *r), &holds);
+        let backend = self.db.backend();
+        let named = |f: fn(&Request) -> Option<Uuid>| -> Vec<Uuid> {
+            fresh.iter().filter_map(|(_, _, r)| f(r)).collect()
+        };
+        let holds = batch::lock_holds(tx, backend, &named(Request::hold)).await?;
+        let payouts = batch::lock_payouts(tx, backend, &named(Request::payout)).await?;
+        let accounts = touched_accounts(fresh.iter().map(|(_, _, r)| *r), &holds, &payouts);
         let ids: Vec<&String> = accounts.keys().collect();
-        let found = batch::lock_accounts(&mut tx, self.db.backend(), &ids).await?;
+        let found = batch::lock_accounts(tx, backend, &ids).await?;
         let existing = accounts
             .into_iter()
             .filter_map(|(id, account)| found.get(&id).map(|b| (account, *b)))
             .collect();
-        let mut book = Book::new(existing, holds);
+        let clearing = self.clearing(tx, &named(payout_expert), now).await?;
+        let mut book = Book::new(existing, holds, payouts, clearing);
         let mut transfers: Vec<(&str, String, usize, Transfer)> = Vec::new();
         let mut receipts = Vec::new();
         let mut refused = Vec::new();
         for (i, key, request) in fresh {
             match book.apply(request, Uuid::now_v7(), now) {
-                Ok((postings, hold)) => {
+                Ok(applied) => {
+                    let hold = applied.hold;
                     let reference = match (request, hold.and_then(|h| book.hold(h))) {
                         (Request::Deposit { reference, .. }, _) => reference.clone(),
                         (_, Some(h)) => h.reference.clone(),
-                        _ => String::new(),
+                        _ => applied
+                            .payout
+                            .map(|p| format!("payout:{p}"))
+                            .unwrap_or_default(),
                     };
-                    let moved: Vec<Transfer> = postings
+                    let moved: Vec<Transfer> = applied
+                        .postings
                         .into_iter()
                         .map(|p| Transfer {
                             id: Uuid::now_v7(),
@@ -249,6 +317,7 @@ impl Ledger {
                     let receipt = Receipt {
                         key: key.to_owned(),
                         hold,
+                        payout: applied.payout,
                         transfers: moved,
                     };
                     receipts.push((key, request.kind(), receipt.clone()));
@@ -260,18 +329,79 @@ impl Ledger {
                 }
             }
         }
-        batch::insert_transfers(&mut tx, &transfers).await?;
-        batch::write_holds(&mut tx, book.changed_holds()).await?;
+        batch::insert_transfers(tx, &transfers).await?;
+        batch::write_holds(tx, book.changed_holds()).await?;
+        batch::write_payouts(tx, book.changed_payouts()).await?;
         failpoint("ledger.before_balances");
-        batch::write_balances(&mut tx, book.changed_balances(), now).await?;
-        batch::store_receipts(&mut tx, &receipts, now).await?;
-        batch::forget(&mut tx, &refused).await?;
-        failpoint("ledger.before_commit");
-        tx.commit().await?;
+        batch::write_balances(tx, book.changed_balances(), now).await?;
+        batch::store_receipts(tx, &receipts, now).await?;
+        batch::forget(tx, &refused).await?;
         Ok(results
             .into_iter()
             .map(|r| r.expect("every request has its result"))
             .collect())
+    }
+
+    /// Clearing at `now` for a batch paying out to `experts`: their
+    /// uncleared earnings, read once their earnings accounts are locked.
+    async fn clearing(
+        &self,
+        tx: &mut Tx,
+        experts: &[Uuid],
+        now: i64,
+    ) -> Result<Clearing, LedgerError> {
+        let cutoff = clearing::cutoff(now, self.clearing_delay_ms);
+        let mut uncleared: HashMap<Uuid, i64> = experts.iter().map(|e| (*e, 0)).collect();
+        for (expert, capture) in batch::recent_captures(tx, experts, cutoff).await? {
+            *uncleared.entry(expert).or_default() += capture.owed();
+        }
+        Ok(Clearing { cutoff, uncleared })
+    }
+
+    /// An expert's earnings as payouts see them now: how much is available,
+    /// how much is still within the clearing delay, and when more clears.
+    pub async fn funds(&self, expert: Uuid) -> Result<Funds, LedgerError> {
+        let now = self.clock.now_ms();
+        let mut conn = self.db.pool().acquire().await?;
+        let cutoff = clearing::cutoff(now, self.clearing_delay_ms);
+        let captures: Vec<_> = batch::recent_captures(&mut conn, &[expert], cutoff)
+            .await?
+            .into_iter()
+            .map(|(_, c)| c)
+            .collect();
+        let earnings = self.balance(&Account::Earnings(expert)).await?;
+        Ok(Funds::new(earnings, &captures, now, self.clearing_delay_ms))
+    }
+
+    /// What an expert has pending and was paid.
+    pub async fn payout_totals(&self, expert: Uuid) -> Result<PayoutTotals, LedgerError> {
+        let rows: Vec<(String, i64, i64)> = sqlx::query_as(
+            "SELECT state, CAST(SUM(amount) AS BIGINT), CAST(SUM(withheld) AS BIGINT) \
+             FROM ledger_payouts WHERE expert = $1 GROUP BY state",
+        )
+        .bind(expert.to_string())
+        .fetch_all(self.db.pool())
+        .await?;
+        let mut totals = PayoutTotals::default();
+        for (state, amount, withheld) in rows {
+            match state.as_str() {
+                "pending" => totals.pending = amount,
+                "settled" => (totals.paid, totals.withheld) = (amount, withheld),
+                _ => {}
+            }
+        }
+        Ok(totals)
+    }
+
+    pub async fn payout(&self, id: Uuid) -> Result<Option<PayoutRecord>, LedgerError> {
+        let row: Option<batch::PayoutRow> = sqlx::query_as(&format!(
+            "SELECT {} FROM ledger_payouts WHERE id = $1",
+            batch::PAYOUT_COLUMNS
+        ))
+        .bind(id.to_string())
+        .fetch_optional(self.db.pool())
+        .await?;
+        Ok(row.map(PayoutRecord::try_from).transpose()?)
     }
 
     /// Expires up to `limit` pending holds whose deadline has passed, in one
@@ -376,23 +506,68 @@ impl Ledger {
         )
         .fetch_all(pool)
         .await?;
-        // A payer's held account holds exactly their pending holds.
-        let held_mismatch: Vec<(String,)> = sqlx::query_as(
-            "SELECT a.id FROM ledger_accounts a WHERE a.kind = 'held' AND a.balance <> \
-             COALESCE((SELECT SUM(h.amount) FROM ledger_holds h \
-                       WHERE h.state = 'pending' AND a.id = 'held:' || h.payer), 0) \
-             ORDER BY a.id",
-        )
-        .fetch_all(pool)
-        .await?;
         let ids = |v: Vec<(String,)>| v.into_iter().map(|(s,)| s).collect();
         Ok(Audit {
             sum: sum.unwrap_or(0),
             drifted: ids(drifted),
             negative: ids(negative),
-            held_mismatch: ids(held_mismatch),
+            // A payer's held account holds exactly their pending holds.
+            held_mismatch: self
+                .pending_mismatch("held", "ledger_holds", "payer")
+                .await?,
+            payout_mismatch: self.payout_mismatch().await?,
             transfers,
         })
+    }
+
+    /// The accounts `<kind>:<owner>` whose balance is not the sum of the
+    /// pending rows of `table` whose `owner` column names them.
+    async fn pending_mismatch(
+        &self,
+        kind: &str,
+        table: &str,
+        owner: &str,
+    ) -> Result<Vec<String>, LedgerError> {
+        // Only our own constants are formatted in.
+        let rows: Vec<(String,)> = sqlx::query_as(&format!(
+            "SELECT a.id FROM ledger_accounts a WHERE a.kind = '{kind}' AND a.balance <> \
+             COALESCE((SELECT SUM(r.amount) FROM {table} r \
+                       WHERE r.state = 'pending' AND a.id = '{kind}:' || r.{owner}), 0) \
+             ORDER BY a.id"
+        ))
+        .fetch_all(self.db.pool())
+        .await?;
+        Ok(rows.into_iter().map(|(id,)| id).collect())
+    }
+
+    /// The payout part of `audit`.
+    async fn payout_mismatch(&self) -> Result<Vec<String>, LedgerError> {
+        let pool = self.db.pool();
+        // An expert's payout account holds exactly their pending payouts.
+        let mut mismatch = self
+            .pending_mismatch("payout", "ledger_payouts", "expert")
+            .await?;
+        // Whatever settled went to the bank or the state, to the millime.
+        let (paid_out, tax_payable, net, withheld): (i64, i64, i64, i64) = sqlx::query_as(
+            "SELECT \
+             COALESCE((SELECT balance FROM ledger_accounts WHERE id = 'paid_out'), 0), \
+             COALESCE((SELECT balance FROM ledger_accounts WHERE id = 'tax_payable'), 0), \
+             COALESCE((SELECT CAST(SUM(amount - withheld) AS BIGINT) FROM ledger_payouts \
+                       WHERE state = 'settled'), 0), \
+             COALESCE((SELECT CAST(SUM(withheld) AS BIGINT) FROM ledger_payouts \
+                       WHERE state = 'settled'), 0)",
+        )
+        .fetch_one(pool)
+        .await?;
+        for (account, balance, expected) in [
+            (Account::PaidOut, paid_out, net),
+            (Account::TaxPayable, tax_payable, withheld),
+        ] {
+            if balance != expected {
+                mismatch.push(account.id());
+            }
+        }
+        Ok(mismatch)
     }
 }
 
@@ -421,8 +596,10 @@ fn failpoint(name: &str) {
 fn touched_accounts<'a>(
     requests: impl Iterator<Item = &'a Request>,
     holds: &[HoldRecord],
+    payouts: &[PayoutRecord],
 ) -> BTreeMap<String, Account> {
     let holds: HashMap<Uuid, &HoldRecord> = holds.iter().map(|h| (h.id, h)).collect();
+    let payouts: HashMap<Uuid, &PayoutRecord> = payouts.iter().map(|p| (p.id, p)).collect();
     let mut accounts = BTreeMap::new();
     for request in requests {
         let mut add = |a: Account| {
@@ -441,6 +618,24 @@ fn touched_accounts<'a>(
                 add(Account::Wallet(*payer));
                 add(Account::Held(*payer));
             }
+            // The earnings are read: what is available is judged on them.
+            Request::PayoutRequest { expert, .. } => {
+                add(Account::Earnings(*expert));
+                add(Account::Payout(*expert));
+            }
+            Request::PayoutSettle { payout, .. } => {
+                if let Some(p) = payouts.get(payout) {
+                    add(Account::Payout(p.expert));
+                    add(Account::PaidOut);
+                    add(Account::TaxPayable);
+                }
+            }
+            Request::PayoutCancel { payout } => {
+                if let Some(p) = payouts.get(payout) {
+                    add(Account::Payout(p.expert));
+                    add(Account::Earnings(p.expert));
+                }
+            }
             _ => {
                 if let Some(h) = request.hold().and_then(|id| holds.get(&id)) {
                     add(Account::Wallet(h.payer));
@@ -452,4 +647,12 @@ fn touched_accounts<'a>(
         }
     }
     accounts
+}
+
+/// The expert a payout request pays out to.
+fn payout_expert(request: &Request) -> Option<Uuid> {
+    match request {
+        Request::PayoutRequest { expert, .. } => Some(*expert),
+        _ => None,
+    }
 }

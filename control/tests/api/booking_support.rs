@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use control::bookings::Bookings;
-use control::ledger::{Ledger, Request};
+use control::ledger::Request;
 use control::settings::BookingSettings;
 use platform::Clock;
 use serde_json::{json, Value};
@@ -47,11 +47,6 @@ pub async fn server_at(backend: Backend, now: &str) -> Server {
 }
 
 impl Server {
-    pub async fn put(&self, path: &str, token: Option<&str>, body: Value) -> Resp {
-        self.send(self.req(reqwest::Method::PUT, path, token).json(&body))
-            .await
-    }
-
     /// An approved expert charging `rate` coins a minute for calls, with
     /// `availability` (a `PUT /api/v1/experts/me/availability` body).
     pub async fn expert_with_hours(
@@ -79,10 +74,6 @@ impl Server {
         .await
         .expect(200);
         e
-    }
-
-    fn ledger(&self) -> Ledger {
-        Ledger::new(self.db.clone(), self.clock.clone() as Arc<dyn Clock>)
     }
 
     /// Deposits `coins` into `who`'s wallet, as a payment would.

@@ -244,6 +244,11 @@ impl Server {
             .await
     }
 
+    pub async fn put(&self, path: &str, token: Option<&str>, body: Value) -> Resp {
+        self.send(self.req(reqwest::Method::PUT, path, token).json(&body))
+            .await
+    }
+
     pub async fn delete(&self, path: &str, token: Option<&str>) -> Resp {
         self.send(self.req(reqwest::Method::DELETE, path, token))
             .await
@@ -389,16 +394,60 @@ impl Server {
         self.patch("/api/v1/experts/me", Some(&s.access), profile)
             .await
             .expect(200);
+        self.approve_directly(&s).await;
+        s
+    }
+
+    /// Marks the expert's verification approved in the database (the
+    /// seeding shortcut of `approved_expert`).
+    pub async fn approve_directly(&self, expert: &Session) {
         let mut conn = self.db.pool().acquire().await.unwrap();
         sqlx::query("UPDATE experts SET state = 'approved', decided_at = $2 WHERE account_id = $1")
-            .bind(&s.id)
+            .bind(&expert.id)
             .bind(self.clock.now_ms())
             .execute(&mut *conn)
             .await
             .unwrap();
-        control::experts::listing::refresh(&mut conn, self.db.backend(), &s.id)
+        control::experts::listing::refresh(&mut conn, self.db.backend(), &expert.id)
             .await
             .unwrap();
+    }
+
+    /// An approved expert who can be paid: a profile, a bank account (the
+    /// RIB of `rib(first18)`) and `tax_option` set through the API before
+    /// the approval shortcut, as verification requires them.
+    pub async fn payable_expert(
+        &self,
+        email: &str,
+        first: &str,
+        last: &str,
+        tax_option: &str,
+    ) -> Session {
+        let s = self.expert_account(email, first, last).await;
+        self.patch(
+            "/api/v1/experts/me",
+            Some(&s.access),
+            json!({ "bio": "Conseil", "domains": ["finance"], "languages": ["fr"],
+                    "prices": { "video_call": 3 } }),
+        )
+        .await
+        .expect(200);
+        let number = rib(BANK_ACCOUNT);
+        self.put(
+            "/api/v1/experts/me/bank",
+            Some(&s.access),
+            json!({ "number": number }),
+        )
+        .await
+        .expect(200);
+        self.put(
+            "/api/v1/experts/me/tax",
+            Some(&s.access),
+            json!({ "option": tax_option }),
+        )
+        .await
+        .expect(200);
+        self.approve_directly(&s).await;
         s
     }
 
@@ -409,6 +458,38 @@ impl Server {
             access: r.body["access_token"].as_str().unwrap().to_owned(),
             ..who.clone()
         }
+    }
+
+    /// `who` buys the offer's pack number `pack` in the sandbox and pays.
+    pub async fn buy_pack(&self, who: &Session, pack: usize) {
+        let key = uuid::Uuid::new_v4().to_string();
+        let buy = self
+            .send(
+                self.req(
+                    reqwest::Method::POST,
+                    "/api/v1/wallet/purchases",
+                    Some(&who.access),
+                )
+                .header("Idempotency-Key", key)
+                .json(&json!({ "pack": pack, "provider": "sandbox" })),
+            )
+            .await
+            .expect(201);
+        let page = buy.body["checkout_url"].as_str().unwrap();
+        let path = page.strip_prefix(&self.base).expect("a page of ours");
+        self.post(&format!("{path}/pay"), None, json!({}))
+            .await
+            .expect(200);
+    }
+
+    /// A ledger on the server's database, for what messaging, bookings and
+    /// calls will ask of it (holds, captures) and for its audit.
+    pub fn ledger(&self) -> control::ledger::Ledger {
+        control::ledger::Ledger::new(
+            self.db.clone(),
+            self.clock.clone() as Arc<dyn Clock>,
+            control::Settings::default().payouts.clearing_delay,
+        )
     }
 
     async fn session(&self, id: String, email: &str) -> Session {
@@ -435,6 +516,17 @@ impl Server {
         .unwrap();
         self.session(a.id, email).await
     }
+}
+
+/// The first 18 digits of the RIB `payable_expert` gives.
+pub const BANK_ACCOUNT: &str = "080060123456789012";
+
+/// A valid RIB: the key by the rule (97 - first 18 digits x 100 mod 97).
+pub fn rib(first18: &str) -> String {
+    let r = first18
+        .bytes()
+        .fold(0u64, |r, b| (r * 10 + u64::from(b - b'0')) % 97);
+    format!("{first18}{:02}", 97 - (r * 100) % 97)
 }
 
 /// The message as a mail client shows it: a quoted-printable body (what lettre

@@ -34,6 +34,7 @@ mod maintenance;
 mod moderation;
 mod notifications;
 mod passwords;
+mod payouts;
 mod profile;
 mod races;
 mod reports;

@@ -3,11 +3,7 @@
 //! and captures come through the ledger's service API, as messaging and
 //! bookings make them.
 
-use std::sync::Arc;
-
-use control::ledger::{Ledger, Request};
-use platform::Clock;
-use serde_json::json;
+use control::ledger::Request;
 use uuid::Uuid;
 
 use crate::both_backends;
@@ -20,31 +16,10 @@ async fn history_holds_earnings_and_finance_add_up(backend: Backend) {
     let amel = server.user("amel@example.tn").await;
     let karim = server.user("karim@example.tn").await;
     let admin = server.admin().await;
-    let buy = server
-        .send(
-            server
-                .req(
-                    reqwest::Method::POST,
-                    "/api/v1/wallet/purchases",
-                    Some(&amel.access),
-                )
-                .header("Idempotency-Key", "pack")
-                .json(&json!({ "pack": 0, "provider": "sandbox" })),
-        )
-        .await
-        .expect(201);
-    let page = buy.body["checkout_url"].as_str().unwrap();
-    server
-        .post(
-            &format!("{}/pay", page.strip_prefix(&server.base).unwrap()),
-            None,
-            json!({}),
-        )
-        .await
-        .expect(200);
+    server.buy_pack(&amel, 0).await;
 
     // What messaging and bookings will do.
-    let ledger = Ledger::new(server.db.clone(), server.clock.clone() as Arc<dyn Clock>);
+    let ledger = server.ledger();
     let (user, expert) = (
         Uuid::parse_str(&amel.id).unwrap(),
         Uuid::parse_str(&karim.id).unwrap(),

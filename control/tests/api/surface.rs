@@ -33,10 +33,23 @@ async fn openapi_docs_and_metrics_are_served(backend: Backend) {
         "/api/v1/auth/login",
         "/api/v1/accounts/{id}/photo",
         "/api/v1/admin/accounts/{id}/deactivate",
+        "/api/v1/payouts",
+        "/api/v1/payouts/{id}/statement",
+        "/api/v1/admin/payouts/{id}/approve",
     ] {
         assert!(doc["paths"].get(path).is_some(), "{path} documented");
     }
-    assert!(doc["components"]["schemas"].get("Problem").is_some());
+    let schemas = &doc["components"]["schemas"];
+    assert!(schemas.get("Problem").is_some());
+    // Two enums named State in the code, two schemas in the document.
+    for (schema, value) in [("State", "submitted"), ("PayoutState", "requested")] {
+        let values = schemas[schema]["enum"].as_array();
+        assert!(
+            values.is_some_and(|v| v.contains(&value.into())),
+            "{schema}: {}",
+            schemas[schema]
+        );
+    }
     let ui = s.get("/api/docs/", None).await.expect(200);
     assert!(
         String::from_utf8_lossy(&ui.bytes).contains("swagger"),

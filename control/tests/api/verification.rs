@@ -22,14 +22,6 @@ const FRONT: &[u8] = b"\xFF\xD8\xFF\xE0\0\x10JFIF\0 front of the card PLAINTEXT-
 const BACK: &[u8] = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR back of the card PLAINTEXT-BACK-99a0";
 const PDF: &[u8] = b"%PDF-1.7\n both sides PLAINTEXT-PDF-41c2\n%%EOF\n";
 
-/// A valid RIB: the key by the rule (97 - first 18 digits x 100 mod 97).
-fn rib(first18: &str) -> String {
-    let r = first18
-        .bytes()
-        .fold(0u64, |r, b| (r * 10 + u64::from(b - b'0')) % 97);
-    format!("{first18}{:02}", 97 - (r * 100) % 97)
-}
-
 async fn upload(s: &Server, token: &str, kind: &str, content_type: &str, bytes: &[u8]) -> Resp {
     s.send(
         s.req(
@@ -44,15 +36,8 @@ async fn upload(s: &Server, token: &str, kind: &str, content_type: &str, bytes: 
 }
 
 async fn put(s: &Server, token: &str, what: &str, body: Value) -> Resp {
-    s.send(
-        s.req(
-            reqwest::Method::PUT,
-            &format!("/api/v1/experts/me/{what}"),
-            Some(token),
-        )
-        .json(&body),
-    )
-    .await
+    s.put(&format!("/api/v1/experts/me/{what}"), Some(token), body)
+        .await
 }
 
 /// What the profile itself needs for a submission: bio, domain, language, a

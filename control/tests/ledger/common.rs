@@ -3,12 +3,17 @@
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
+use std::time::Duration;
 
 use control::ledger::{Ledger, Request, MILLIMES_PER_COIN};
 use platform::{Clock, ManualClock};
 use uuid::Uuid;
 
 pub use crate::testdb::{Backend, TestDb};
+
+/// How long after a capture the expert's share may be paid out, in these
+/// tests.
+pub const CLEARING_DELAY: Duration = Duration::from_secs(600);
 
 pub fn coins(n: i64) -> i64 {
     n * MILLIMES_PER_COIN
@@ -24,7 +29,11 @@ impl Books {
     pub async fn open(backend: Backend) -> Books {
         let store = TestDb::create(backend).await;
         let clock = Arc::new(ManualClock::starting_now());
-        let ledger = Ledger::new(store.db.clone(), clock.clone() as Arc<dyn Clock>);
+        let ledger = Ledger::new(
+            store.db.clone(),
+            clock.clone() as Arc<dyn Clock>,
+            CLEARING_DELAY,
+        );
         Books {
             ledger,
             clock,
@@ -55,6 +64,40 @@ impl Books {
             .expect("hold")
             .hold
             .expect("a hold id")
+    }
+
+    /// `expert` earns 80 % of `amount` from a new payer's hold captured now.
+    pub async fn earn(&self, expert: Uuid, amount: i64) -> Uuid {
+        let payer = Uuid::new_v4();
+        self.deposit(payer, amount).await;
+        let hold = self.hold(payer, expert, amount).await;
+        self.ledger
+            .apply(
+                &Uuid::new_v4().to_string(),
+                &Request::Capture { hold, amount },
+            )
+            .await
+            .expect("capture");
+        hold
+    }
+
+    /// Moves the clock past the clearing delay: what was earned so far is
+    /// cleared.
+    pub fn clear(&self) {
+        self.clock.advance(CLEARING_DELAY);
+    }
+
+    /// Requests a payout of `amount` for `expert`; the payout's id.
+    pub async fn request_payout(&self, expert: Uuid, amount: i64) -> Uuid {
+        self.ledger
+            .apply(
+                &Uuid::new_v4().to_string(),
+                &Request::PayoutRequest { expert, amount },
+            )
+            .await
+            .expect("payout request")
+            .payout
+            .expect("a payout id")
     }
 
     pub async fn transfers(&self) -> i64 {
@@ -119,6 +162,68 @@ impl Books {
                 if state == "pending" { 0 } else { *amount },
                 "hold {id}: what is not captured goes back, once"
             );
+        }
+        self.assert_payouts_sound().await;
+    }
+
+    /// Each payout moved its amount once when requested and once when
+    /// resolved: all of it to the bank and the state, or all of it back.
+    async fn assert_payouts_sound(&self) {
+        let payouts: Vec<(String, i64, i64, String)> =
+            sqlx::query_as("SELECT id, amount, withheld, state FROM ledger_payouts")
+                .fetch_all(self.store.db.pool())
+                .await
+                .unwrap();
+        let transfers: Vec<(String, String, i64, String)> = sqlx::query_as(
+            "SELECT reference, kind, amount, operation FROM ledger_transfers \
+             WHERE kind LIKE 'payout%'",
+        )
+        .fetch_all(self.store.db.pool())
+        .await
+        .unwrap();
+        let mut sums: HashMap<(&str, &str), i64> = HashMap::new();
+        let mut operations: HashMap<(&str, &str), HashSet<&str>> = HashMap::new();
+        for (reference, kind, amount, operation) in &transfers {
+            let id = reference
+                .strip_prefix("payout:")
+                .expect("a payout's reference");
+            let phase = if kind == "payout_requested" {
+                "request"
+            } else {
+                "resolution"
+            };
+            *sums.entry((id, kind)).or_default() += amount;
+            operations.entry((id, phase)).or_default().insert(operation);
+        }
+        for (id, amount, withheld, state) in &payouts {
+            let sum = |kind: &str| sums.get(&(id.as_str(), kind)).copied().unwrap_or(0);
+            let ops = |phase: &str| {
+                operations
+                    .get(&(id.as_str(), phase))
+                    .map_or(0, HashSet::len)
+            };
+            assert_eq!(ops("request"), 1, "payout {id} was requested once");
+            assert_eq!(
+                sum("payout_requested"),
+                *amount,
+                "payout {id} took its amount"
+            );
+            assert_eq!(
+                ops("resolution"),
+                usize::from(state != "pending"),
+                "payout {id} is {state} and resolved once"
+            );
+            let (paid, kept, returned) = (
+                sum("payout_paid"),
+                sum("payout_withheld"),
+                sum("payout_returned"),
+            );
+            let expected = match state.as_str() {
+                "pending" => (0, 0, 0),
+                "settled" => (amount - withheld, *withheld, 0),
+                _ => (0, 0, *amount),
+            };
+            assert_eq!((paid, kept, returned), expected, "payout {id} is {state}");
         }
     }
 }

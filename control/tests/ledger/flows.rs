@@ -194,7 +194,11 @@ async fn holds_expire_through_the_durable_job(backend: Backend) {
     books
         .clock
         .advance(std::time::Duration::from_millis(hour as u64));
-    let restarted = control::ledger::Ledger::new(books.store.db.clone(), books.clock.clone());
+    let restarted = control::ledger::Ledger::new(
+        books.store.db.clone(),
+        books.clock.clone(),
+        crate::common::CLEARING_DELAY,
+    );
     assert_eq!(restarted.expire_due(100).await.unwrap(), 1);
     assert_eq!(restarted.expire_due(100).await.unwrap(), 0, "once");
     let h = books.ledger.hold(id).await.unwrap().unwrap();

@@ -1,6 +1,7 @@
-//! The ledger on SQLite and PostgreSQL: flows and refusals, races between
-//! requests, a process killed mid-request, and random sequences checked
-//! against the ledger's invariants after every step.
+//! The ledger on SQLite and PostgreSQL: flows and refusals (payouts
+//! included), races between requests, a process killed mid-request, and
+//! random sequences checked against the ledger's invariants after every
+//! step.
 
 #[path = "../support/testdb.rs"]
 mod testdb;
@@ -9,5 +10,6 @@ mod common;
 
 mod crash;
 mod flows;
+mod payout_flows;
 mod races;
 mod sequences;

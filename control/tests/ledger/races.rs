@@ -1,10 +1,11 @@
-//! Requests racing on one wallet or one hold, through the connection pool:
-//! concurrent transactions on PostgreSQL, serialised writers on SQLite.
+//! Requests racing on one wallet, one hold, one expert's earnings or one
+//! payout, through the connection pool: concurrent transactions on
+//! PostgreSQL, serialised writers on SQLite.
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
-use control::ledger::{LedgerError, Request};
+use control::ledger::{LedgerError, PayoutState, Request};
 use futures::future::join_all;
 use uuid::Uuid;
 
@@ -15,6 +16,8 @@ both_backends!(
     two_hundred_concurrent_spends_never_overdraw_one_wallet,
     a_capture_racing_a_release_resolves_the_hold_once,
     one_key_sent_concurrently_applies_once,
+    two_hundred_concurrent_payout_requests_never_exceed_available,
+    a_settlement_racing_a_cancellation_resolves_the_payout_once,
 );
 
 async fn two_hundred_concurrent_spends_never_overdraw_one_wallet(backend: Backend) {
@@ -117,5 +120,98 @@ async fn one_key_sent_concurrently_applies_once(backend: Backend) {
     let first = results[0].as_ref().unwrap();
     assert!(results.iter().all(|r| r.as_ref().unwrap() == first));
     assert_eq!(books.ledger.balances(user).await.unwrap().wallet, coins(9));
+    books.assert_sound().await;
+}
+
+async fn two_hundred_concurrent_payout_requests_never_exceed_available(backend: Backend) {
+    let books = Arc::new(Books::open(backend).await);
+    let expert = Uuid::new_v4();
+    // Cleared: 4 x 20,000; then 4,000 more not yet cleared, which no
+    // payout may touch however the requests interleave.
+    for _ in 0..4 {
+        books.earn(expert, coins(50)).await;
+    }
+    books.clear();
+    books.earn(expert, coins(10)).await;
+    let funds = books.ledger.funds(expert).await.unwrap();
+    assert_eq!((funds.available, funds.uncleared), (80_000, 4_000));
+    // Room for 150 payouts of 533 and a bit: 50 must be refused.
+    let amount = 533;
+    let cut = 80_000 - 150 * amount;
+    books.request_payout(expert, cut).await;
+    let results = join_all((0..200).map(|i| {
+        let books = books.clone();
+        tokio::spawn(async move {
+            let request = Request::PayoutRequest { expert, amount };
+            books.ledger.apply(&format!("payout-{i}"), &request).await
+        })
+    }))
+    .await;
+    let (mut ok, mut refused) = (0, 0);
+    for r in results {
+        match r.unwrap() {
+            Ok(_) => ok += 1,
+            Err(LedgerError::OverAvailable { .. }) => refused += 1,
+            Err(e) => panic!("a payout is refused only for want of money: {e}"),
+        }
+    }
+    assert_eq!((ok, refused), (150, 50));
+    let funds = books.ledger.funds(expert).await.unwrap();
+    assert_eq!((funds.available, funds.earnings), (0, 4_000));
+    let totals = books.ledger.payout_totals(expert).await.unwrap();
+    assert_eq!(totals.pending, 80_000);
+    books.assert_sound().await;
+}
+
+async fn a_settlement_racing_a_cancellation_resolves_the_payout_once(backend: Backend) {
+    let books = Arc::new(Books::open(backend).await);
+    let expert = Uuid::new_v4();
+    books.earn(expert, coins(100)).await;
+    books.clear();
+    let mut payouts = Vec::new();
+    for _ in 0..20 {
+        payouts.push(books.request_payout(expert, 1_000).await);
+    }
+    let races = payouts.iter().flat_map(|&payout| {
+        [
+            Request::PayoutSettle {
+                payout,
+                withheld: 150,
+            },
+            Request::PayoutCancel { payout },
+            Request::PayoutSettle {
+                payout,
+                withheld: 0,
+            },
+        ]
+        .into_iter()
+        .enumerate()
+        .map(move |(i, r)| (payout, i, r))
+    });
+    let results = join_all(races.map(|(payout, i, request)| {
+        let books = books.clone();
+        tokio::spawn(async move {
+            let r = books.ledger.apply(&format!("{payout}-{i}"), &request).await;
+            (payout, r)
+        })
+    }))
+    .await;
+    for payout in &payouts {
+        let outcomes: Vec<_> = results
+            .iter()
+            .map(|r| r.as_ref().unwrap())
+            .filter(|(p, _)| p == payout)
+            .collect();
+        let won = outcomes.iter().filter(|(_, r)| r.is_ok()).count();
+        assert_eq!(won, 1, "exactly one decision wins");
+        for (_, r) in outcomes.iter().filter(|(_, r)| r.is_err()) {
+            assert!(
+                matches!(r, Err(LedgerError::PayoutResolved { .. })),
+                "{r:?}"
+            );
+        }
+        let p = books.ledger.payout(*payout).await.unwrap().unwrap();
+        assert_ne!(p.state, PayoutState::Pending);
+    }
     books.assert_sound().await;
 }

@@ -155,7 +155,8 @@ impl AppState {
             clock.clone(),
             ledger.clone(),
             settings.bookings.clone(),
-        );
+        )
+        .with_low_balance(settings.notify.low_balance_coins);
         let social = Social::new(&settings.social, &public_url)?;
         let notify = &settings.notify;
         if notify.batch_size == 0 || notify.announcement_batch == 0 || notify.max_attempts == 0 {

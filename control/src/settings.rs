@@ -456,6 +456,10 @@ pub struct NotifySettings {
     pub max_retry_after: Duration,
     /// Accounts one announcement job notifies (one transaction each).
     pub announcement_batch: u32,
+    /// When a booking's hold leaves a user's spendable balance (wallet)
+    /// below this many coins, they are reminded to top up, at most once per
+    /// UTC day. 0 turns the reminder off.
+    pub low_balance_coins: i64,
     pub sms: SmsSettings,
     pub push: PushSettings,
 }
@@ -470,6 +474,7 @@ impl Default for NotifySettings {
             retry_after: Duration::from_secs(30),
             max_retry_after: Duration::from_secs(3600),
             announcement_batch: 500,
+            low_balance_coins: 20,
             sms: SmsSettings::default(),
             push: PushSettings::default(),
         }

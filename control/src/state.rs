@@ -165,7 +165,8 @@ impl AppState {
             clock.clone(),
             ledger.clone(),
             settings.bookings.clone(),
-        );
+        )
+        .with_low_balance(settings.notify.low_balance_coins);
         let payouts = Payouts::new(
             db.clone(),
             ledger.clone(),

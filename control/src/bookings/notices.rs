@@ -191,6 +191,17 @@ pub async fn reserved(
                 format!("booking:{}:confirmed", b.id),
             )
             .await?;
+            let event = Event::BookingReceived {
+                booking: s.booking(b, &s.expert_zone),
+            };
+            tell(
+                conn,
+                now,
+                &b.expert_id,
+                event,
+                format!("booking:{}:received", b.id),
+            )
+            .await?;
             remind_all(conn, now, b, &s, reminders).await
         }
         _ => Ok(()),
@@ -245,16 +256,25 @@ pub async fn changed(
                 event,
                 format!("booking:{}:declined", b.id),
             )
-            .await
+            .await?;
+            refunded(conn, now, b, "declined").await
         }
-        // An alternative is told as a move, from the time asked for.
+        // An alternative asks the user to accept or decline it; guests are
+        // told of a move, from the time asked for.
         Action::Propose(_) | Action::Reschedule(_) => {
             let mut told = vec![other.to_owned()];
             told.extend(accepted_guests(conn, &b.id).await?);
             for account in &told {
-                let event = Event::BookingChanged {
-                    booking: for_(account),
-                    previous_starts_at: before.start_at,
+                let event = if matches!(action, Action::Propose(_)) && *account == b.user_id {
+                    Event::BookingProposed {
+                        booking: for_(account),
+                        previous_starts_at: before.start_at,
+                    }
+                } else {
+                    Event::BookingChanged {
+                        booking: for_(account),
+                        previous_starts_at: before.start_at,
+                    }
                 };
                 tell(
                     conn,
@@ -301,10 +321,66 @@ pub async fn changed(
                 .await?;
             }
             jobs::cancel(conn, now, &reminder_prefix(&b.id)).await?;
-            Ok(())
+            let cause = if action == Action::Expire {
+                "expired"
+            } else {
+                "cancelled"
+            };
+            refunded(conn, now, b, cause).await
         }
         Action::Complete => Ok(()),
     }
+}
+
+/// What ended booking `b` returns to the user's wallet, in millimes: its
+/// price less what its settlement captures.
+fn refund_of(b: &Booking) -> i64 {
+    match b.settlement {
+        Some(Settlement::Release) => b.price,
+        Some(Settlement::Capture(charged)) => b.price - charged,
+        None => 0,
+    }
+}
+
+/// Tells the user the coins ended booking `b` gives back (`cause`: declined,
+/// expired, cancelled), once per booking and cause. Emitted with the change
+/// that records the settlement, which the ledger then applies exactly once.
+async fn refunded(
+    conn: &mut AnyConnection,
+    now: i64,
+    b: &Booking,
+    cause: &str,
+) -> Result<(), NotifyError> {
+    let coins = refund_of(b) / MILLIMES_PER_COIN;
+    if coins <= 0 || b.hold_id.is_none() {
+        return Ok(());
+    }
+    let event = Event::PaymentRefunded {
+        reference: format!("booking:{}", b.id),
+        coins,
+    };
+    let key = format!("booking:{}:refund:{cause}", b.id);
+    tell(conn, now, &b.user_id, event, key).await
+}
+
+/// After a hold: a user whose spendable balance (`wallet_millimes`) is
+/// below `threshold_coins` is reminded to top up, at most once per UTC day.
+pub async fn low_balance(
+    conn: &mut AnyConnection,
+    now: i64,
+    user_id: &str,
+    wallet_millimes: i64,
+    threshold_coins: i64,
+) -> Result<(), NotifyError> {
+    if threshold_coins <= 0 || wallet_millimes >= threshold_coins * MILLIMES_PER_COIN {
+        return Ok(());
+    }
+    let day = now.div_euclid(86_400_000);
+    let event = Event::LowBalance {
+        balance_coins: wallet_millimes / MILLIMES_PER_COIN,
+    };
+    let key = format!("low_balance:{user_id}:{day}");
+    tell(conn, now, user_id, event, key).await
 }
 
 /// A guest was invited.

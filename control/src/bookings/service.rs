@@ -29,7 +29,7 @@ use super::{notices, store};
 use super::{Booking, BookingError, Settlement, Side, State, MIN_MINUTES};
 use crate::calendar::slots::{self, Span};
 use crate::calendar::{store as calendar, MINUTE_MS};
-use crate::ledger::{Ledger, LedgerError, Request, MILLIMES_PER_COIN};
+use crate::ledger::{Account, Ledger, LedgerError, Request, MILLIMES_PER_COIN};
 use crate::settings::BookingSettings;
 
 /// How long a reservation may wait for its hold before the sweep finishes it.
@@ -49,6 +49,9 @@ pub struct Bookings {
     pub(super) clock: Arc<dyn Clock>,
     ledger: Ledger,
     settings: BookingSettings,
+    /// Below this many spendable coins after a hold, the user is reminded
+    /// to top up (0: never).
+    low_balance_coins: i64,
 }
 
 /// What a sweep did.
@@ -72,7 +75,15 @@ impl Bookings {
             clock,
             ledger,
             settings,
+            low_balance_coins: 0,
         }
+    }
+
+    /// Reminds users whose spendable balance a booking's hold leaves below
+    /// `coins` to top up (`control.notify.low_balance_coins`; 0: never).
+    pub fn with_low_balance(mut self, coins: i64) -> Self {
+        self.low_balance_coins = coins;
+        self
     }
 
     pub fn settings(&self) -> &BookingSettings {
@@ -230,6 +241,21 @@ impl Bookings {
                         ..b.clone()
                     };
                     notices::reserved(&mut tx, cx.now, &current, &self.reminders()).await?;
+                    let wallet = Account::Wallet(uuid(&b.user_id)?).id();
+                    let balance: Option<(i64,)> =
+                        sqlx::query_as("SELECT balance FROM ledger_accounts WHERE id = $1")
+                            .bind(&wallet)
+                            .fetch_optional(&mut *tx)
+                            .await?;
+                    let balance = balance.map_or(0, |(v,)| v);
+                    notices::low_balance(
+                        &mut tx,
+                        cx.now,
+                        &b.user_id,
+                        balance,
+                        self.low_balance_coins,
+                    )
+                    .await?;
                 }
             }
             Err(LedgerError::InsufficientFunds { .. }) => {

@@ -27,6 +27,16 @@ pub enum Event {
     BookingRequested { booking: Booking },
     /// To the user: the booking stands (instantly or by the expert).
     BookingConfirmed { booking: Booking },
+    /// To the expert: a user booked them and, booking being instant, the
+    /// booking stands.
+    BookingReceived { booking: Booking },
+    /// To the user: the expert answers a request with another time
+    /// (`booking.starts_at`) instead of the one asked for
+    /// (`previous_starts_at`), for the user to accept or decline.
+    BookingProposed {
+        booking: Booking,
+        previous_starts_at: i64,
+    },
     /// To the user: the expert declined; the hold is released.
     BookingDeclined {
         booking: Booking,
@@ -75,6 +85,8 @@ impl Event {
         match self {
             Event::BookingRequested { .. } => "booking_requested",
             Event::BookingConfirmed { .. } => "booking_confirmed",
+            Event::BookingReceived { .. } => "booking_received",
+            Event::BookingProposed { .. } => "booking_proposed",
             Event::BookingDeclined { .. } => "booking_declined",
             Event::BookingChanged { .. } => "booking_changed",
             Event::BookingCancelled { .. } => "booking_cancelled",
@@ -110,6 +122,13 @@ mod tests {
             },
             Event::BookingConfirmed {
                 booking: booking.clone(),
+            },
+            Event::BookingReceived {
+                booking: booking.clone(),
+            },
+            Event::BookingProposed {
+                booking: booking.clone(),
+                previous_starts_at: 0,
             },
             Event::BookingDeclined {
                 booking: booking.clone(),

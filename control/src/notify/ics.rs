@@ -12,6 +12,7 @@ use super::event::{Booking, Event};
 pub fn for_event(event: &Event, now_ms: i64) -> Option<String> {
     let (booking, cancelled) = match event {
         Event::BookingConfirmed { booking }
+        | Event::BookingReceived { booking }
         | Event::BookingChanged { booking, .. }
         | Event::MeetingInvitation { booking } => (booking, false),
         Event::BookingCancelled { booking, .. } => (booking, true),

@@ -37,6 +37,20 @@ pub fn render(event: &Event, lang: Language) -> Text {
                 format!("Your {}-minute session with {} on {} is confirmed.", b.minutes, b.expert_name, when(b)),
             ),
         ),
+        Event::BookingReceived { booking: b } => (
+            pick("Nouvelle réservation".into(), "New booking".into()),
+            pick(
+                format!("{} a réservé une séance de {} min avec vous le {}. Elle est confirmée.", b.user_name, b.minutes, when(b)),
+                format!("{} booked a {}-minute session with you on {}. It is confirmed.", b.user_name, b.minutes, when(b)),
+            ),
+        ),
+        Event::BookingProposed { booking: b, previous_starts_at } => (
+            pick("Autre horaire proposé".into(), "Another time proposed".into()),
+            pick(
+                format!("{} ne peut pas vous recevoir le {} et vous propose la séance de {} min le {}. Acceptez ou refusez cette proposition.", b.expert_name, when_at(*previous_starts_at, &b.time_zone, lang), b.minutes, when(b)),
+                format!("{} cannot see you on {} and proposes the {}-minute session on {} instead. Accept or decline the proposal.", b.expert_name, when_at(*previous_starts_at, &b.time_zone, lang), b.minutes, when(b)),
+            ),
+        ),
         Event::BookingDeclined { booking: b, reason } => (
             pick("Réservation refusée".into(), "Booking declined".into()),
             pick(
@@ -348,6 +362,33 @@ mod tests {
         assert_eq!(t(15), "Rappel : séance dans 15 min");
         assert_eq!(t(1440), "Rappel : séance dans 24 h");
         assert_eq!(t(150), "Rappel : séance dans 2 h 30");
+    }
+
+    #[test]
+    fn proposals_and_new_bookings_read_right_in_both_languages() {
+        let proposed = Event::BookingProposed {
+            booking: booking(AT, "UTC"),
+            previous_starts_at: AT - 3_600_000,
+        };
+        let en = render(&proposed, Language::En);
+        assert_eq!(en.title, "Another time proposed");
+        assert!(en.body.starts_with("Sami Trabelsi cannot see you on Sunday 30 March 2025 at 12:00 (UTC) and proposes the 30-minute session on Sunday 30 March 2025 at 13:00 (UTC) instead. Accept or decline"), "{}", en.body);
+        let fr = render(&proposed, Language::Fr);
+        assert!(
+            fr.body.contains("Acceptez ou refusez cette proposition."),
+            "{}",
+            fr.body
+        );
+        let received = Event::BookingReceived {
+            booking: booking(AT, "UTC"),
+        };
+        let en = render(&received, Language::En);
+        assert_eq!(en.title, "New booking");
+        assert_eq!(en.body, "Amira Ben Salah booked a 30-minute session with you on Sunday 30 March 2025 at 13:00 (UTC). It is confirmed.");
+        assert_eq!(
+            render(&received, Language::Fr).title,
+            "Nouvelle réservation"
+        );
     }
 
     #[test]

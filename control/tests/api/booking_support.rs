@@ -30,11 +30,21 @@ pub fn booking_settings() -> BookingSettings {
 /// A server whose clock reads `now` (RFC 3339), with sessions that outlive
 /// the days the tests move through and no rate limit in the way.
 pub async fn server_at(backend: Backend, now: &str) -> Server {
+    server_at_with(backend, now, |_| {}).await
+}
+
+/// `server_at`, with `tweak` applied to the settings last.
+pub async fn server_at_with(
+    backend: Backend,
+    now: &str,
+    tweak: impl FnOnce(&mut control::settings::Settings),
+) -> Server {
     let s = Server::start_with(backend, |c| {
         c.auth.access_token_ttl = Duration::from_secs(90 * 24 * 3600);
         c.auth.refresh_token_ttl = Duration::from_secs(180 * 24 * 3600);
         c.auth.ip_requests_per_minute = 100_000;
         c.bookings = booking_settings();
+        tweak(c);
     })
     .await;
     let ahead = at(now) - s.clock.now_ms();

@@ -222,7 +222,8 @@ async fn requests_are_confirmed_declined_or_answered_with_another_time(backend: 
         (p.body["state"].as_str(), p.body["start"].as_str()),
         (Some("proposed"), Some("2031-06-05T16:00:00Z"))
     );
-    assert_eq!(notices(&s, &u, "booking_changed").await, 1);
+    assert_eq!(notices(&s, &u, "booking_proposed").await, 1);
+    assert_eq!(notices(&s, &u, "booking_changed").await, 0);
     s.act(&e, &third, "accept", json!({}))
         .await
         .expect_problem(409, "invalid_transition");

@@ -25,6 +25,7 @@ mod common;
 mod hostile;
 
 mod admin;
+mod booking_notices;
 mod bookings;
 mod calendar;
 mod experts;

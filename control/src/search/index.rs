@@ -7,7 +7,7 @@ use platform::db::Backend;
 use sqlx::AnyConnection;
 
 use super::{fold, tags};
-use crate::experts::{Prices, Service};
+use crate::experts::{Position, Prices, Service};
 
 /// What the index holds of a listed expert.
 #[derive(sqlx::FromRow)]
@@ -19,6 +19,10 @@ struct Listed {
     price_text: Option<i64>,
     price_video: Option<i64>,
     price_call: Option<i64>,
+    rating_count: i64,
+    rating_milli: i64,
+    latitude_e6: Option<i64>,
+    longitude_e6: Option<i64>,
 }
 
 /// Rewrites (or removes) the index entries of one expert.
@@ -30,7 +34,8 @@ pub async fn sync(
     remove(conn, backend, account_id).await?;
     let row: Option<Listed> = sqlx::query_as(
         "SELECT a.first_name || ' ' || a.last_name AS name, e.bio, e.name_folded, e.languages, \
-         e.price_text, e.price_video, e.price_call FROM experts e \
+         e.price_text, e.price_video, e.price_call, e.rating_count, e.rating_milli, e.latitude_e6, \
+         e.longitude_e6 FROM experts e \
          JOIN accounts a ON a.id = e.account_id WHERE e.account_id = $1 AND e.listed = 1",
     )
     .bind(account_id)
@@ -44,6 +49,10 @@ pub async fn sync(
         price_text,
         price_video,
         price_call,
+        rating_count,
+        rating_milli,
+        latitude_e6,
+        longitude_e6,
     }) = row
     else {
         return Ok(());
@@ -73,11 +82,27 @@ pub async fn sync(
         .iter()
         .map(|(slug, _, _)| tags::domain(slug))
         .chain(languages.iter().map(|l| tags::language(l)))
+        .chain(Service::ALL.into_iter().flat_map(|s| {
+            prices
+                .of(s)
+                .map(|p| {
+                    let mut held = tags::prices(s, p);
+                    held.push(tags::service(s));
+                    held
+                })
+                .unwrap_or_default()
+        }))
+        .chain(tags::ratings(rating_count, rating_milli))
         .chain(
-            Service::ALL
-                .into_iter()
-                .filter(|s| prices.of(*s).is_some())
-                .map(tags::service),
+            latitude_e6
+                .zip(longitude_e6)
+                .map(|(latitude_e6, longitude_e6)| {
+                    tags::cells(Position {
+                        latitude_e6,
+                        longitude_e6,
+                    })
+                })
+                .unwrap_or_default(),
         )
         .collect();
     let tags = tags.join(" ");

@@ -61,27 +61,45 @@ impl Builder {
     }
 }
 
-/// The facet tokens the filters require (see `tags`).
-fn required_tags(q: &Query) -> Vec<String> {
+/// The facet tokens the filters require (see `tags`): every group must
+/// match, and within a group any token.
+fn required_tags(q: &Query) -> Vec<Vec<String>> {
     let f = &q.filters;
+    let service = f.price_service();
     let mut out = Vec::new();
     if let Some(d) = &f.domain {
-        out.push(tags::domain(d));
+        out.push(vec![tags::domain(d)]);
     }
     if let Some(l) = &f.language {
-        out.push(tags::language(l));
+        out.push(vec![tags::language(l)]);
     }
     if f.service.is_some() || matches!(q.sort, Sort::PriceAsc | Sort::PriceDesc) {
-        out.push(tags::service(f.price_service()));
+        out.push(vec![tags::service(service)]);
     }
+    out.extend(
+        f.max_price
+            .and_then(|v| tags::price_at_most(service, v))
+            .map(|t| vec![t]),
+    );
+    out.extend(
+        f.min_price
+            .and_then(|v| tags::price_at_least(service, v))
+            .map(|t| vec![t]),
+    );
+    out.extend(
+        f.min_rating_milli
+            .and_then(tags::rating_at_least)
+            .map(|t| vec![t]),
+    );
+    out.extend(f.near.and_then(|n| tags::near(n.centre, n.radius_m)));
     out
 }
 
 /// The full-text query in each engine's syntax: every keyword as a word
-/// prefix in the text fields, and every required facet token in `tags`.
+/// prefix in the text fields, and every required tag group in `tags`.
 /// Words and tokens are folded to letters and digits, so nothing in them is
 /// syntax.
-fn match_expression(backend: Backend, words: &[String], tags: &[String]) -> String {
+fn match_expression(backend: Backend, words: &[String], tags: &[Vec<String>]) -> String {
     match backend {
         Backend::Sqlite => {
             let text = words
@@ -90,13 +108,19 @@ fn match_expression(backend: Backend, words: &[String], tags: &[String]) -> Stri
                 .collect::<Vec<_>>()
                 .join(" AND ");
             let mut parts = vec![format!("{{name domains bio}} : ({text})")];
-            parts.extend(tags.iter().map(|t| format!("tags : \"{t}\"")));
+            parts.extend(tags.iter().map(|group| {
+                let any: Vec<String> = group.iter().map(|t| format!("\"{t}\"")).collect();
+                format!("tags : ({})", any.join(" OR "))
+            }));
             parts.join(" AND ")
         }
         Backend::Postgres => words
             .iter()
             .map(|w| format!("{w}:*ABC"))
-            .chain(tags.iter().map(|t| format!("{t}:D")))
+            .chain(tags.iter().map(|group| {
+                let any: Vec<String> = group.iter().map(|t| format!("{t}:D")).collect();
+                format!("({})", any.join(" | "))
+            }))
             .collect::<Vec<_>>()
             .join(" & "),
     }
@@ -218,13 +242,16 @@ pub fn build(
                 &q.words,
                 &required_tags(q),
             )));
+            // Ranked on the keywords alone: ts_rank weighs how close query
+            // terms sit, and a filter's token is not a word of the text.
+            let r = b.bind(Bind::Text(match_expression(backend, &q.words, &[])));
             let (_, mut conditions) = filter_clauses(&mut b, q, "c", true);
             conditions.insert(0, format!("c.search_doc @@ to_tsquery('simple', {m})"));
             conditions.insert(0, "c.listed = 1".to_owned());
             (
                 format!(
                     "SELECT c.account_id AS id, \
-                     CAST(ts_rank(c.search_doc, to_tsquery('simple', {m})) AS DOUBLE PRECISION) AS score, \
+                     CAST(ts_rank(c.search_doc, to_tsquery('simple', {r})) AS DOUBLE PRECISION) AS score, \
                      c.{price} AS price, c.consultations, c.last_active_at, c.rating_milli, \
                      c.rating_count FROM experts c"
                 ),
@@ -347,20 +374,20 @@ mod tests {
         let after = [Key::Int(7), Key::Int(100), Key::Text("x".into())];
         let (sql, binds) = build(Backend::Postgres, &q, Some(&after), 11);
         assert!(sql.contains(
-            "((consultations < $2) OR (consultations = $2 AND last_active_at < $3) OR \
-             (consultations = $2 AND last_active_at = $3 AND id > $4))"
+            "((consultations < $3) OR (consultations = $3 AND last_active_at < $4) OR \
+             (consultations = $3 AND last_active_at = $4 AND id > $5))"
         ));
-        assert!(sql.contains("ORDER BY consultations DESC, last_active_at DESC, id ASC LIMIT $5"));
+        assert!(sql.contains("ORDER BY consultations DESC, last_active_at DESC, id ASC LIMIT $6"));
         assert!(sql.ends_with("ORDER BY p.consultations DESC, p.last_active_at DESC, p.id ASC"));
         assert_eq!(binds[0], Bind::Text("yoga:*ABC".into()));
-        assert_eq!(binds[4], Bind::Int(11));
+        assert_eq!(binds[5], Bind::Int(11));
         let mut q = q;
         q.filters.domain = Some("well-being".into());
         let (sql, binds) = build(Backend::Sqlite, &q, None, 5);
         assert!(sql.contains("expert_fts MATCH $1"));
         assert_eq!(
             binds[0],
-            Bind::Text("{name domains bio} : (\"yoga\"*) AND tags : \"zqdwellbeing\"".into())
+            Bind::Text("{name domains bio} : (\"yoga\"*) AND tags : (\"zqdwellbeing\")".into())
         );
     }
 

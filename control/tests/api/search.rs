@@ -121,6 +121,11 @@ impl Catalogue {
             .execute(s.db.pool())
             .await
             .unwrap();
+            // As reviews will: a rating change re-indexes the expert.
+            let mut conn = s.db.pool().acquire().await.unwrap();
+            control::experts::listing::refresh(&mut conn, s.db.backend(), &e.id)
+                .await
+                .unwrap();
             ids.push((first, e.id));
         }
         // Not listed: a draft whose bio would match.
@@ -299,8 +304,32 @@ async fn each_filter_narrows_the_results(backend: Backend) {
     assert_eq!(marsa["city"], "La Marsa");
     let km = marsa["distance_km"].as_f64().unwrap();
     assert!((12.0..18.0).contains(&km), "{km}");
-    // Filters combine with keywords.
+    // Filters combine with keywords (the range filters through their index
+    // tokens, then exactly).
     assert_eq!(c.names("q=yoga&max_price=2").await, ["Nour"]);
+    assert_eq!(c.names("q=yoga&max_price=3").await, ["Nour", "Leila"]);
+    assert_eq!(c.names("q=yoga&min_price=3").await, ["Leila"]);
+    assert_eq!(c.names("q=yoga&min_rating=4.9").await, ["Nour"]);
+    assert_eq!(c.names("q=yoga&min_rating=4.95").await, Vec::<&str>::new());
+    assert_eq!(
+        c.names("q=a&min_rating=4.2&sort=rating").await,
+        ["Nour", "Amira", "Karim"]
+    );
+    assert_eq!(
+        c.names("q=e&lat=36.8065&lon=10.1815&radius_km=30&sort=price_asc")
+            .await,
+        ["Leila", "Amira"]
+    );
+    assert_eq!(
+        c.names("q=e&lat=36.8065&lon=10.1815&radius_km=70&sort=price_asc")
+            .await,
+        ["Leila", "Amira", "Hedi"]
+    );
+    assert_eq!(
+        c.names("q=b&service=text_message&min_price=4&max_price=8&sort=price_asc")
+            .await,
+        ["Amira", "Hedi"]
+    );
     assert_eq!(
         c.names("q=finance&language=ar&domain=finance").await,
         ["Amira"]

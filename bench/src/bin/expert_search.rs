@@ -328,7 +328,7 @@ async fn seed(db: &Database, experts: usize) -> Duration {
         .await;
     eprintln!("\r  seeded {experts} / {experts}");
     if db.backend() == platform::db::Backend::Postgres {
-        sqlx::query("ANALYZE")
+        sqlx::query("VACUUM ANALYZE")
             .execute(db.pool())
             .await
             .expect("analyze");

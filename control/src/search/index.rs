@@ -133,10 +133,14 @@ pub async fn sync(
         }
         Backend::Postgres => {
             sqlx::query(
-                "UPDATE experts SET search_doc = setweight(to_tsvector('simple', $2), 'A') \
+                "INSERT INTO expert_search (account_id, search_doc, price_text, price_video, \
+                 price_call, rating_count, rating_milli, consultations, last_active_at, latitude_e6, \
+                 longitude_e6) SELECT account_id, setweight(to_tsvector('simple', $2), 'A') \
                  || setweight(to_tsvector('simple', $3), 'B') \
                  || setweight(to_tsvector('simple', $4), 'C') \
-                 || setweight(to_tsvector('simple', $5), 'D') WHERE account_id = $1",
+                 || setweight(to_tsvector('simple', $5), 'D'), price_text, price_video, price_call, \
+                 rating_count, rating_milli, consultations, last_active_at, latitude_e6, longitude_e6 \
+                 FROM experts WHERE account_id = $1",
             )
             .bind(account_id)
             .bind(&name)
@@ -176,7 +180,7 @@ async fn remove(
             .await?;
         }
         Backend::Postgres => {
-            sqlx::query("UPDATE experts SET search_doc = NULL WHERE account_id = $1")
+            sqlx::query("DELETE FROM expert_search WHERE account_id = $1")
                 .bind(account_id)
                 .execute(&mut *conn)
                 .await?;

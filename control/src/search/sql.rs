@@ -246,14 +246,14 @@ pub fn build(
             // terms sit, and a filter's token is not a word of the text.
             let r = b.bind(Bind::Text(match_expression(backend, &q.words, &[])));
             let (_, mut conditions) = filter_clauses(&mut b, q, "c", true);
+            // `expert_search` holds listed experts only.
             conditions.insert(0, format!("c.search_doc @@ to_tsquery('simple', {m})"));
-            conditions.insert(0, "c.listed = 1".to_owned());
             (
                 format!(
                     "SELECT c.account_id AS id, \
                      CAST(ts_rank(c.search_doc, to_tsquery('simple', {r})) AS DOUBLE PRECISION) AS score, \
                      c.{price} AS price, c.consultations, c.last_active_at, c.rating_milli, \
-                     c.rating_count FROM experts c"
+                     c.rating_count FROM expert_search c"
                 ),
                 conditions,
             )

@@ -10,20 +10,24 @@ const COLUMNS: &str = "account_id, bio, languages, city, latitude_e6, longitude_
     tax_option, bank_kind, bank_hint, hidden, listed, consultations, rating_count, rating_sum, \
     last_active_at, created_at, updated_at";
 
+/// The `latitude_e6` and `longitude_e6` columns of a row, when both are set.
+pub(crate) fn position_of(r: &AnyRow) -> Result<Option<Position>, sqlx::Error> {
+    Ok(
+        match (r.try_get("latitude_e6")?, r.try_get("longitude_e6")?) {
+            (Some(latitude_e6), Some(longitude_e6)) => Some(Position {
+                latitude_e6,
+                longitude_e6,
+            }),
+            _ => None,
+        },
+    )
+}
+
 fn from_row(r: &AnyRow, domains: Vec<String>) -> Result<Expert, sqlx::Error> {
     let text = |name: &str| -> Result<String, sqlx::Error> { r.try_get(name) };
     let bad = |what: &str, v: String| sqlx::Error::Decode(format!("bad {what} {v:?}").into());
     let languages: String = text("languages")?;
-    let position = match (
-        r.try_get::<Option<i64>, _>("latitude_e6")?,
-        r.try_get::<Option<i64>, _>("longitude_e6")?,
-    ) {
-        (Some(latitude_e6), Some(longitude_e6)) => Some(Position {
-            latitude_e6,
-            longitude_e6,
-        }),
-        _ => None,
-    };
+    let position = position_of(r)?;
     let state = text("state")?;
     let tax: Option<String> = r.try_get("tax_option")?;
     Ok(Expert {

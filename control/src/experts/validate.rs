@@ -3,6 +3,8 @@
 
 use proto::FieldError;
 
+use crate::accounts::validate::long_text;
+
 use super::{Position, Prices, Service};
 
 pub const MAX_BIO: usize = 4000;
@@ -15,7 +17,7 @@ pub const MAX_PRICE: i64 = 100_000;
 pub const MAX_REASON: usize = 1000;
 
 pub fn bio(value: &str, errors: &mut Vec<FieldError>) {
-    text("bio", value, MAX_BIO, errors);
+    long_text("bio", value, MAX_BIO, errors);
 }
 
 /// Why administrators reject a submission: the expert reads it.
@@ -23,27 +25,7 @@ pub fn reason(value: &str, errors: &mut Vec<FieldError>) {
     if value.trim().is_empty() {
         errors.push(FieldError::new("reason", "required", "say what to correct"));
     } else {
-        text("reason", value, MAX_REASON, errors);
-    }
-}
-
-/// Free text of at most `max` characters, lines and tabs allowed.
-fn text(field: &str, value: &str, max: usize, errors: &mut Vec<FieldError>) {
-    if value.chars().count() > max {
-        errors.push(FieldError::new(
-            field,
-            "too_long",
-            format!("at most {max} characters"),
-        ));
-    } else if value
-        .chars()
-        .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
-    {
-        errors.push(FieldError::new(
-            field,
-            "invalid",
-            "must not contain control characters",
-        ));
+        long_text("reason", value, MAX_REASON, errors);
     }
 }
 

@@ -9,20 +9,12 @@ use super::sql::{self, Bind};
 use super::{geo, Free, Hit, Page, Query};
 use crate::bookings::MIN_MINUTES;
 use crate::calendar::{self, MINUTE_MS};
-use crate::experts::{Position, Prices};
+use crate::experts::store::position_of;
+use crate::experts::Prices;
 
 fn decode(r: &AnyRow) -> Result<Hit, sqlx::Error> {
     let languages: String = r.try_get("languages")?;
-    let position = match (
-        r.try_get::<Option<i64>, _>("latitude_e6")?,
-        r.try_get::<Option<i64>, _>("longitude_e6")?,
-    ) {
-        (Some(latitude_e6), Some(longitude_e6)) => Some(Position {
-            latitude_e6,
-            longitude_e6,
-        }),
-        _ => None,
-    };
+    let position = position_of(r)?;
     Ok(Hit {
         account_id: r.try_get("id")?,
         first_name: r.try_get("first_name")?,

@@ -164,6 +164,8 @@ pub async fn list(
     if !caller.may_manage(&id) {
         return Err(ApiError::not_found("expert"));
     }
+    // No expert profile (or no such id), no documents to list.
+    super::experts::load(&state, &id).await?;
     let mut conn = state.db.pool().acquire().await?;
     let docs = verification::documents(&mut conn, &id).await?;
     Ok(Json(docs.iter().map(DocumentView::from).collect()))

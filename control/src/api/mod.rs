@@ -210,6 +210,22 @@ pub fn router(state: AppState) -> Router {
         .fallback(|| async { ApiError::not_found("route") })
         .with_state(state)
         .merge(SwaggerUi::new("/api/docs").url("/api/openapi.json", openapi))
+        .layer(axum::middleware::from_fn(refuse_nul_in_path))
         .layer(CatchPanicLayer::new())
         .layer(TraceLayer::new_for_http())
+}
+
+/// A NUL byte in the path names nothing: answered 404 before any handler
+/// passes a path segment to the database, which may refuse it (PostgreSQL
+/// refuses NUL in text). Query strings and bodies have their own checks
+/// (`ApiQuery`, `ApiJson`).
+async fn refuse_nul_in_path(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    if request.uri().path().to_ascii_lowercase().contains("%00") {
+        return ApiError::not_found("resource").into_response();
+    }
+    next.run(request).await
 }

@@ -13,7 +13,63 @@ both_backends!(
     parallel_guesses_cannot_get_past_the_lockout,
     an_unknown_address_locks_like_a_registered_one,
     guessing_the_current_password_is_limited_too,
+    ids_in_paths_that_are_not_uuids_name_nothing,
 );
+
+/// A NUL byte or any non-UUID where a path names a record is 404, never a
+/// database error (PostgreSQL refuses NUL in text).
+async fn ids_in_paths_that_are_not_uuids_name_nothing(backend: Backend) {
+    let s = Server::start(backend).await;
+    let admin = s.admin().await;
+    for id in ["%00", "not-a-uuid"] {
+        for (method, path) in [
+            (
+                reqwest::Method::GET,
+                format!("/api/v1/wallet/purchases/{id}"),
+            ),
+            (
+                reqwest::Method::GET,
+                format!("/api/v1/payments/return/{id}"),
+            ),
+            (reqwest::Method::GET, format!("/api/v1/experts/{id}")),
+            (
+                reqwest::Method::GET,
+                format!("/api/v1/experts/{id}/documents"),
+            ),
+            (reqwest::Method::GET, format!("/api/v1/admin/experts/{id}")),
+            (
+                reqwest::Method::POST,
+                format!("/api/v1/admin/experts/{id}/approve"),
+            ),
+            (reqwest::Method::GET, format!("/api/v1/bookings/{id}")),
+            (
+                reqwest::Method::POST,
+                format!("/api/v1/notifications/{id}/read"),
+            ),
+            (
+                reqwest::Method::GET,
+                format!("/api/v1/payouts/{id}/statement"),
+            ),
+            (
+                reqwest::Method::POST,
+                format!("/api/v1/admin/payouts/{id}/approve"),
+            ),
+            (
+                reqwest::Method::POST,
+                format!("/api/v1/admin/reports/{id}/close"),
+            ),
+        ] {
+            let r = s
+                .send(
+                    s.req(method.clone(), &path, Some(&admin.access))
+                        .json(&json!({ "action": "dismiss", "reason": "x" })),
+                )
+                .await;
+            assert_eq!(r.status, 404, "{method} {path}: {}", r.body);
+            assert_eq!(r.code(), "not_found", "{method} {path}");
+        }
+    }
+}
 
 async fn nul_characters_are_refused_wherever_a_client_can_put_them(backend: Backend) {
     let s = Server::start_with(backend, |c| c.auth.ip_requests_per_minute = 1000).await;

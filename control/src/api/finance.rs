@@ -207,6 +207,7 @@ pub async fn holds(
 #[serde(deny_unknown_fields)]
 pub struct PeriodQuery {
     /// day, week or month (default).
+    #[param(inline)]
     pub period: Option<Period>,
     /// From this date or time (inclusive); default: a year before `to`.
     pub from: Option<String>,

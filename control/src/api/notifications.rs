@@ -28,6 +28,7 @@ const REPLAY_PAGE: i64 = 100;
 #[serde(deny_unknown_fields)]
 pub struct ListQuery {
     /// `inbox` (default: not archived), `unread`, `archived` or `all`.
+    #[param(inline)]
     pub filter: Option<Filter>,
     /// `next_cursor` of the previous page.
     pub cursor: Option<String>,

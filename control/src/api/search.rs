@@ -56,6 +56,7 @@ pub struct SearchParams {
     pub available_to: Option<String>,
     /// relevance (default with `q`), popularity (default without), price_asc,
     /// price_desc, rating.
+    #[param(inline)]
     pub sort: Option<Sort>,
     /// `next_cursor` of the previous page, with the same parameters.
     pub cursor: Option<String>,

@@ -50,6 +50,28 @@ async fn openapi_docs_and_metrics_are_served(backend: Backend) {
             schemas[schema]
         );
     }
+    // Every reference resolves: clients generate code from this document.
+    fn refs(v: &serde_json::Value, out: &mut Vec<String>) {
+        match v {
+            serde_json::Value::Object(m) => {
+                if let Some(r) = m.get("$ref").and_then(|r| r.as_str()) {
+                    out.push(r.to_owned());
+                }
+                m.values().for_each(|v| refs(v, out));
+            }
+            serde_json::Value::Array(a) => a.iter().for_each(|v| refs(v, out)),
+            _ => {}
+        }
+    }
+    let mut found = Vec::new();
+    refs(&doc, &mut found);
+    assert!(found.len() > 50);
+    for r in found {
+        let name = r
+            .strip_prefix("#/components/schemas/")
+            .expect("a schema reference");
+        assert!(schemas.get(name).is_some(), "{r} does not resolve");
+    }
     let ui = s.get("/api/docs/", None).await.expect(200);
     assert!(
         String::from_utf8_lossy(&ui.bytes).contains("swagger"),

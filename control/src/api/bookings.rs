@@ -237,7 +237,7 @@ pub async fn history(
     caller: Caller,
     ApiQuery(q): ApiQuery<HistoryQuery>,
 ) -> ApiResult<Json<BookingPage>> {
-    let bad = |m: &str| ApiError::new(StatusCode::BAD_REQUEST, "invalid_query", m);
+    let bad = ApiError::invalid_query;
     let role = match q.role.as_deref() {
         None => None,
         Some("user") => Some(Role::User),

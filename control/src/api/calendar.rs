@@ -31,15 +31,6 @@ const MAX_SLOT_RANGE_DAYS: i64 = 62;
 const FEED_PAST_DAYS: i64 = 90;
 const FEED_MAX_EVENTS: i64 = 1000;
 
-fn bad_query(message: impl Into<String>) -> ApiError {
-    ApiError::new(
-        StatusCode::BAD_REQUEST,
-        "invalid_query",
-        "Invalid query parameters",
-    )
-    .detail(message)
-}
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Weekday {
@@ -346,14 +337,14 @@ pub(super) fn moment(name: &str, value: &str, tz: &TimeZone, end_of_day: bool) -
         return Ok(t.as_millisecond());
     }
     let day = value.parse::<Date>().map_err(|_| {
-        bad_query(format!(
+        ApiError::invalid_query(format!(
             "{name} must be a date (YYYY-MM-DD) or an RFC 3339 time"
         ))
     })?;
     let day = if end_of_day { day.tomorrow() } else { Ok(day) };
     day.and_then(|d| tz.to_zoned_datetime(d.to_datetime(jiff::civil::Time::midnight())))
         .map(|z| z.timestamp().as_millisecond())
-        .map_err(|_| bad_query(format!("{name} is out of range")))
+        .map_err(|_| ApiError::invalid_query(format!("{name} is out of range")))
 }
 
 /// `ms` in RFC 3339 at its offset in `tz`.
@@ -383,11 +374,12 @@ pub async fn slots(
     ApiQuery(q): ApiQuery<SlotsQuery>,
 ) -> ApiResult<Json<Slots>> {
     let tz_name = q.tz.unwrap_or_else(|| "UTC".to_owned());
-    let tz = zone(&tz_name).ok_or_else(|| bad_query("tz must be an IANA time zone name"))?;
+    let tz = zone(&tz_name)
+        .ok_or_else(|| ApiError::invalid_query("tz must be an IANA time zone name"))?;
     let max = state.bookings.settings().max_minutes;
     let duration = q.duration.unwrap_or(30);
     if !(crate::bookings::MIN_MINUTES..=max).contains(&duration) {
-        return Err(bad_query(format!(
+        return Err(ApiError::invalid_query(format!(
             "duration must be between {} and {max} minutes",
             crate::bookings::MIN_MINUTES
         )));
@@ -395,7 +387,7 @@ pub async fn slots(
     let from = moment("from", &q.from, &tz, false)?;
     let to = moment("to", &q.to, &tz, true)?;
     if to <= from || to - from > MAX_SLOT_RANGE_DAYS * DAY_MS {
-        return Err(bad_query(format!(
+        return Err(ApiError::invalid_query(format!(
             "to must be after from, by at most {MAX_SLOT_RANGE_DAYS} days"
         )));
     }

@@ -1,7 +1,6 @@
 //! Page cursors: the `(time, id)` of the last item of a page, opaque to
 //! clients (URL-safe base64), so the next page starts strictly after it.
 
-use axum::http::StatusCode;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use base64::Engine;
 
@@ -38,7 +37,7 @@ impl Page {
         default: i64,
         max: i64,
     ) -> ApiResult<Page> {
-        let bad = |title: &str| ApiError::new(StatusCode::BAD_REQUEST, "invalid_query", title);
+        let bad = |message: &str| ApiError::invalid_query(message);
         let limit = limit.unwrap_or(default);
         if !(1..=max).contains(&limit) {
             return Err(bad(&format!("limit must be between 1 and {max}")));

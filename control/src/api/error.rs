@@ -47,6 +47,17 @@ impl ApiError {
         .fields(errors)
     }
 
+    /// 400 `invalid_query`: a query parameter that does not make sense,
+    /// `message` saying which and why.
+    pub fn invalid_query(message: impl Into<String>) -> Self {
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_query",
+            "Invalid query parameters",
+        )
+        .detail(message)
+    }
+
     pub fn unauthorized(code: &str, title: &str) -> Self {
         Self::new(StatusCode::UNAUTHORIZED, code, title)
     }

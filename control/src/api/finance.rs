@@ -2,7 +2,7 @@
 //! earnings, and the platform's finances for administrators.
 
 use axum::extract::State;
-use axum::http::{header, StatusCode};
+use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use proto::Problem;
@@ -23,10 +23,6 @@ use crate::ledger::{LedgerError, TransferKind};
 use crate::payments::Purchase;
 use crate::state::AppState;
 
-fn bad_query(message: &str) -> ApiError {
-    ApiError::new(StatusCode::BAD_REQUEST, "invalid_query", message)
-}
-
 impl From<LedgerError> for ApiError {
     fn from(e: LedgerError) -> Self {
         ApiError::internal(e)
@@ -43,7 +39,7 @@ fn instant(name: &str, value: &Option<String>) -> ApiResult<Option<i64>> {
         .map(|d| d.midnight().assume_utc())
         .or_else(|_| OffsetDateTime::parse(v, &Rfc3339))
         .map_err(|_| {
-            bad_query(&format!(
+            ApiError::invalid_query(format!(
                 "{name} must be a date (YYYY-MM-DD) or an RFC 3339 time"
             ))
         })?;
@@ -87,7 +83,7 @@ pub async fn history(
     let csv = match q.format.as_deref() {
         None | Some("json") => false,
         Some("csv") => true,
-        Some(_) => return Err(bad_query("format must be json or csv")),
+        Some(_) => return Err(ApiError::invalid_query("format must be json or csv")),
     };
     let mut kinds = Vec::new();
     for name in q
@@ -99,18 +95,23 @@ pub async fn history(
         let kind = TransferKind::ALL
             .into_iter()
             .find(|k| k.as_str() == name)
-            .ok_or_else(|| bad_query(&format!("{name:?} is not a kind of movement")))?;
+            .ok_or_else(|| {
+                ApiError::invalid_query(format!("{name:?} is not a kind of movement"))
+            })?;
         kinds.push(kind);
     }
     let limit = match (csv, q.limit) {
         (true, _) => 10_000,
         (false, None) => 50,
         (false, Some(l)) if (1..=500).contains(&l) => l,
-        _ => return Err(bad_query("limit must be between 1 and 500")),
+        _ => return Err(ApiError::invalid_query("limit must be between 1 and 500")),
     };
     let before = match &q.cursor {
         None => None,
-        Some(c) => Some(cursor::decode(c).ok_or_else(|| bad_query("cursor is not one we gave"))?),
+        Some(c) => Some(
+            cursor::decode(c)
+                .ok_or_else(|| ApiError::invalid_query("cursor is not one we gave"))?,
+        ),
     };
     let filter = HistoryFilter {
         kinds,
@@ -220,7 +221,7 @@ impl PeriodQuery {
         let to = instant("to", &self.to)?.unwrap_or(now + 1);
         let from = instant("from", &self.from)?.unwrap_or(to - 366 * 24 * 3_600_000);
         if from >= to {
-            return Err(bad_query("from must be before to"));
+            return Err(ApiError::invalid_query("from must be before to"));
         }
         Ok((from, to, self.period.unwrap_or(Period::Month)))
     }

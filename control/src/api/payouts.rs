@@ -253,13 +253,7 @@ pub async fn statement(
     let csv = match q.format.as_deref() {
         None | Some("json") => false,
         Some("csv") => true,
-        Some(_) => {
-            return Err(ApiError::new(
-                StatusCode::BAD_REQUEST,
-                "invalid_query",
-                "format must be json or csv",
-            ))
-        }
+        Some(_) => return Err(ApiError::invalid_query("format must be json or csv")),
     };
     let p = state
         .payouts

@@ -2,7 +2,6 @@
 //! suggestions as one types. Only listed experts are ever returned.
 
 use axum::extract::State;
-use axum::http::StatusCode;
 use axum::Json;
 use proto::Problem;
 use serde::{Deserialize, Serialize};
@@ -17,15 +16,6 @@ use crate::experts::{store as experts_store, Position, Service};
 use crate::search::suggest::{self, Suggestion};
 use crate::search::{cursor, fold, store, Filters, Free, Near, Query, Sort};
 use crate::state::AppState;
-
-fn bad(message: impl Into<String>) -> ApiError {
-    ApiError::new(
-        StatusCode::BAD_REQUEST,
-        "invalid_query",
-        "Invalid query parameters",
-    )
-    .detail(message)
-}
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
@@ -93,7 +83,9 @@ pub struct SearchPage {
 
 fn degrees_e6(name: &str, v: f64, max: f64) -> ApiResult<i64> {
     if !v.is_finite() || v.abs() > max {
-        return Err(bad(format!("{name} must be between -{max} and {max}")));
+        return Err(ApiError::invalid_query(format!(
+            "{name} must be between -{max} and {max}"
+        )));
     }
     Ok((v * 1e6).round() as i64)
 }
@@ -103,20 +95,22 @@ fn free_of(p: &SearchParams, now: i64) -> ApiResult<Option<Free>> {
     let time = |name: &str, v: &str| {
         v.parse::<jiff::Timestamp>()
             .map(|t| t.as_millisecond())
-            .map_err(|_| bad(format!("{name} must be an RFC 3339 time")))
+            .map_err(|_| ApiError::invalid_query(format!("{name} must be an RFC 3339 time")))
     };
     match (&p.available_from, &p.available_to) {
         (None, None) => Ok(None),
         (Some(from), Some(to)) => {
             let (from, to) = (time("available_from", from)?, time("available_to", to)?);
             if to <= from || to - from > 62 * DAY_MS {
-                return Err(bad(
+                return Err(ApiError::invalid_query(
                     "available_to must be after available_from, by at most 62 days",
                 ));
             }
             Ok(Some(Free { from, to, now }))
         }
-        _ => Err(bad("available_from and available_to go together")),
+        _ => Err(ApiError::invalid_query(
+            "available_from and available_to go together",
+        )),
     }
 }
 
@@ -124,7 +118,7 @@ fn query_of(p: SearchParams, now: i64) -> ApiResult<Query> {
     let free = free_of(&p, now)?;
     let words: Vec<String> = p.q.as_deref().map(fold::words).unwrap_or_default();
     if words.len() > 8 {
-        return Err(bad("at most 8 keywords"));
+        return Err(ApiError::invalid_query("at most 8 keywords"));
     }
     let sort = p.sort.unwrap_or(if words.is_empty() {
         Sort::Popularity
@@ -132,25 +126,31 @@ fn query_of(p: SearchParams, now: i64) -> ApiResult<Query> {
         Sort::Relevance
     });
     if sort == Sort::Relevance && words.is_empty() {
-        return Err(bad("sort=relevance needs keywords in q"));
+        return Err(ApiError::invalid_query(
+            "sort=relevance needs keywords in q",
+        ));
     }
     let limit = p.limit.unwrap_or(20);
     if !(1..=50).contains(&limit) {
-        return Err(bad("limit must be between 1 and 50"));
+        return Err(ApiError::invalid_query("limit must be between 1 and 50"));
     }
     for (name, v) in [("min_price", p.min_price), ("max_price", p.max_price)] {
         if v.is_some_and(|v| v < 0) {
-            return Err(bad(format!("{name} must not be negative")));
+            return Err(ApiError::invalid_query(format!(
+                "{name} must not be negative"
+            )));
         }
     }
     if let (Some(lo), Some(hi)) = (p.min_price, p.max_price) {
         if lo > hi {
-            return Err(bad("min_price is above max_price"));
+            return Err(ApiError::invalid_query("min_price is above max_price"));
         }
     }
     let min_rating_milli = match p.min_rating {
         Some(r) if !(1.0..=5.0).contains(&r) => {
-            return Err(bad("min_rating must be between 1 and 5"))
+            return Err(ApiError::invalid_query(
+                "min_rating must be between 1 and 5",
+            ))
         }
         Some(r) => Some((r * 1000.0).round() as i64),
         None => None,
@@ -159,7 +159,9 @@ fn query_of(p: SearchParams, now: i64) -> ApiResult<Query> {
         (None, None, None) => None,
         (Some(lat), Some(lon), Some(r)) => {
             if !(r > 0.0 && r <= 1000.0) {
-                return Err(bad("radius_km must be above 0 and at most 1000"));
+                return Err(ApiError::invalid_query(
+                    "radius_km must be above 0 and at most 1000",
+                ));
             }
             Some(Near {
                 centre: Position {
@@ -169,10 +171,16 @@ fn query_of(p: SearchParams, now: i64) -> ApiResult<Query> {
                 radius_m: r * 1000.0,
             })
         }
-        _ => return Err(bad("lat, lon and radius_km go together")),
+        _ => {
+            return Err(ApiError::invalid_query(
+                "lat, lon and radius_km go together",
+            ))
+        }
     };
     let after = match &p.cursor {
-        Some(c) => Some(cursor::decode(sort, c).ok_or_else(|| bad("Unknown cursor"))?),
+        Some(c) => {
+            Some(cursor::decode(sort, c).ok_or_else(|| ApiError::invalid_query("Unknown cursor"))?)
+        }
         None => None,
     };
     Ok(Query {
@@ -243,10 +251,10 @@ pub async fn suggestions(
 ) -> ApiResult<Json<Vec<Suggestion>>> {
     let limit = p.limit.unwrap_or(8);
     if !(1..=20).contains(&limit) {
-        return Err(bad("limit must be between 1 and 20"));
+        return Err(ApiError::invalid_query("limit must be between 1 and 20"));
     }
     if p.q.chars().count() > 100 {
-        return Err(bad("q is at most 100 characters"));
+        return Err(ApiError::invalid_query("q is at most 100 characters"));
     }
     let mut conn = state.db.pool().acquire().await?;
     let domains = experts_store::domains(&mut conn).await?;

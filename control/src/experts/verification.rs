@@ -226,10 +226,6 @@ pub async fn set_tax_option(
 /// transaction's: PostgreSQL runs writers side by side (on SQLite,
 /// `begin_write` already admits one at a time). A no-op without a profile.
 pub async fn lock(conn: &mut AnyConnection, account_id: &str) -> Result<(), sqlx::Error> {
-    // Not a UUID: no expert to lock, and odd bytes (NUL) never reach the database.
-    if uuid::Uuid::parse_str(account_id).is_err() {
-        return Ok(());
-    }
     sqlx::query("UPDATE experts SET state = state WHERE account_id = $1")
         .bind(account_id)
         .execute(conn)

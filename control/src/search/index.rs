@@ -9,6 +9,12 @@ use sqlx::AnyConnection;
 use super::{fold, tags};
 use crate::experts::{Position, Prices, Service};
 
+/// The `experts` columns filters and sorts read, copied beside each index
+/// entry (`expert_fts_keys` on SQLite, `expert_search` on PostgreSQL) and kept
+/// equal by the migrations' triggers.
+const COPIED: &str = "price_text, price_video, price_call, rating_count, rating_milli, \
+    consultations, last_active_at, latitude_e6, longitude_e6";
+
 /// What the index holds of a listed expert.
 #[derive(sqlx::FromRow)]
 struct Listed {
@@ -106,51 +112,38 @@ pub async fn sync(
         )
         .collect();
     let tags = tags.join(" ");
-    match backend {
+    let document = match backend {
         Backend::Sqlite => {
             // The copies follow `experts` through a trigger once the row exists.
-            sqlx::query(
-                "INSERT INTO expert_fts_keys (account_id, price_text, price_video, price_call, \
-                 rating_count, rating_milli, consultations, last_active_at, latitude_e6, longitude_e6) \
-                 SELECT account_id, price_text, price_video, price_call, rating_count, rating_milli, \
-                 consultations, last_active_at, latitude_e6, longitude_e6 FROM experts \
-                 WHERE account_id = $1 ON CONFLICT (account_id) DO NOTHING",
-            )
+            sqlx::query(&format!(
+                "INSERT INTO expert_fts_keys (account_id, {COPIED}) \
+                 SELECT account_id, {COPIED} FROM experts WHERE account_id = $1 \
+                 ON CONFLICT (account_id) DO NOTHING"
+            ))
             .bind(account_id)
             .execute(&mut *conn)
             .await?;
-            sqlx::query(
-                "INSERT INTO expert_fts (rowid, name, domains, bio, tags) \
-                 SELECT id, $2, $3, $4, $5 FROM expert_fts_keys WHERE account_id = $1",
-            )
-            .bind(account_id)
-            .bind(&name)
-            .bind(&domains)
-            .bind(&bio)
-            .bind(&tags)
-            .execute(&mut *conn)
-            .await?;
+            "INSERT INTO expert_fts (rowid, name, domains, bio, tags) \
+             SELECT id, $2, $3, $4, $5 FROM expert_fts_keys WHERE account_id = $1"
+                .to_owned()
         }
-        Backend::Postgres => {
-            sqlx::query(
-                "INSERT INTO expert_search (account_id, search_doc, price_text, price_video, \
-                 price_call, rating_count, rating_milli, consultations, last_active_at, latitude_e6, \
-                 longitude_e6) SELECT account_id, setweight(to_tsvector('simple', $2), 'A') \
-                 || setweight(to_tsvector('simple', $3), 'B') \
-                 || setweight(to_tsvector('simple', $4), 'C') \
-                 || setweight(to_tsvector('simple', $5), 'D'), price_text, price_video, price_call, \
-                 rating_count, rating_milli, consultations, last_active_at, latitude_e6, longitude_e6 \
-                 FROM experts WHERE account_id = $1",
-            )
-            .bind(account_id)
-            .bind(&name)
-            .bind(&domains)
-            .bind(&bio)
-            .bind(&tags)
-            .execute(&mut *conn)
-            .await?;
-        }
-    }
+        Backend::Postgres => format!(
+            "INSERT INTO expert_search (account_id, search_doc, {COPIED}) \
+             SELECT account_id, setweight(to_tsvector('simple', $2), 'A') \
+             || setweight(to_tsvector('simple', $3), 'B') \
+             || setweight(to_tsvector('simple', $4), 'C') \
+             || setweight(to_tsvector('simple', $5), 'D'), {COPIED} \
+             FROM experts WHERE account_id = $1"
+        ),
+    };
+    sqlx::query(&document)
+        .bind(account_id)
+        .bind(&name)
+        .bind(&domains)
+        .bind(&bio)
+        .bind(&tags)
+        .execute(&mut *conn)
+        .await?;
     let mut terms: Vec<&str> = name_folded.split(' ').filter(|w| !w.is_empty()).collect();
     terms.sort_unstable();
     terms.dedup();

@@ -1,0 +1,10 @@
+export { Room, RemoteTrack, LocalTrack } from "./room";
+export type { ConnectOptions, DisconnectReason, Participant, MuteChange, DataMessage, RoomEvents } from "./room";
+export { DeepInfluenceError } from "./errors";
+export type { DeepInfluenceErrorCode } from "./errors";
+export { parseRoomToken } from "./token";
+export type { RoomTokenClaims } from "./token";
+export { Whiteboard, WHITEBOARD_CLEAR } from "./data";
+export type { Stroke, Point, ChatMessage, ChannelLabel } from "./data";
+export type * from "./wire";
+export const VERSION = "0.1.0";

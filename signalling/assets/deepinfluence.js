@@ -302,6 +302,8 @@ var Negotiator = class {
     this.suspended = false;
     this.unsentAnswer = null;
     this.closed = false;
+    /** Replies still due to our offers, counted as messages arrive (the queue may lag behind). */
+    this.repliesDue = 0;
   }
   /** Offers (publish/unpublish, or an ICE restart); resolves once an answer covering it is applied. */
   negotiate(options = {}) {
@@ -333,6 +335,7 @@ var Negotiator = class {
   }
   /** The server's answer to our oldest outstanding offer. */
   handleAnswer(sdp) {
+    if (this.repliesDue > 0) this.repliesDue--;
     return this.enqueue(async () => {
       const head = this.outstanding.shift();
       if (!head || head.abandoned || this.pc.signalingState !== "have-local-offer") return;
@@ -351,15 +354,17 @@ var Negotiator = class {
    * our offers (and so is handled here).
    */
   handleError(code, message) {
-    if (!["offer_pending", "bad_sdp", "publish_denied"].includes(code) || this.outstanding.length === 0) {
+    if (!["offer_pending", "bad_sdp", "publish_denied"].includes(code) || this.repliesDue === 0) {
       return false;
     }
-    const head = this.outstanding.shift();
-    if (head.abandoned) {
-      this.enqueue(() => this.maybeOffer());
-      return true;
-    }
+    this.repliesDue--;
     this.enqueue(async () => {
+      const head = this.outstanding.shift();
+      if (!head) return;
+      if (head.abandoned) {
+        await this.maybeOffer();
+        return;
+      }
       await this.rollback();
       if (code === "offer_pending") {
         this.needOffer = true;
@@ -381,6 +386,7 @@ var Negotiator = class {
    */
   suspend() {
     this.suspended = true;
+    this.repliesDue = 0;
     this.enqueue(async () => {
       this.abandonOutstanding();
       this.outstanding = [];
@@ -457,7 +463,9 @@ var Negotiator = class {
     }
     this.outstanding.push({ gen, iceRestart, abandoned: false });
     const sent = this.send({ type: "offer", sdp: this.pc.localDescription.sdp, tracks: this.tracks() });
-    if (!sent) {
+    if (sent) {
+      this.repliesDue++;
+    } else {
       this.outstanding.pop();
       this.needOffer = true;
       if (iceRestart) this.iceRestart = true;
@@ -492,14 +500,16 @@ function parseSections(sdp) {
 }
 function sentTracks(sdp) {
   const out = /* @__PURE__ */ new Map();
+  const mids = /* @__PURE__ */ new Set();
   for (const s of parseSections(sdp)) {
+    if (s.mid) mids.add(s.mid);
     if (!s.mid || s.rejected || s.kind === "application") continue;
     if (s.direction !== "sendonly" && s.direction !== "sendrecv") continue;
     const m = /^t(\d+)$/.exec(s.trackId ?? "");
     if (!m || !s.stream) continue;
     out.set(s.mid, { track: Number(m[1]), owner: s.stream, kind: s.kind });
   }
-  return out;
+  return { tracks: out, mids };
 }
 
 // src/signal.ts
@@ -1099,8 +1109,8 @@ var Room = class _Room extends Emitter {
     const sent = sentTracks(sdp);
     for (const tr of pc.getTransceivers()) {
       const mid = tr.mid;
-      if (!mid) continue;
-      const now = sent.get(mid)?.track;
+      if (!mid || !sent.mids.has(mid)) continue;
+      const now = sent.tracks.get(mid)?.track;
       const before = this.midTrack.get(mid);
       if (before !== void 0 && before !== now) {
         this.midTrack.delete(mid);

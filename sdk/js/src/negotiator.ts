@@ -51,6 +51,8 @@ export class Negotiator {
   private suspended = false;
   private unsentAnswer: string | null = null;
   private closed = false;
+  /** Replies still due to our offers, counted as messages arrive (the queue may lag behind). */
+  private repliesDue = 0;
 
   constructor(
     private readonly pc: NegotiablePeer,
@@ -91,6 +93,7 @@ export class Negotiator {
 
   /** The server's answer to our oldest outstanding offer. */
   handleAnswer(sdp: string): Promise<void> {
+    if (this.repliesDue > 0) this.repliesDue--;
     return this.enqueue(async () => {
       const head = this.outstanding.shift();
       if (!head || head.abandoned || this.pc.signalingState !== "have-local-offer") return;
@@ -110,15 +113,18 @@ export class Negotiator {
    * our offers (and so is handled here).
    */
   handleError(code: ErrorCode, message: string): boolean {
-    if (!["offer_pending", "bad_sdp", "publish_denied"].includes(code) || this.outstanding.length === 0) {
+    if (!["offer_pending", "bad_sdp", "publish_denied"].includes(code) || this.repliesDue === 0) {
       return false;
     }
-    const head = this.outstanding.shift()!;
-    if (head.abandoned) {
-      this.enqueue(() => this.maybeOffer());
-      return true;
-    }
+    this.repliesDue--;
     this.enqueue(async () => {
+      const head = this.outstanding.shift();
+      if (!head) return;
+      if (head.abandoned) {
+        // The refusal of an offer we rolled back for the server's: expected.
+        await this.maybeOffer();
+        return;
+      }
       await this.rollback();
       if (code === "offer_pending") {
         // The server has an offer out: answer it first, then offer again.
@@ -142,6 +148,7 @@ export class Negotiator {
    */
   suspend(): void {
     this.suspended = true;
+    this.repliesDue = 0;
     this.enqueue(async () => {
       this.abandonOutstanding();
       this.outstanding = [];
@@ -233,7 +240,9 @@ export class Negotiator {
     }
     this.outstanding.push({ gen, iceRestart, abandoned: false });
     const sent = this.send({ type: "offer", sdp: this.pc.localDescription!.sdp, tracks: this.tracks() });
-    if (!sent) {
+    if (sent) {
+      this.repliesDue++;
+    } else {
       // No socket: offer again once resumed.
       this.outstanding.pop();
       this.needOffer = true;

@@ -569,8 +569,8 @@ export class Room extends Emitter<RoomEvents> {
     const sent = sentTracks(sdp);
     for (const tr of pc.getTransceivers()) {
       const mid = tr.mid;
-      if (!mid) continue;
-      const now = sent.get(mid)?.track;
+      if (!mid || !sent.mids.has(mid)) continue;
+      const now = sent.tracks.get(mid)?.track;
       const before = this.midTrack.get(mid);
       if (before !== undefined && before !== now) {
         this.midTrack.delete(mid);

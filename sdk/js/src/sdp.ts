@@ -39,14 +39,20 @@ export function parseSections(sdp: string): MediaSection[] {
  * The SFU's track number each m-line of its SDP sends (`a=msid:<owner> t<N>`),
  * keyed by mid. M-lines that send nothing are left out.
  */
-export function sentTracks(sdp: string): Map<string, { track: number; owner: string; kind: string }> {
+export function sentTracks(sdp: string): {
+  tracks: Map<string, { track: number; owner: string; kind: string }>;
+  /** Every mid the SDP describes (a description that lacks a mid says nothing about it). */
+  mids: Set<string>;
+} {
   const out = new Map<string, { track: number; owner: string; kind: string }>();
+  const mids = new Set<string>();
   for (const s of parseSections(sdp)) {
+    if (s.mid) mids.add(s.mid);
     if (!s.mid || s.rejected || s.kind === "application") continue;
     if (s.direction !== "sendonly" && s.direction !== "sendrecv") continue;
     const m = /^t(\d+)$/.exec(s.trackId ?? "");
     if (!m || !s.stream) continue;
     out.set(s.mid, { track: Number(m[1]), owner: s.stream, kind: s.kind });
   }
-  return out;
+  return { tracks: out, mids };
 }

@@ -23,7 +23,7 @@ pub struct Config {
     /// Log filter in `RUST_LOG` syntax, e.g. `info,control=debug`.
     pub log_level: String,
     pub control: control::Settings,
-    pub signalling: ServiceSettings,
+    pub signalling: signalling::Settings,
     pub sfu: SfuSettings,
     pub recorder: ServiceSettings,
 }
@@ -66,7 +66,7 @@ impl Default for Config {
             log_format: LogFormat::Auto,
             log_level: "info".to_owned(),
             control: control::Settings::default(),
-            signalling: service(8081),
+            signalling: signalling::Settings::default(),
             sfu: SfuSettings::default(),
             recorder: service(8083),
         }

@@ -67,6 +67,25 @@ enum AdminCommand {
         #[arg(long)]
         password_stdin: bool,
     },
+    /// Mint a room token for trying a call by hand (printed alone on stdout).
+    RoomToken {
+        #[arg(long)]
+        room: String,
+        #[arg(long)]
+        participant: String,
+        /// host, participant or viewer.
+        #[arg(long, default_value = "participant")]
+        role: String,
+        /// What the participant may publish: camera, microphone, screen,
+        /// comma-separated; `none` for nothing. Default: all three, or none
+        /// for a viewer.
+        #[arg(long)]
+        publish: Option<String>,
+        /// Lifetime, e.g. `10m` or `1h`; a negative one (`-1s`) mints an
+        /// already expired token, for testing refusals.
+        #[arg(long, default_value = "1h", allow_hyphen_values = true)]
+        ttl: String,
+    },
 }
 
 fn main() -> std::process::ExitCode {
@@ -138,7 +157,64 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             db.close().await;
             Ok(())
         }
+        Command::Admin(AdminCommand::RoomToken {
+            room,
+            participant,
+            role,
+            publish,
+            ttl,
+        }) => {
+            let claims = room_claims(room, participant, &role, publish.as_deref(), &ttl)?;
+            let secret = control::state::room_token_secret(&config.control, &config.data_dir)?;
+            println!(
+                "{}",
+                platform::room_token::RoomTokens::new(secret.as_bytes()).mint(&claims)
+            );
+            Ok(())
+        }
     }
+}
+
+fn room_claims(
+    room: String,
+    participant: String,
+    role: &str,
+    publish: Option<&str>,
+    ttl: &str,
+) -> anyhow::Result<proto::room_token::RoomClaims> {
+    use proto::sfu::{Role, Source};
+    let role: Role = serde_json::from_value(serde_json::Value::String(role.to_owned()))
+        .map_err(|_| anyhow::anyhow!("--role must be host, participant or viewer"))?;
+    let publish = match publish {
+        None if role == Role::Viewer => Vec::new(),
+        None => vec![Source::Camera, Source::Microphone, Source::Screen],
+        Some("none") => Vec::new(),
+        Some(list) => list
+            .split(',')
+            .map(|s| {
+                serde_json::from_value(serde_json::Value::String(s.trim().to_owned())).map_err(
+                    |_| anyhow::anyhow!("--publish takes camera, microphone, screen or none"),
+                )
+            })
+            .collect::<anyhow::Result<_>>()?,
+    };
+    let (sign, span) = match ttl.strip_prefix('-') {
+        Some(rest) => (-1, rest),
+        None => (1, ttl),
+    };
+    let seconds = humantime::parse_duration(span)
+        .map_err(|e| anyhow::anyhow!("--ttl {ttl:?}: {e}"))?
+        .as_secs() as i64;
+    let now = SystemClock.now_ms() / 1000;
+    Ok(proto::room_token::RoomClaims {
+        sub: participant,
+        room,
+        role,
+        publish,
+        call: None,
+        iat: now,
+        exp: now + sign * seconds,
+    })
 }
 
 fn admin_password(from_stdin: bool) -> anyhow::Result<(String, bool)> {
@@ -227,7 +303,7 @@ impl Service {
     fn serves(self) -> &'static str {
         match self {
             Service::Control => "REST API /api/v1, docs /api/docs",
-            Service::Signalling => "health and metrics only: signalling is not built yet",
+            Service::Signalling => "WebSocket /v1/signal, demo page /demo",
             Service::Sfu => "health and metrics; media on the UDP ports below",
             Service::Recorder => "health and metrics only: recording is not built yet",
         }
@@ -260,6 +336,11 @@ async fn serve(mut config: Config, services: &[Service]) -> anyhow::Result<()> {
         true => Some(start_media(&config, &bus, &telemetry, services)?),
         false => None,
     };
+    let signalling = match services.contains(&Service::Signalling) {
+        true => Some(start_signalling(&config, &bus, &telemetry, media.as_ref()).await?),
+        false => None,
+    };
+    let media = media.map(|(node, _)| node);
     if let Some(node) = &media {
         let ports: Vec<String> = node.addresses().iter().map(|a| a.to_string()).collect();
         lines.push(format!("  media       udp {}", ports.join(", ")));
@@ -304,7 +385,15 @@ async fn serve(mut config: Config, services: &[Service]) -> anyhow::Result<()> {
                     async move { db.ping().await.map_err(|e| e.to_string()) }
                 })
                 .check("bus", bus_check.clone());
-            control::router(state, &telemetry, readiness)
+            let router = control::router(state, &telemetry, readiness);
+            // One origin for the API, the demo page and its WebSocket.
+            match &signalling {
+                Some(s) => router.merge(s.router()),
+                None => router,
+            }
+        } else if let (Service::Signalling, Some(s)) = (service, &signalling) {
+            let readiness = Readiness::default().check("bus", bus_check.clone());
+            with_ops(s.router(), name, &telemetry, readiness)
         } else {
             let mut readiness = Readiness::default().check("bus", bus_check.clone());
             if let (Service::Sfu, Some(node)) = (service, &media) {
@@ -359,20 +448,22 @@ async fn serve(mut config: Config, services: &[Service]) -> anyhow::Result<()> {
     Ok(())
 }
 
+type RoomEvents = tokio::sync::broadcast::Sender<proto::sfu::Event>;
+
 /// Starts the media node's workers and the relay carrying their reports.
 fn start_media(
     config: &Config,
     bus: &Bus,
     telemetry: &Telemetry,
     services: &[Service],
-) -> anyhow::Result<Arc<media::node::Node>> {
+) -> anyhow::Result<(Arc<media::node::Node>, RoomEvents)> {
     let settings = config.sfu.media.clone();
     let (node, reports) = media::node::Node::start(settings, &telemetry.registry)
         .map_err(|e| platform::config::ConfigError::key("sfu.media.port", e))?;
     let (events, _) = tokio::sync::broadcast::channel(1024);
     let relay = media::node::relay::Relay {
         bus: bus.clone(),
-        events,
+        events: events.clone(),
         // Signalling elsewhere learns of room changes through the bus.
         publish_events: !services.contains(&Service::Signalling),
     };
@@ -383,7 +474,37 @@ fn start_media(
         let name = config.sfu.media.node.clone();
         tokio::spawn(media::node::remote::serve(bus.clone(), node.clone(), name));
     }
-    Ok(node)
+    Ok((node, events))
+}
+
+/// Starts signalling on the media node of this process, or on the one named
+/// in `signalling.sfu_node` across the bus.
+async fn start_signalling(
+    config: &Config,
+    bus: &Bus,
+    telemetry: &Telemetry,
+    media: Option<&(Arc<media::node::Node>, RoomEvents)>,
+) -> anyhow::Result<signalling::Signalling> {
+    let sfu = match media {
+        Some((node, events)) => signalling::Media::Local {
+            node: node.clone(),
+            events: events.clone(),
+        },
+        None => signalling::Media::Remote(Arc::new(
+            media::node::remote::RemoteNode::connect(bus.clone(), &config.signalling.sfu_node)
+                .await?,
+        )),
+    };
+    let secret = control::state::room_token_secret(&config.control, &config.data_dir)?;
+    signalling::Signalling::start(
+        config.signalling.clone(),
+        platform::room_token::RoomTokens::new(secret.as_bytes()),
+        sfu,
+        bus.clone(),
+        Arc::new(SystemClock),
+        &telemetry.registry,
+    )
+    .await
 }
 
 #[cfg(test)]

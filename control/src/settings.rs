@@ -26,6 +26,7 @@ pub struct Settings {
     pub social: SocialSettings,
     pub bookings: BookingSettings,
     pub notify: NotifySettings,
+    pub calls: CallSettings,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -253,6 +254,7 @@ impl Default for Settings {
             social: SocialSettings::default(),
             bookings: BookingSettings::default(),
             notify: NotifySettings::default(),
+            calls: CallSettings::default(),
         }
     }
 }
@@ -543,6 +545,32 @@ impl Default for PushSettings {
             .map(str::to_owned)
             .to_vec(),
             allow_http: false,
+        }
+    }
+}
+
+/// Video calls: the room tokens clients join the media server with.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CallSettings {
+    /// Secret that signs room tokens (32+ characters); the signalling service
+    /// checks them with the same one. When unset, one is generated and kept
+    /// in `<data_dir>/room-token.key`; set it when signalling runs apart.
+    pub room_token_secret: Option<String>,
+    /// The WebSocket URL clients reach signalling at. Default: `/v1/signal`
+    /// on `public_url`, which `deepinfluence serve` also answers.
+    pub signalling_url: Option<String>,
+    /// Longest life an administrator may give a room token.
+    #[serde(with = "humantime_serde")]
+    pub max_room_token_ttl: Duration,
+}
+
+impl Default for CallSettings {
+    fn default() -> Self {
+        CallSettings {
+            room_token_secret: None,
+            signalling_url: None,
+            max_room_token_ttl: Duration::from_secs(24 * 3600),
         }
     }
 }

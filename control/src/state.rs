@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use platform::bus::Bus;
 use platform::config::ConfigError;
+use platform::room_token::RoomTokens;
 use platform::telemetry::Telemetry;
 use platform::{Clock, Database};
 
@@ -48,6 +49,9 @@ pub struct Inner {
     pub settings: Settings,
     pub public_url: String,
     pub keys: Keys,
+    pub room_tokens: RoomTokens,
+    /// Where clients reach signalling (`ws://` or `wss://`).
+    pub signalling_url: String,
     pub mailer: Mailer,
     pub objects: ObjectStore,
     /// Seals identity documents and bank account numbers at rest.
@@ -205,6 +209,13 @@ impl AppState {
         let rate = settings.auth.ip_requests_per_minute;
         Ok(AppState(Arc::new(Inner {
             keys: Keys::new(secret.as_bytes()),
+            room_tokens: RoomTokens::new(room_token_secret(&settings, data_dir)?.as_bytes()),
+            signalling_url: settings.calls.signalling_url.clone().unwrap_or_else(|| {
+                let ws = public_url
+                    .replacen("https://", "wss://", 1)
+                    .replacen("http://", "ws://", 1);
+                format!("{}{}", ws.trim_end_matches('/'), "/v1/signal")
+            }),
             auth_limiter: RateLimiter::per_minute(rate, rate),
             mail_limiter: RateLimiter::every(10 * 60_000, 3),
             metrics: AuthMetrics::register(&telemetry.registry)?,
@@ -254,6 +265,26 @@ fn load_or_create_secret(data_dir: &Path) -> anyhow::Result<String> {
         crate::auth::tokens::random_token,
         |s| s.len() >= 32,
     )
+}
+
+/// The secret room tokens are signed with: the configured one, else the one
+/// kept in `<data_dir>/room-token.key`. Signalling in the same process reads
+/// it the same way, so both sides always agree.
+pub fn room_token_secret(settings: &Settings, data_dir: &Path) -> anyhow::Result<String> {
+    match &settings.calls.room_token_secret {
+        Some(s) if s.len() < 32 => Err(ConfigError::key(
+            "control.calls.room_token_secret",
+            "must be at least 32 characters",
+        )
+        .into()),
+        Some(s) => Ok(s.clone()),
+        None => load_or_create(
+            &data_dir.join("room-token.key"),
+            "room token secret",
+            crate::auth::tokens::random_token,
+            |s| s.len() >= 32,
+        ),
+    }
 }
 
 /// Likewise the documents key: without it, sealed documents and bank

@@ -7,6 +7,7 @@ pub mod clock;
 pub mod config;
 pub mod db;
 pub mod http;
+pub mod room_token;
 pub mod telemetry;
 
 pub use bus::Bus;

@@ -4,7 +4,9 @@
 
 pub mod presence;
 pub mod problem;
+pub mod room_token;
 pub mod sfu;
+pub mod signal;
 
 pub use presence::{PresenceReport, Seconds};
 pub use problem::{FieldError, Problem};

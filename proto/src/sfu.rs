@@ -7,8 +7,10 @@
 //! SFU when it is published.
 
 use serde::{Deserialize, Serialize};
+use ts_rs::TS;
+use utoipa::ToSchema;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, TS, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     /// The expert: may moderate.
@@ -18,7 +20,7 @@ pub enum Role {
     Viewer,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, TS, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Source {
     Camera,
@@ -42,7 +44,7 @@ impl Source {
 }
 
 /// What a subscriber asks of one video track.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "snake_case", tag = "type")]
 pub enum Want {
     /// The rendered size of the video element, in pixels.
@@ -52,7 +54,7 @@ pub enum Want {
 }
 
 /// One simulcast encoding of a published video track, as the client set it up.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 pub struct LayerSpec {
     /// The RTP stream id (`a=rid`) of the encoding.
     pub rid: String,
@@ -62,7 +64,7 @@ pub struct LayerSpec {
 
 /// What an m-line the client sends on carries. An undeclared sending m-line
 /// is taken as the camera (video) or microphone (audio) without simulcast.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 pub struct TrackSpec {
     pub mid: String,
     pub source: Source,
@@ -86,7 +88,7 @@ pub struct Join {
 }
 
 /// An SDP exchange step: the SFU's answer to an offer, or its own offer.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "snake_case", tag = "type", content = "sdp")]
 pub enum Sdp {
     Offer(String),
@@ -156,7 +158,7 @@ pub enum SfuError {
 /// A track as the other participants learn of it. `stream` and `id` are the
 /// msid the SFU puts on the m-line it sends the track on, so a client can
 /// match an incoming m-line to this announcement.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 pub struct TrackInfo {
     pub track: u32,
     pub owner: String,
@@ -164,7 +166,7 @@ pub struct TrackInfo {
     pub muted: bool,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 pub struct ParticipantInfo {
     pub participant: String,
     pub role: Role,

@@ -22,6 +22,7 @@ mod profile;
 mod push;
 mod reports;
 mod review;
+mod rooms;
 mod search;
 mod signup;
 mod social;
@@ -143,6 +144,7 @@ pub fn openapi_and_routes(state: &AppState) -> (Router<AppState>, utoipa::openap
         .routes(routes!(admin::get, admin::delete))
         .routes(routes!(admin::deactivate))
         .routes(routes!(admin::activate))
+        .routes(routes!(rooms::mint))
         .routes(routes!(reports::file))
         .routes(routes!(moderation::queue))
         .routes(routes!(moderation::close))

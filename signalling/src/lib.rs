@@ -3,6 +3,7 @@
 //! changes and of its call's status. The protocol is `proto::signal`;
 //! docs/signalling.md describes it for client authors.
 
+mod demo;
 mod hub;
 mod media;
 mod metrics;
@@ -65,11 +66,13 @@ impl Signalling {
         Ok(Signalling { hub })
     }
 
-    /// The WebSocket endpoint at `PATH`.
+    /// The WebSocket endpoint at `PATH`, the demo page at `/demo` and the
+    /// SDK bundle it loads.
     pub fn router(&self) -> Router {
         Router::new()
             .route(PATH, get(upgrade))
             .with_state(self.hub.clone())
+            .merge(demo::routes())
     }
 
     /// Sessions held, and rooms they are in.

@@ -9,6 +9,7 @@
 //! answer and starts the peer; the SFU's later offers go to `Peer::answer`.
 
 pub mod pattern;
+pub mod signal;
 
 use std::collections::HashMap;
 use std::net::{SocketAddr, UdpSocket};

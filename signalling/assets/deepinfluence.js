@@ -1153,14 +1153,19 @@ var Room = class _Room extends Emitter {
       if (local.sid !== track || local.layers.length < 2) continue;
       const sender = local.transceiver.sender;
       const params = sender.getParameters();
+      const encodings = params.encodings ?? [];
+      let top = -1;
+      encodings.forEach((enc, i) => {
+        if (enc.rid && rids.includes(enc.rid)) top = i;
+      });
       let changed = false;
-      for (const enc of params.encodings ?? []) {
-        const active = !enc.rid || rids.includes(enc.rid);
+      encodings.forEach((enc, i) => {
+        const active = i <= top;
         if (enc.active !== active) {
           enc.active = active;
           changed = true;
         }
-      }
+      });
       if (changed) sender.setParameters(params).catch((e) => this.emit("error", new DeepInfluenceError("invalid_argument", `dynacast: ${e}`)));
     }
   }

@@ -60,6 +60,8 @@ export async function startServer() {
   const child = spawn(bin, ["serve"], { env, stdio: ["ignore", "pipe", "pipe"] });
   let stdout = "";
   let stderr = "";
+  let exited = null;
+  child.on("exit", (code, signal) => (exited = signal ? `killed by ${signal}` : `exited with ${code}`));
   child.stdout.on("data", (d) => (stdout += d));
   child.stderr.on("data", (d) => (stderr += d));
   const addresses = await new Promise((resolvePromise, reject) => {
@@ -81,10 +83,24 @@ export async function startServer() {
   const signalling = `http://${addresses.signalling}`;
   let pageBase = signalling;
   let staticServer = null;
-  const demo = await fetch(`${signalling}/demo`).catch(() => null);
-  if (!demo || demo.status !== 200) {
-    // The server does not serve the demo (yet): serve the committed assets here.
-    console.warn(`warning: ${signalling}/demo answered ${demo?.status}; serving signalling/assets from the harness`);
+  // The server embeds signalling/assets at build time. Pages come from its
+  // /demo when it serves the same files as the checkout; otherwise (a binary
+  // older than the assets, or no /demo yet) the harness serves the
+  // checkout's files itself, pointing the page at the server's WebSocket.
+  // E2E_SERVER_ASSETS=1 always uses the server's.
+  const assets = join(REPO, "signalling", "assets");
+  const served = async (path) => {
+    const r = await fetch(`${signalling}${path}`).catch(() => null);
+    return r && r.status === 200 ? await r.text() : null;
+  };
+  const [demoHtml, bundle] = await Promise.all([served("/demo"), served("/sdk/deepinfluence.js")]);
+  const same = demoHtml === readFileSync(join(assets, "demo.html"), "utf8") && bundle === readFileSync(join(assets, "deepinfluence.js"), "utf8");
+  if (!same && process.env.E2E_SERVER_ASSETS !== "1") {
+    console.warn(
+      demoHtml === null
+        ? `warning: ${signalling}/demo is not served; serving signalling/assets from the harness`
+        : `warning: ${bin} embeds other assets than signalling/assets (rebuild it); serving the checkout's from the harness`,
+    );
     staticServer = await serveAssets();
     pageBase = `http://127.0.0.1:${staticServer.address().port}`;
   }
@@ -98,6 +114,8 @@ export async function startServer() {
     signalUrl: `ws://${addresses.signalling}/v1/signal`,
     demoUrl: `${pageBase}/demo${staticServer ? `?server=${encodeURIComponent(`ws://${addresses.signalling}/v1/signal`)}` : ""}`,
     log: () => stderr,
+    /** Why the server process ended, if it did. */
+    exited: () => exited,
     /** Mints a room token with the CLI (`ttl` like "10m", or "-1s" for an expired one). */
     token({ room, participant, role = "participant", publish = "camera,microphone,screen", ttl = "10m" }) {
       return execFileSync(bin, ["admin", "room-token", "--room", room, "--participant", participant, "--role", role, "--publish", publish, `--ttl=${ttl}`], {

@@ -1,7 +1,7 @@
 // Runs the end-to-end tests (e2e/*.test.mjs) against a real server and
 // headless Chromium. `npm run e2e -- <filter>` runs the tests whose file or
 // name contains the filter. Each test file exports `tests`: [{ name, run(ctx) }].
-import { readdirSync } from "node:fs";
+import { readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { artifacts, launchBrowser, SDK_DIR, startServer } from "./harness.mjs";
@@ -22,7 +22,7 @@ if (selected.length === 0) {
   process.exit(1);
 }
 
-artifacts();
+for (const f of readdirSync(artifacts())) if (f.startsWith("FAILED-")) rmSync(join(artifacts(), f));
 const server = await startServer();
 console.log(`server: signalling ${server.signalling}, control ${server.control}, demo ${server.demoUrl}`);
 const browser = await launchBrowser();
@@ -50,6 +50,7 @@ for (const t of selected) {
   } catch (e) {
     failed++;
     console.log("FAILED");
+    if (server.exited()) console.log(`  (the server is gone: ${server.exited()}; see the server log)`);
     console.log(`  ${String(e?.stack ?? e).split("\n").join("\n  ")}`);
     await ctx.dumpOnFailure();
     results.push({ name: t.name, status: "failed", error: String(e?.message ?? e) });

@@ -615,14 +615,22 @@ export class Room extends Emitter<RoomEvents> {
       if (local.sid !== track || local.layers.length < 2) continue;
       const sender = local.transceiver.sender;
       const params = sender.getParameters();
+      const encodings = params.encodings ?? [];
+      // Keep every layer up to the largest one watched: the SFU can then
+      // step down at once when a subscriber's bandwidth drops, and the
+      // publisher does not toggle layers as the SFU's choice moves.
+      let top = -1;
+      encodings.forEach((enc, i) => {
+        if (enc.rid && rids.includes(enc.rid)) top = i;
+      });
       let changed = false;
-      for (const enc of params.encodings ?? []) {
-        const active = !enc.rid || rids.includes(enc.rid);
+      encodings.forEach((enc, i) => {
+        const active = i <= top;
         if (enc.active !== active) {
           enc.active = active;
           changed = true;
         }
-      }
+      });
       if (changed) sender.setParameters(params).catch((e) => this.emit("error", new DeepInfluenceError("invalid_argument", `dynacast: ${e}`)));
     }
   }

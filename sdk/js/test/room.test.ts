@@ -265,6 +265,17 @@ describe("publishing", () => {
     socket.deliver({ type: "layers", track: 11, rids: ["q"] });
     await flush();
     expect(tr.sender.params.encodings.map((e) => e.active)).toEqual([true, false, false]);
+    // Layers below the largest watched stay on (the SFU may step down to them).
+    socket.deliver({ type: "layers", track: 11, rids: ["h"] });
+    await flush();
+    expect(tr.sender.params.encodings.map((e) => e.active)).toEqual([true, true, false]);
+    socket.deliver({ type: "layers", track: 11, rids: ["q", "f"] });
+    await flush();
+    expect(tr.sender.params.encodings.map((e) => e.active)).toEqual([true, true, true]);
+    // Nobody watches: nothing is sent.
+    socket.deliver({ type: "layers", track: 11, rids: [] });
+    await flush();
+    expect(tr.sender.params.encodings.map((e) => e.active)).toEqual([false, false, false]);
     socket.deliver({ type: "layers", track: 11, rids: ["q", "h", "f"] });
     await flush();
     expect(tr.sender.params.encodings.map((e) => e.active)).toEqual([true, true, true]);

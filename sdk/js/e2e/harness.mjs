@@ -30,6 +30,9 @@ export const CHROMIUM_ARGS = [
   "--disable-backgrounding-occluded-windows",
 ];
 
+/** Participants a room takes in the e2e server. */
+export const ROOM_CAPACITY = "4";
+
 export function binary() {
   const bin = process.env.DEEPINFLUENCE_BIN || join(REPO, "target", "debug", "deepinfluence");
   if (!existsSync(bin)) {
@@ -52,6 +55,8 @@ export async function startServer() {
     DI_SFU__MEDIA__PORT: "0",
     DI_SFU__MEDIA__BIND: "127.0.0.1",
     DI_SFU__MEDIA__WORKERS: process.env.DI_SFU__MEDIA__WORKERS || "2",
+    // Small rooms, so the room_full refusal can be shown (no test needs more).
+    DI_SFU__MEDIA__ROOM_CAPACITY: ROOM_CAPACITY,
     DI_LOG_FORMAT: "human",
     RUST_LOG: process.env.RUST_LOG || "info",
   };
@@ -160,9 +165,9 @@ function serveAssets() {
   return new Promise((r) => server.listen(0, "127.0.0.1", () => r(server)));
 }
 
-export async function launchBrowser() {
+export async function launchBrowser({ args = CHROMIUM_ARGS } = {}) {
   if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install chromium`);
-  return chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
+  return chromium.launch({ executablePath: CHROMIUM, headless: true, args });
 }
 
 /** Polls `fn` (run in the page with `arg`) until it returns a truthy value. */

@@ -1,5 +1,6 @@
 // An expired token and a token for another room are refused with the documented errors.
 import assert from "node:assert/strict";
+import { CHROMIUM_ARGS, launchBrowser, ROOM_CAPACITY } from "./harness.mjs";
 
 export const tests = [
   {
@@ -31,6 +32,18 @@ export const tests = [
     },
   },
   {
+    name: "a full room is refused with room_full",
+    async run(ctx) {
+      const room = ctx.room("full");
+      for (let i = 0; i < Number(ROOM_CAPACITY); i++) await ctx.join(`p${i}`, { room, camera: false, microphone: false });
+      const page = await ctx.page("one-too-many");
+      const token = ctx.token({ room, participant: "extra" });
+      const err = await page.evaluate((t) => window.demo.join(t).then(() => null, (e) => e.code), token);
+      assert.equal(err, "room_full");
+      assert.match(await page.textContent("#join-error"), /full/);
+    },
+  },
+  {
     name: "an unreachable server is reported as server_unreachable",
     async run(ctx) {
       const page = await ctx.page("unreachable");
@@ -40,3 +53,30 @@ export const tests = [
     },
   },
 ];
+
+tests.push({
+  name: "a camera the browser refuses is reported as permission_denied",
+  async run(ctx) {
+    const room = ctx.room("perm");
+    // A browser that denies media permission prompts, as a user blocking the camera would.
+    const browser = await launchBrowser({
+      args: CHROMIUM_ARGS.filter((a) => a !== "--use-fake-ui-for-media-stream").concat("--deny-permission-prompts"),
+    });
+    try {
+      const page = await (await browser.newContext()).newPage();
+      await page.goto(ctx.server.demoUrl);
+      await page.waitForFunction(() => !!window.demo);
+      const token = ctx.token({ room, participant: "shy" });
+      const result = await page.evaluate(async (t) => {
+        await window.demo.join(t, { publish: { camera: false, microphone: false } });
+        const r = await window.demo.room.publishCamera().then(() => null, (e) => ({ name: e.name, code: e.code, cause: e.cause?.name }));
+        return { r, state: window.demo.room.state };
+      }, token);
+      assert.deepEqual(result.r, { name: "DeepInfluenceError", code: "permission_denied", cause: "NotAllowedError" });
+      assert.equal(result.state, "connected", "still in the room");
+      await page.evaluate(() => window.demo.room.leave());
+    } finally {
+      await browser.close();
+    }
+  },
+});

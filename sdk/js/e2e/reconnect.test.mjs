@@ -41,4 +41,36 @@ export const tests = [
       await ctx.screenshot(alice, "reconnect-alice");
     },
   },
+  {
+    name: "a refused resume falls back to a fresh join that publishes again",
+    timeout: 150000,
+    async run(ctx) {
+      const room = ctx.room("rejoin");
+      const alice = await ctx.join("alice", { room, role: "host" });
+      const bob = await ctx.join("bob", { room });
+      for (const p of [alice, bob]) await installHelpers(p);
+      await expectMediaFrom(ctx, bob, "alice");
+      // A session id the server does not know: it answers resume_refused.
+      await alice.evaluate(() => {
+        window.demo.room.session = "0000000000000000";
+        window.demo.room.debug.dropSocket();
+      });
+      const info = await ctx.waitFor(alice, () => window.demo.events.find((e) => e.name === "reconnected")?.args[0], null, { what: "alice reconnected" });
+      assert.deepEqual(info, { resumed: false }, "joined afresh");
+      const state = await alice.evaluate(() => ({ state: window.demo.room.state, session: window.demo.room.session, published: [...window.demo.room.localTracks.keys()].sort() }));
+      assert.equal(state.state, "connected");
+      assert.notEqual(state.session, "0000000000000000");
+      assert.deepEqual(state.published, ["camera", "microphone"], "the same sources published again");
+      // Bob stays (a fresh join replaces alice's old session, not bob's).
+      await new Promise((r) => setTimeout(r, 1000));
+      const bobState = await bob.evaluate(() => ({ state: window.demo.room.state, closed: window.demo.events.find((e) => e.name === "disconnected")?.args[0] }));
+      assert.deepEqual(bobState, { state: "connected", closed: undefined }, "bob is still in the room after alice joined afresh");
+      // The new session's media reaches bob, and bob's reaches alice's new peer connection.
+      await ctx.waitFor(bob, () => [...window.demo.room.remoteTracks.values()].filter((t) => t.owner === "alice" && t.subscribed).length === 2, null, {
+        what: "bob subscribed to alice's new tracks",
+      });
+      await expectMediaFrom(ctx, bob, "alice");
+      await expectMediaFrom(ctx, alice, "bob");
+    },
+  },
 ];

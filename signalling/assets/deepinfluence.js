@@ -723,6 +723,30 @@ function firstMessage(signal, timeoutMs) {
     };
   });
 }
+function preferCodec(transceiver, codec) {
+  const caps = globalThis.RTCRtpReceiver?.getCapabilities?.("video");
+  if (!caps || typeof transceiver.setCodecPreferences !== "function") return false;
+  const mime = `video/${codec}`.toLowerCase();
+  const rank = (c) => {
+    if (c.mimeType.toLowerCase() !== mime) return 100;
+    const fmtp = c.sdpFmtpLine ?? "";
+    let r = 0;
+    if (mime === "video/h264") {
+      if (!fmtp.includes("packetization-mode=1")) r += 10;
+      if (!fmtp.includes("profile-level-id=42e01f")) r += 1;
+    }
+    return r;
+  };
+  if (!caps.codecs.some((c) => rank(c) < 100)) return false;
+  const helper = (c) => /^video\/(rtx|red|ulpfec|flexfec-03)$/i.test(c.mimeType);
+  const ordered = caps.codecs.map((c, i) => ({ c, i })).filter((x) => rank(x.c) < 100 || helper(x.c)).sort((a, b) => (helper(a.c) ? 50 : rank(a.c)) - (helper(b.c) ? 50 : rank(b.c)) || a.i - b.i).map((x) => x.c);
+  try {
+    transceiver.setCodecPreferences(ordered);
+    return true;
+  } catch {
+    return false;
+  }
+}
 function sleep(ms) {
   return new Promise((r) => setTimeout(r, ms));
 }
@@ -1314,6 +1338,7 @@ var Room = class _Room extends Emitter {
       }));
     }
     const transceiver = pc.addTransceiver(track, init);
+    if (track.kind === "video" && this.options.videoCodec) preferCodec(transceiver, this.options.videoCodec);
     const local = new LocalTrack(source, track, transceiver, layers, s);
     this.localTracks.set(source, local);
     try {
@@ -1495,5 +1520,6 @@ export {
   VERSION,
   WHITEBOARD_CLEAR,
   Whiteboard,
-  parseRoomToken
+  parseRoomToken,
+  preferCodec
 };

@@ -1,4 +1,4 @@
-export { Room, RemoteTrack, LocalTrack } from "./room";
+export { Room, RemoteTrack, LocalTrack, preferCodec } from "./room";
 export type { ConnectOptions, DisconnectReason, Participant, MuteChange, DataMessage, RoomEvents } from "./room";
 export { DeepInfluenceError } from "./errors";
 export type { DeepInfluenceErrorCode } from "./errors";

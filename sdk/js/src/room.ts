@@ -35,6 +35,13 @@ export interface ConnectOptions {
   connectTimeoutMs?: number;
   /** Keep-alive ping interval, ms (default 10000). */
   pingIntervalMs?: number;
+  /**
+   * The only video codec to offer for camera and screen (default: all the
+   * browser has; the SFU picks VP8). The SFU forwards without transcoding, so
+   * a room with clients that only decode H.264 (the Rust test client, some
+   * hardware) needs "h264".
+   */
+  videoCodec?: "vp8" | "h264" | "vp9" | "av1";
   /** Extra RTCConfiguration; the server's ICE servers are added. */
   rtcConfig?: RTCConfiguration;
   /** Environment overrides, for tests and non-browser hosts. */
@@ -155,6 +162,42 @@ function firstMessage(signal: SignalConnection, timeoutMs: number): Promise<Serv
       reject(new DeepInfluenceError("connection_lost", "The socket closed before the room was joined.", { fatal: true }));
     };
   });
+}
+
+/**
+ * Restricts a transceiver to `codec` (plus rtx, red and ulpfec), H.264 with
+ * packetization mode 1 and constrained baseline first: the SFU answers with
+ * its own preference among what is offered, so offering only this codec is
+ * what makes it the one sent. Where the browser cannot, or lacks the codec,
+ * its default stays.
+ */
+export function preferCodec(transceiver: RTCRtpTransceiver, codec: string): boolean {
+  const caps = (globalThis as any).RTCRtpReceiver?.getCapabilities?.("video") as RTCRtpCapabilities | null | undefined;
+  if (!caps || typeof transceiver.setCodecPreferences !== "function") return false;
+  const mime = `video/${codec}`.toLowerCase();
+  const rank = (c: RTCRtpCodec): number => {
+    if (c.mimeType.toLowerCase() !== mime) return 100;
+    const fmtp = c.sdpFmtpLine ?? "";
+    let r = 0;
+    if (mime === "video/h264") {
+      if (!fmtp.includes("packetization-mode=1")) r += 10;
+      if (!fmtp.includes("profile-level-id=42e01f")) r += 1;
+    }
+    return r;
+  };
+  if (!caps.codecs.some((c) => rank(c) < 100)) return false;
+  const helper = (c: RTCRtpCodec) => /^video\/(rtx|red|ulpfec|flexfec-03)$/i.test(c.mimeType);
+  const ordered = caps.codecs
+    .map((c, i) => ({ c, i }))
+    .filter((x) => rank(x.c) < 100 || helper(x.c))
+    .sort((a, b) => (helper(a.c) ? 50 : rank(a.c)) - (helper(b.c) ? 50 : rank(b.c)) || a.i - b.i)
+    .map((x) => x.c);
+  try {
+    transceiver.setCodecPreferences(ordered);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function sleep(ms: number): Promise<void> {
@@ -796,6 +839,7 @@ export class Room extends Emitter<RoomEvents> {
       }));
     }
     const transceiver = pc.addTransceiver(track, init);
+    if (track.kind === "video" && this.options.videoCodec) preferCodec(transceiver, this.options.videoCodec);
     const local = new LocalTrack(source, track, transceiver, layers, s);
     this.localTracks.set(source, local);
     try {

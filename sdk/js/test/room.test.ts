@@ -550,3 +550,43 @@ describe("keep-alive", () => {
     expect(events.find((e) => e[0] === "disconnected")?.slice(0, 2)).toEqual(["disconnected", "connection_lost"]);
   });
 });
+
+describe("codec preference", () => {
+  it("videoCodec h264 offers only H.264 (packetization mode 1, 42e01f first) on video transceivers", async () => {
+    const codecs = [
+      { mimeType: "video/VP8", clockRate: 90000 },
+      { mimeType: "video/rtx", clockRate: 90000 },
+      { mimeType: "video/H264", clockRate: 90000, sdpFmtpLine: "packetization-mode=0;profile-level-id=42e01f" },
+      { mimeType: "video/H264", clockRate: 90000, sdpFmtpLine: "packetization-mode=1;profile-level-id=42001f" },
+      { mimeType: "video/H264", clockRate: 90000, sdpFmtpLine: "packetization-mode=1;profile-level-id=42e01f" },
+    ];
+    (globalThis as any).RTCRtpReceiver = { getCapabilities: () => ({ codecs, headerExtensions: [] }) };
+    try {
+      const { room, socket, pc } = await connect(welcome(), { videoCodec: "h264" });
+      const prefs: any[] = [];
+      const orig = pc.addTransceiver.bind(pc);
+      pc.addTransceiver = (track: any, init: any) => {
+        const t: any = orig(track, init);
+        t.setCodecPreferences = (c: any[]) => prefs.push({ kind: track.kind, c });
+        return t;
+      };
+      const cam = room.publishCamera();
+      await flush(40);
+      socket.deliver({ type: "answer", sdp: "a" });
+      await cam;
+      const mic = room.publishMicrophone();
+      await flush(40);
+      socket.deliver({ type: "answer", sdp: "b" });
+      await mic;
+      expect(prefs).toHaveLength(1);
+      expect(prefs[0].c.map((c: any) => `${c.mimeType} ${c.sdpFmtpLine ?? ""}`.trim())).toEqual([
+        "video/H264 packetization-mode=1;profile-level-id=42e01f",
+        "video/H264 packetization-mode=1;profile-level-id=42001f",
+        "video/H264 packetization-mode=0;profile-level-id=42e01f",
+        "video/rtx",
+      ]);
+    } finally {
+      delete (globalThis as any).RTCRtpReceiver;
+    }
+  });
+});

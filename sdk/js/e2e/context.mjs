@@ -26,7 +26,7 @@ export class Context {
   }
 
   /** A demo page in its own browser context (its own fake devices and storage). */
-  async page(label) {
+  async page(label, url = this.server.demoUrl) {
     const context = await this.browser.newContext({ viewport: { width: 1440, height: 900 }, permissions: ["camera", "microphone"] });
     this.contexts.push(context);
     const page = await context.newPage();
@@ -35,7 +35,7 @@ export class Context {
     page.on("console", (m) => log.push(`[${m.type()}] ${m.text()}`));
     page.on("pageerror", (e) => log.push(`[pageerror] ${e.message}`));
     page.label = label;
-    await page.goto(this.server.demoUrl);
+    await page.goto(url);
     await page.waitForFunction(() => !!window.demo);
     this.pages.push(page);
     return page;

@@ -189,7 +189,7 @@ impl Hub {
         let mut sessions = self.lock();
         sessions.set_roster(&room, roster);
         let _ = outbox.try_send(message);
-        sessions.attach(&session, socket, outbox.clone());
+        sessions.attach(&session, socket, outbox.clone(), false);
         self.metrics.joins.with_label_values(&["fresh"]).inc();
         Ok(Joined {
             session,
@@ -219,7 +219,7 @@ impl Hub {
         }
         let roster = sessions.roster(&claims.room).cloned().unwrap_or_default();
         let _ = outbox.try_send(self.welcome(&session, &claims, &roster, None, true));
-        if let Some(previous) = sessions.attach(&session, socket, outbox.clone()) {
+        if let Some(previous) = sessions.attach(&session, socket, outbox.clone(), true) {
             let _ = previous.try_send(ServerMessage::Closed {
                 reason: ClosedReason::Replaced,
             });
@@ -262,6 +262,7 @@ impl Hub {
         joined: &Joined,
         message: ClientMessage,
     ) -> Result<Option<ServerMessage>, SignalError> {
+        let answering = matches!(message, ClientMessage::Answer { .. });
         let request = match message {
             ClientMessage::Join { .. } => {
                 return Err(error(
@@ -288,6 +289,10 @@ impl Hub {
             .request(&joined.room, &joined.participant, request)
             .await
         {
+            Ok(_) if answering => {
+                self.lock().answered(&joined.session);
+                Ok(None)
+            }
             Ok(Some(Sdp::Answer(sdp))) => Ok(Some(ServerMessage::Answer { sdp })),
             Ok(Some(Sdp::Offer(sdp))) => Ok(Some(ServerMessage::Offer { sdp })),
             Ok(None) => Ok(None),
@@ -443,7 +448,7 @@ impl Hub {
                 } => s.send_to(&room, &participant, ServerMessage::Layers { track, rids }),
                 Event::Renegotiate {
                     participant, offer, ..
-                } => s.send_to(&room, &participant, ServerMessage::Offer { sdp: offer }),
+                } => s.offer(&room, &participant, offer),
                 Event::Error {
                     participant, error, ..
                 } => s.send_to(

@@ -29,6 +29,9 @@ struct Entry {
     /// The SFU has reported this participant joined: from then on a `left`
     /// event is about this session, not the one it replaced.
     confirmed: bool,
+    /// The SFU's offer still waiting for the client's answer. A socket that
+    /// broke may have swallowed it, so a resumed session gets it again.
+    offer: Option<String>,
 }
 
 /// What the clients in one room have been told of it.
@@ -111,6 +114,7 @@ impl Sessions {
                 overflowed: false,
                 epoch: 0,
                 confirmed: false,
+                offer: None,
             },
         );
         self.rooms
@@ -135,10 +139,25 @@ impl Sessions {
     }
 
     /// Gives the session a socket and hands it what was buffered. Returns
-    /// the socket it had, which has lost the session.
-    pub fn attach(&mut self, id: &str, socket: SocketId, outbox: Outbox) -> Option<Outbox> {
+    /// the socket it had, which has lost the session. A resuming client
+    /// gets the SFU's unanswered offer once, after the rest.
+    pub fn attach(
+        &mut self,
+        id: &str,
+        socket: SocketId,
+        outbox: Outbox,
+        resuming: bool,
+    ) -> Option<Outbox> {
         let entry = self.by_id.get_mut(id)?;
         let previous = entry.socket.take().map(|(_, o)| o);
+        if resuming {
+            entry
+                .buffer
+                .retain(|m| !matches!(m, ServerMessage::Offer { .. }));
+            if let Some(sdp) = entry.offer.clone() {
+                entry.buffer.push_back(ServerMessage::Offer { sdp });
+            }
+        }
         while let Some(message) = entry.buffer.pop_front() {
             if outbox.try_send(message).is_err() {
                 break;
@@ -214,6 +233,23 @@ impl Sessions {
             .map(|_| id.to_owned())
     }
 
+    /// Notes the SFU's offer to the participant, then sends it.
+    pub fn offer(&mut self, room: &str, participant: &str, sdp: String) {
+        if let Some(id) = self.find(room, participant).map(str::to_owned) {
+            if let Some(e) = self.by_id.get_mut(&id) {
+                e.offer = Some(sdp.clone());
+            }
+            self.send(&id, ServerMessage::Offer { sdp });
+        }
+    }
+
+    /// The client answered the SFU's offer.
+    pub fn answered(&mut self, id: &str) {
+        if let Some(e) = self.by_id.get_mut(id) {
+            e.offer = None;
+        }
+    }
+
     /// Sends to one session, or buffers while it has no socket.
     pub fn send(&mut self, id: &str, message: ServerMessage) {
         let Some(entry) = self.by_id.get_mut(id) else {
@@ -285,16 +321,42 @@ mod tests {
         let mut s = Sessions::new(8);
         s.insert("a", "r", "alice");
         let (tx, mut rx) = mpsc::channel(16);
-        s.attach("a", 1, tx);
+        s.attach("a", 1, tx, false);
         s.send("a", pong(1));
         assert_eq!(rx.try_recv().unwrap(), pong(1));
         let epoch = s.detach("a", 1).unwrap();
         s.send_to("r", "alice", pong(2));
         assert!(s.still_detached("a", epoch));
         let (tx2, mut rx2) = mpsc::channel(16);
-        assert!(s.attach("a", 2, tx2).is_none());
+        assert!(s.attach("a", 2, tx2, true).is_none());
         assert_eq!(rx2.try_recv().unwrap(), pong(2));
         assert!(!s.still_detached("a", epoch));
+    }
+
+    #[test]
+    fn a_resumed_session_gets_the_unanswered_offer_once_and_last() {
+        let mut s = Sessions::new(8);
+        s.insert("a", "r", "alice");
+        let (tx, _rx) = mpsc::channel(16);
+        s.attach("a", 1, tx, false);
+        s.offer("r", "alice", "o1".into());
+        s.detach("a", 1);
+        s.offer("r", "alice", "o2".into());
+        s.send("a", pong(1));
+        let (tx2, mut rx2) = mpsc::channel(16);
+        s.attach("a", 2, tx2, true);
+        assert_eq!(rx2.try_recv().unwrap(), pong(1));
+        assert_eq!(
+            rx2.try_recv().unwrap(),
+            ServerMessage::Offer { sdp: "o2".into() }
+        );
+        assert!(rx2.try_recv().is_err());
+        // Once answered, a later resume has nothing to resend.
+        s.answered("a");
+        s.detach("a", 2);
+        let (tx3, mut rx3) = mpsc::channel(16);
+        s.attach("a", 3, tx3, true);
+        assert!(rx3.try_recv().is_err());
     }
 
     #[test]
@@ -302,8 +364,8 @@ mod tests {
         let mut s = Sessions::new(8);
         s.insert("a", "r", "alice");
         let (tx, _rx) = mpsc::channel(16);
-        s.attach("a", 1, tx.clone());
-        assert!(s.attach("a", 2, tx).is_some());
+        s.attach("a", 1, tx.clone(), false);
+        assert!(s.attach("a", 2, tx, true).is_some());
         assert_eq!(s.detach("a", 1), None);
         assert!(s.detach("a", 2).is_some());
     }

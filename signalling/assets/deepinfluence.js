@@ -287,11 +287,12 @@ function mediaError(e) {
 var OFFER_PENDING_RETRY_MS = 2e3;
 var Negotiator = class {
   constructor(pc, send, tracks, onError = () => {
-  }) {
+  }, onBroken = (e) => onError(e)) {
     this.pc = pc;
     this.send = send;
     this.tracks = tracks;
     this.onError = onError;
+    this.onBroken = onBroken;
     this.chain = Promise.resolve();
     this.outstanding = [];
     this.needOffer = false;
@@ -322,8 +323,18 @@ var Negotiator = class {
         await this.pc.setLocalDescription({ type: "rollback" });
         this.abandonOutstanding();
       }
-      await this.pc.setRemoteDescription({ type: "offer", sdp });
-      await this.pc.setLocalDescription(await this.pc.createAnswer());
+      try {
+        await this.pc.setRemoteDescription({ type: "offer", sdp });
+        await this.pc.setLocalDescription(await this.pc.createAnswer());
+      } catch (e) {
+        if (this.pc.signalingState === "have-remote-offer") {
+          await this.pc.setLocalDescription({ type: "rollback" }).catch(() => {
+          });
+        }
+        this.closed = true;
+        this.onBroken(e);
+        return;
+      }
       const answer = this.pc.localDescription.sdp;
       this.unsentAnswer = this.send({ type: "answer", sdp: answer }) ? null : answer;
       if (this.waitingServerOffer !== null) {
@@ -917,7 +928,8 @@ var Room = class _Room extends Emitter {
       pc,
       (m) => this.signal?.send(m) ?? false,
       () => this.trackSpecs(),
-      (e) => this.emit("error", e instanceof DeepInfluenceError ? e : new DeepInfluenceError("bad_sdp", String(e)))
+      (e) => this.emit("error", e instanceof DeepInfluenceError ? e : new DeepInfluenceError("bad_sdp", String(e))),
+      (e) => void this.restartSession(e)
     );
     this.state = "connected";
     if (welcome.sdp?.type === "offer") {
@@ -990,6 +1002,36 @@ var Room = class _Room extends Emitter {
       );
     }
   }
+  /**
+   * The server's offer could not be applied: this session can no longer
+   * negotiate. Leave it and join afresh (a new peer connection, the local
+   * tracks published again).
+   */
+  async restartSession(cause) {
+    if (this.state !== "connected") return;
+    this.emit(
+      "error",
+      new DeepInfluenceError("bad_sdp", `The server's offer could not be applied (${cause?.message ?? cause}); joining the room again.`)
+    );
+    this.state = "reconnecting";
+    this.emit("reconnecting");
+    const signal = this.signal;
+    this.signal = null;
+    if (signal) {
+      signal.onMessage = () => {
+      };
+      signal.onClose = () => {
+      };
+      signal.send({ type: "leave" });
+      signal.close();
+    }
+    try {
+      await this.rejoin();
+      this.emit("reconnected", { resumed: false });
+    } catch (e) {
+      this.finish("connection_lost", e instanceof DeepInfluenceError ? e : new DeepInfluenceError("connection_lost", String(e), { fatal: true }));
+    }
+  }
   /** A fresh join after the old session was lost: new peer connection, local tracks published again. */
   async rejoin() {
     this.negotiator?.close();
@@ -1011,7 +1053,7 @@ var Room = class _Room extends Emitter {
     const old = [...this.localTracks.values()];
     this.localTracks.clear();
     for (const t of old) {
-      await this.publishTrack(t.source, t.mediaStreamTrack, t.stream, t.transceiver.sender.getParameters().encodings?.length > 1);
+      await this.publishTrack(t.source, t.mediaStreamTrack, t.stream, t.layers.length > 1);
     }
     this.adaptive?.resendAll();
   }
@@ -1320,6 +1362,7 @@ var Room = class _Room extends Emitter {
     }
   }
   async publishTrack(source, track, stream, simulcast) {
+    if (this.state === "reconnecting") await this.untilConnected();
     const pc = this.pc;
     if (!pc || !this.negotiator) throw new DeepInfluenceError("room_closed");
     const MS = this.options.MediaStream ?? globalThis.MediaStream;
@@ -1344,11 +1387,46 @@ var Room = class _Room extends Emitter {
     try {
       await this.negotiator.negotiate();
     } catch (e) {
+      if (this.state === "reconnecting" && e?.code === "room_closed") {
+        return this.republished(source);
+      }
       this.localTracks.delete(source);
       this.stopTransceiver(transceiver);
       throw e instanceof DeepInfluenceError ? e : new DeepInfluenceError("bad_sdp", String(e));
     }
     return local;
+  }
+  /** Resolves once reconnected; rejects if the room ends instead. */
+  untilConnected() {
+    return new Promise((resolve, reject) => {
+      const offs = [
+        this.on("reconnected", () => {
+          offs.forEach((f) => f());
+          resolve();
+        }),
+        this.on("disconnected", (_reason, error) => {
+          offs.forEach((f) => f());
+          reject(error ?? new DeepInfluenceError("room_closed"));
+        })
+      ];
+    });
+  }
+  /** The local track of `source` once the session being set up has published it again. */
+  republished(source) {
+    return new Promise((resolve, reject) => {
+      const offs = [
+        this.on("reconnected", () => {
+          offs.forEach((f) => f());
+          const t = this.localTracks.get(source);
+          if (t) resolve(t);
+          else reject(new DeepInfluenceError("connection_lost", `${source} could not be published again.`));
+        }),
+        this.on("disconnected", (_reason, error) => {
+          offs.forEach((f) => f());
+          reject(error ?? new DeepInfluenceError("room_closed"));
+        })
+      ];
+    });
   }
   stopTransceiver(t) {
     try {

@@ -59,6 +59,12 @@ export class Negotiator {
     private readonly send: (message: ClientMessage) => boolean,
     private readonly tracks: () => TrackSpec[],
     private readonly onError: (error: unknown) => void = () => {},
+    /**
+     * The server's offer cannot be applied or answered: the server keeps
+     * waiting for an answer that will not come, so this session cannot
+     * negotiate again (the room starts a new one).
+     */
+    private readonly onBroken: (error: unknown) => void = (e) => onError(e),
   ) {}
 
   /** Offers (publish/unpublish, or an ICE restart); resolves once an answer covering it is applied. */
@@ -79,8 +85,17 @@ export class Negotiator {
         await this.pc.setLocalDescription({ type: "rollback" });
         this.abandonOutstanding();
       }
-      await this.pc.setRemoteDescription({ type: "offer", sdp });
-      await this.pc.setLocalDescription(await this.pc.createAnswer());
+      try {
+        await this.pc.setRemoteDescription({ type: "offer", sdp });
+        await this.pc.setLocalDescription(await this.pc.createAnswer());
+      } catch (e) {
+        if (this.pc.signalingState === "have-remote-offer") {
+          await this.pc.setLocalDescription({ type: "rollback" }).catch(() => {});
+        }
+        this.closed = true;
+        this.onBroken(e);
+        return;
+      }
       const answer = this.pc.localDescription!.sdp;
       this.unsentAnswer = this.send({ type: "answer", sdp: answer }) ? null : answer;
       if (this.waitingServerOffer !== null) {

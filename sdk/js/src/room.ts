@@ -381,6 +381,7 @@ export class Room extends Emitter<RoomEvents> {
       (m) => this.signal?.send(m) ?? false,
       () => this.trackSpecs(),
       (e) => this.emit("error", e instanceof DeepInfluenceError ? e : new DeepInfluenceError("bad_sdp", String(e))),
+      (e) => void this.restartSession(e),
     );
     this.state = "connected";
     if (welcome.sdp?.type === "offer") {
@@ -460,6 +461,35 @@ export class Room extends Emitter<RoomEvents> {
     }
   }
 
+  /**
+   * The server's offer could not be applied: this session can no longer
+   * negotiate. Leave it and join afresh (a new peer connection, the local
+   * tracks published again).
+   */
+  private async restartSession(cause: unknown): Promise<void> {
+    if (this.state !== "connected") return;
+    this.emit(
+      "error",
+      new DeepInfluenceError("bad_sdp", `The server's offer could not be applied (${(cause as Error)?.message ?? cause}); joining the room again.`),
+    );
+    this.state = "reconnecting";
+    this.emit("reconnecting");
+    const signal = this.signal;
+    this.signal = null;
+    if (signal) {
+      signal.onMessage = () => {};
+      signal.onClose = () => {};
+      signal.send({ type: "leave" });
+      signal.close();
+    }
+    try {
+      await this.rejoin();
+      this.emit("reconnected", { resumed: false });
+    } catch (e) {
+      this.finish("connection_lost", e instanceof DeepInfluenceError ? e : new DeepInfluenceError("connection_lost", String(e), { fatal: true }));
+    }
+  }
+
   /** A fresh join after the old session was lost: new peer connection, local tracks published again. */
   private async rejoin(): Promise<void> {
     this.negotiator?.close();
@@ -481,7 +511,7 @@ export class Room extends Emitter<RoomEvents> {
     const old = [...this.localTracks.values()];
     this.localTracks.clear();
     for (const t of old) {
-      await this.publishTrack(t.source, t.mediaStreamTrack, t.stream, t.transceiver.sender.getParameters().encodings?.length > 1);
+      await this.publishTrack(t.source, t.mediaStreamTrack, t.stream, t.layers.length > 1);
     }
     this.adaptive?.resendAll();
   }
@@ -821,6 +851,7 @@ export class Room extends Emitter<RoomEvents> {
   }
 
   private async publishTrack(source: Source, track: MediaStreamTrack, stream: MediaStream | undefined, simulcast: boolean): Promise<LocalTrack> {
+    if (this.state === "reconnecting") await this.untilConnected();
     const pc = this.pc;
     if (!pc || !this.negotiator) throw new DeepInfluenceError("room_closed");
     const MS = this.options.MediaStream ?? (globalThis as any).MediaStream;
@@ -845,11 +876,49 @@ export class Room extends Emitter<RoomEvents> {
     try {
       await this.negotiator.negotiate();
     } catch (e) {
+      if (this.state === "reconnecting" && (e as DeepInfluenceError)?.code === "room_closed") {
+        // A new session is being set up; it publishes this track too.
+        return this.republished(source);
+      }
       this.localTracks.delete(source);
       this.stopTransceiver(transceiver);
       throw e instanceof DeepInfluenceError ? e : new DeepInfluenceError("bad_sdp", String(e));
     }
     return local;
+  }
+
+  /** Resolves once reconnected; rejects if the room ends instead. */
+  private untilConnected(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const offs = [
+        this.on("reconnected", () => {
+          offs.forEach((f) => f());
+          resolve();
+        }),
+        this.on("disconnected", (_reason, error) => {
+          offs.forEach((f) => f());
+          reject(error ?? new DeepInfluenceError("room_closed"));
+        }),
+      ];
+    });
+  }
+
+  /** The local track of `source` once the session being set up has published it again. */
+  private republished(source: Source): Promise<LocalTrack> {
+    return new Promise((resolve, reject) => {
+      const offs = [
+        this.on("reconnected", () => {
+          offs.forEach((f) => f());
+          const t = this.localTracks.get(source);
+          if (t) resolve(t);
+          else reject(new DeepInfluenceError("connection_lost", `${source} could not be published again.`));
+        }),
+        this.on("disconnected", (_reason, error) => {
+          offs.forEach((f) => f());
+          reject(error ?? new DeepInfluenceError("room_closed"));
+        }),
+      ];
+    });
   }
 
   private stopTransceiver(t: RTCRtpTransceiver): void {

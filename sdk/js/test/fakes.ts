@@ -187,6 +187,8 @@ export class FakePeer {
   private offers = 0;
   /** Make the next setRemoteDescription(answer) fail. */
   failNextAnswer = false;
+  /** Make the next setRemoteDescription(offer) fail. */
+  failNextOffer = false;
 
   constructor(readonly config?: RTCConfiguration) {
     FakePeer.instances.push(this);
@@ -233,6 +235,10 @@ export class FakePeer {
     this.log.push(`setRemote:${d.type}`);
     if (d.type === "offer") {
       if (this.signalingState !== "stable") throw new Error("remote offer in " + this.signalingState);
+      if (this.failNextOffer) {
+        this.failNextOffer = false;
+        throw new Error("RTP extension ID reassignment not supported");
+      }
       this.signalingState = "have-remote-offer";
       this.remoteDescription = { type: "offer", sdp: d.sdp! };
       // Receivers for the m-lines the server sends on.

@@ -182,6 +182,21 @@ describe("Negotiator", () => {
     expect(pc.signalingState).toBe("stable");
   });
 
+  it("a server offer that cannot be applied is reported as broken, and nothing more is offered", async () => {
+    FakePeer.reset();
+    const pc = new FakePeer();
+    const sent: any[] = [];
+    const broken: unknown[] = [];
+    const n = new Negotiator(pc as any, (m) => (sent.push(m), true), () => [], () => {}, (e) => broken.push(e));
+    pc.failNextOffer = true;
+    await n.handleOffer("bad offer");
+    expect(broken).toHaveLength(1);
+    expect(String(broken[0])).toMatch(/extension/);
+    expect(sent).toEqual([]);
+    expect(pc.signalingState).toBe("stable");
+    await expect(n.negotiate()).rejects.toMatchObject({ code: "room_closed" });
+  });
+
   it("close rejects pending negotiations", async () => {
     const { n } = setup();
     const p = n.negotiate();

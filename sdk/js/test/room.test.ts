@@ -505,6 +505,79 @@ describe("reconnect", () => {
     expect(events.at(-1)[1]).toEqual({ resumed: false });
   });
 
+  it("a server offer that cannot be applied: leaves and joins afresh, publishing again", async () => {
+    const { room, socket, pc } = await connect();
+    const p = room.publishCamera();
+    await flush(40);
+    socket.deliver({ type: "answer", sdp: "a" });
+    await p;
+    const events = record(room);
+    pc.failNextOffer = true;
+    socket.deliver({ type: "offer", sdp: sfuOffer([{ mid: "1", owner: "bob", track: 4 }], "bad") });
+    await flush(40);
+    expect(socket.sent.at(-1)).toEqual({ type: "leave" });
+    expect(socket.closed).toBe(true);
+    await tick(400);
+    const s2 = FakeSocket.last();
+    expect(s2).not.toBe(socket);
+    expect(s2.sent[0]).toEqual({ type: "join", room: "room-1", token: TOKEN, tracks: [] });
+    s2.deliver({ type: "welcome", ...welcome({ session: "s-2" }) });
+    await flush(80);
+    expect(FakePeer.instances).toHaveLength(2);
+    expect(pc.closed).toBe(true);
+    const offer = s2.ofType("offer")[0];
+    expect(offer.tracks.map((t: any) => [t.source, t.layers.length])).toEqual([["camera", 3]]);
+    s2.deliver({ type: "answer", sdp: "b" });
+    await flush(40);
+    const names = events.map((e) => e[0]);
+    expect(names[0]).toBe("error");
+    expect(events[0][1].code).toBe("bad_sdp");
+    expect(names).toContain("reconnecting");
+    expect(names.at(-1)).toBe("reconnected");
+    expect(events.at(-1)[1]).toEqual({ resumed: false });
+    expect(room.state).toBe("connected");
+    expect(room.session).toBe("s-2");
+  });
+
+  it("a publication caught in a session restart completes in the new session", async () => {
+    const { room, socket, pc } = await connect();
+    const screen = room.publishScreen();
+    await flush(40);
+    expect(socket.ofType("offer")).toHaveLength(1);
+    pc.failNextOffer = true;
+    socket.deliver({ type: "offer", sdp: sfuOffer([{ mid: "1", owner: "bob", track: 4 }], "bad") });
+    await tick(400);
+    const s2 = FakeSocket.last();
+    s2.deliver({ type: "welcome", ...welcome({ session: "s-2" }) });
+    await flush(80);
+    expect(s2.ofType("offer")[0].tracks.map((t: any) => t.source)).toEqual(["screen"]);
+    s2.deliver({ type: "answer", sdp: "b" });
+    const local = await screen;
+    expect(local.source).toBe("screen");
+    expect(local.transceiver).toBe(FakePeer.last().transceivers.find((t) => t.direction === "sendonly"));
+  });
+
+  it("publishing while reconnecting waits for the new session", async () => {
+    const { room, socket } = await connect();
+    socket.drop();
+    expect(room.state).toBe("reconnecting");
+    const mic = room.publishMicrophone();
+    await tick();
+    const s2 = FakeSocket.last();
+    expect(s2.ofType("offer")).toHaveLength(0);
+    s2.deliver({ type: "welcome", ...welcome({ sdp: null, resumed: true }) });
+    await flush(60);
+    // The ICE restart goes first; the microphone follows once it is answered.
+    expect(s2.ofType("offer")).toHaveLength(1);
+    s2.deliver({ type: "answer", sdp: "restart" });
+    await flush(60);
+    const offers = s2.ofType("offer");
+    expect(offers).toHaveLength(2);
+    expect(offers[1].tracks.map((t: any) => t.source)).toEqual(["microphone"]);
+    s2.deliver({ type: "answer", sdp: "mic" });
+    expect((await mic).source).toBe("microphone");
+  });
+
   it("autoReconnect false: a dropped socket disconnects with connection_lost", async () => {
     const { room, socket } = await connect(welcome(), { autoReconnect: false });
     const events = record(room);

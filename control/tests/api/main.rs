@@ -39,6 +39,7 @@ mod payouts;
 mod profile;
 mod races;
 mod reports;
+mod rooms;
 mod search;
 mod signup;
 mod social;

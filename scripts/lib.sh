@@ -76,3 +76,10 @@ ensure_redis() {
   fi
   redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null
 }
+
+# ensure_node: Node.js and npm for the JS SDK (Debian's, unless a node is
+# already on the PATH), and Chromium for its browser tests.
+ensure_node() {
+  command -v node >/dev/null && command -v npm >/dev/null || ensure_packages nodejs npm
+  ensure_packages chromium chromium-driver fonts-liberation
+}

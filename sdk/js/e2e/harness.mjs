@@ -3,7 +3,7 @@
 // of the demo in headless Chromium (fake camera, microphone and screen).
 import { spawn, execFileSync } from "node:child_process";
 import { createServer } from "node:http";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
+import { chmodSync, copyFileSync, existsSync, linkSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -62,7 +62,17 @@ export async function startServer() {
   };
   delete env.DATABASE_URL;
   delete env.REDIS_URL;
-  const child = spawn(bin, ["serve"], { env, stdio: ["ignore", "pipe", "pipe"] });
+  // Run a link (or copy) of the binary under another name, so that tools
+  // stopping `deepinfluence` processes by name elsewhere on the machine
+  // leave this test server alone.
+  const serverBin = join(dataDir, "e2e-server");
+  try {
+    linkSync(bin, serverBin);
+  } catch {
+    copyFileSync(bin, serverBin);
+    chmodSync(serverBin, 0o755);
+  }
+  const child = spawn(serverBin, ["serve"], { env, stdio: ["ignore", "pipe", "pipe"] });
   let stdout = "";
   let stderr = "";
   let exited = null;

@@ -13,8 +13,10 @@ mod socket;
 
 use std::sync::Arc;
 
+use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::{State, WebSocketUpgrade};
-use axum::response::Response;
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use futures::StreamExt;
@@ -81,7 +83,23 @@ impl Signalling {
     }
 }
 
-async fn upgrade(State(hub): State<Arc<hub::Hub>>, ws: WebSocketUpgrade) -> Response {
+async fn upgrade(
+    State(hub): State<Arc<hub::Hub>>,
+    ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+) -> Response {
+    let Ok(ws) = ws else {
+        let problem = proto::Problem::new(
+            426,
+            "websocket_required",
+            "This endpoint speaks WebSocket only; see docs/signalling.md",
+        );
+        return (
+            StatusCode::UPGRADE_REQUIRED,
+            [(header::CONTENT_TYPE, proto::problem::CONTENT_TYPE)],
+            axum::Json(problem),
+        )
+            .into_response();
+    };
     let max = hub.settings.max_message_bytes;
     ws.max_message_size(max)
         .max_frame_size(max)

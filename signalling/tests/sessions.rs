@@ -400,3 +400,13 @@ async fn a_silent_socket_is_taken_as_broken() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plain_http_on_the_socket_path_gets_a_problem() {
+    let service = Service::start().await;
+    let http = service.url.replacen("ws://", "http://", 1);
+    let r = reqwest::get(&http).await.unwrap();
+    assert_eq!(r.status().as_u16(), 426);
+    let body: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(body["code"], "websocket_required");
+}

@@ -182,6 +182,26 @@ function randomId() {
   crypto.getRandomValues(bytes);
   return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
 }
+var MAX_OPERATION_BYTES = 15 * 1024;
+function byteLength(s) {
+  return new TextEncoder().encode(s).length;
+}
+function splitStroke(stroke, fits) {
+  if (fits(stroke) || stroke.points.length < 4) return [stroke];
+  const out = [];
+  const go = (points) => {
+    const piece = { ...stroke, points, id: out.length === 0 ? stroke.id : `${stroke.id}.${out.length}` };
+    if (fits(piece) || points.length < 4) {
+      out.push(piece);
+      return;
+    }
+    const mid = Math.floor(points.length / 2);
+    go(points.slice(0, mid + 1));
+    go(points.slice(mid));
+  };
+  go(stroke.points);
+  return out.map((p, i) => ({ ...p, id: i === 0 ? stroke.id : `${stroke.id}.${i}` }));
+}
 var Whiteboard = class extends Emitter {
   /** @internal */
   constructor(sendRaw, me) {
@@ -191,13 +211,21 @@ var Whiteboard = class extends Emitter {
     this.strokes = [];
     this.ids = /* @__PURE__ */ new Set();
   }
-  /** Draws a stroke for everyone; returns it with its id and sender filled in. */
+  /**
+   * Draws a stroke for everyone; returns it with its id and sender filled
+   * in. The SFU refuses board operations over 16 KiB, so a longer stroke
+   * goes out (and is kept in `strokes`) as consecutive pieces that share
+   * their end points; the first is returned.
+   */
   draw(stroke) {
-    const s = { ...stroke, id: stroke.id ?? randomId(), from: this.me() };
-    if (!Array.isArray(s.points)) throw new TypeError("a stroke needs points");
-    this.add(s);
-    this.sendRaw(encodeEnvelope(s.from, "stroke", s));
-    return s;
+    if (!stroke || !Array.isArray(stroke.points)) throw new TypeError("a stroke needs points");
+    const base = { ...stroke, id: stroke.id ?? randomId(), from: this.me() };
+    const pieces = splitStroke(base, (s) => byteLength(encodeEnvelope(s.from, "stroke", s)) <= MAX_OPERATION_BYTES);
+    for (const s of pieces) {
+      this.add(s);
+      this.sendRaw(encodeEnvelope(s.from, "stroke", s));
+    }
+    return pieces[0];
   }
   /** Empties the board for everyone. */
   clear() {

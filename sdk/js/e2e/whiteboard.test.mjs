@@ -55,4 +55,24 @@ export const tests = [
       });
     },
   },
+  {
+    name: "a long stroke (over the SFU's 16 KiB per operation) arrives whole, in pieces",
+    async run(ctx) {
+      const room = ctx.room("board-long");
+      const alice = await ctx.join("alice", { room, camera: false, microphone: false });
+      const bob = await ctx.join("bob", { room, camera: false, microphone: false });
+      const drawn = await alice.evaluate(() => {
+        const points = Array.from({ length: 4000 }, (_, i) => [i / 4000, 0.5 + 0.4 * Math.sin(i / 40)]);
+        window.demo.room.whiteboard.draw({ points, color: "#0a7", width: 0.004 });
+        return window.demo.room.whiteboard.strokes.map((s) => ({ id: s.id, n: s.points.length }));
+      });
+      assert.ok(drawn.length > 1, "split into pieces");
+      await ctx.waitFor(bob, (n) => window.demo.room.whiteboard.strokes.length === n, drawn.length, { what: `bob's board with ${drawn.length} pieces` });
+      const got = await bob.evaluate(() => window.demo.room.whiteboard.strokes.map((s) => ({ id: s.id, n: s.points.length })));
+      assert.deepEqual(got, drawn);
+      await new Promise((r) => setTimeout(r, 500));
+      assert.deepEqual(await alice.evaluate(() => window.demo.errors), [], "no whiteboard refusal");
+      await ctx.screenshot(bob, "whiteboard-long-stroke");
+    },
+  },
 ];

@@ -55,6 +55,35 @@ export function randomId(): string {
   return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
+/** What the SDK keeps a whiteboard operation under (the SFU's limit is 16 KiB). */
+export const MAX_OPERATION_BYTES = 15 * 1024;
+
+function byteLength(s: string): number {
+  return new TextEncoder().encode(s).length;
+}
+
+/**
+ * Splits a stroke into consecutive pieces that each pass `fits`; neighbours
+ * share a point so the line stays continuous. Ids are `<id>`, `<id>.1`, ….
+ */
+export function splitStroke(stroke: Stroke, fits: (s: Stroke) => boolean): Stroke[] {
+  if (fits(stroke) || stroke.points.length < 4) return [stroke];
+  const out: Stroke[] = [];
+  const go = (points: Point[]) => {
+    const piece: Stroke = { ...stroke, points, id: out.length === 0 ? stroke.id : `${stroke.id}.${out.length}` };
+    if (fits(piece) || points.length < 4) {
+      out.push(piece);
+      return;
+    }
+    const mid = Math.floor(points.length / 2);
+    go(points.slice(0, mid + 1));
+    go(points.slice(mid));
+  };
+  go(stroke.points);
+  // Ids follow the final order.
+  return out.map((p, i) => ({ ...p, id: i === 0 ? stroke.id : `${stroke.id}.${i}` }));
+}
+
 export interface WhiteboardEvents {
   /** A stroke from someone else (live, or from the board replayed on join). */
   stroke: (stroke: Stroke) => void;
@@ -78,13 +107,21 @@ export class Whiteboard extends Emitter<WhiteboardEvents> {
     super();
   }
 
-  /** Draws a stroke for everyone; returns it with its id and sender filled in. */
+  /**
+   * Draws a stroke for everyone; returns it with its id and sender filled
+   * in. The SFU refuses board operations over 16 KiB, so a longer stroke
+   * goes out (and is kept in `strokes`) as consecutive pieces that share
+   * their end points; the first is returned.
+   */
   draw(stroke: Stroke): Stroke {
-    const s: Stroke = { ...stroke, id: stroke.id ?? randomId(), from: this.me() };
-    if (!Array.isArray(s.points)) throw new TypeError("a stroke needs points");
-    this.add(s);
-    this.sendRaw(encodeEnvelope(s.from!, "stroke", s));
-    return s;
+    if (!stroke || !Array.isArray(stroke.points)) throw new TypeError("a stroke needs points");
+    const base: Stroke = { ...stroke, id: stroke.id ?? randomId(), from: this.me() };
+    const pieces = splitStroke(base, (s) => byteLength(encodeEnvelope(s.from!, "stroke", s)) <= MAX_OPERATION_BYTES);
+    for (const s of pieces) {
+      this.add(s);
+      this.sendRaw(encodeEnvelope(s.from!, "stroke", s));
+    }
+    return pieces[0]!;
   }
 
   /** Empties the board for everyone. */

@@ -10,19 +10,28 @@ async function cameraTrackAt(ctx, page, owner) {
   });
 }
 
-async function receivedWidth(ctx, page, sid, width, what) {
+/**
+ * Waits until `subscriber` decodes the publisher's `rid` layer: the frame
+ * size it receives is the size that layer is encoded at right now (its
+ * nominal size, or less if the encoder had to scale down under load), and
+ * no other layer has that size.
+ */
+async function receivesLayer(ctx, publisher, subscriber, sid, rid, what) {
   const started = Date.now();
-  const got = await ctx.waitFor(
-    page,
-    async ([sid, width]) => {
-      const s = (await window.__inbound()).find((x) => x.sid === sid && x.kind === "video");
-      return s && s.frameWidth === width && s.framesDecoded > 0 ? s : null;
-    },
-    [sid, width],
-    { what, timeout: 60000 },
-  );
-  if (process.env.E2E_VERBOSE) console.log(`\n  ${what}: ${Date.now() - started} ms`);
-  return got;
+  let last;
+  for (;;) {
+    const out = await publisher.evaluate(() => window.__outbound());
+    const sizes = Object.fromEntries(out.filter((s) => s.kind === "video" && s.rid && s.active).map((s) => [s.rid, s.frameWidth]));
+    const inbound = (await subscriber.evaluate(() => window.__inbound())).find((x) => x.sid === sid && x.kind === "video");
+    last = { sizes, received: inbound && `${inbound.frameWidth}x${inbound.frameHeight}` };
+    const w = inbound?.frameWidth;
+    if (w && w === sizes[rid] && Object.entries(sizes).every(([r, x]) => r === rid || x !== w)) {
+      if (process.env.E2E_VERBOSE) console.log(`\n  ${what}: ${Date.now() - started} ms (${last.received})`);
+      return inbound;
+    }
+    if (Date.now() - started > 60000) throw new Error(`timed out waiting for ${what}; last: ${JSON.stringify(last)}`);
+    await sleep(250);
+  }
 }
 
 export const tests = [
@@ -39,7 +48,10 @@ export const tests = [
         async () => {
           const out = (await window.__outbound()).filter((s) => s.kind === "video" && s.rid);
           const by = Object.fromEntries(out.map((s) => [s.rid, s]));
-          return ["q", "h", "f"].every((r) => by[r]?.active && by[r].framesEncoded > 0 && by[r].bytesSent > 0) ? by : null;
+          // All three encoding, at their nominal sizes once the send
+          // bandwidth estimate allows the full one.
+          const nominal = { q: 320, h: 640, f: 1280 };
+          return ["q", "h", "f"].every((r) => by[r]?.active && by[r].framesEncoded > 0 && by[r].bytesSent > 0 && by[r].frameWidth === nominal[r]) ? by : null;
         },
         null,
         { what: "alice's outbound-rtp q, h and f active and encoding", timeout: 60000 },
@@ -54,13 +66,13 @@ export const tests = [
       await installHelpers(bob);
       const sid = await cameraTrackAt(ctx, bob, "alice");
       await bob.evaluate((sid) => window.demo.pinSize(sid, 160, 90), sid);
-      const small = await receivedWidth(ctx, bob, sid, 320, "bob receiving the q layer (320x180) in a 160x90 element");
-      assert.equal(small.frameHeight, 180);
+      const small = await receivesLayer(ctx, alice, bob, sid, "q", "bob receiving the q layer in a 160x90 element");
+      assert.ok(small.frameWidth <= 320 && Math.abs(small.frameWidth * 9 - small.frameHeight * 16) <= 32, `q is at most 320x180 (${small.frameWidth}x${small.frameHeight})`);
       await ctx.screenshot(bob, "simulcast-small");
 
       await bob.evaluate((sid) => window.demo.pinSize(sid, 1280, 720), sid);
-      const large = await receivedWidth(ctx, bob, sid, 1280, "bob receiving the f layer (1280x720) after the element grew to 1280x720");
-      assert.equal(large.frameHeight, 720);
+      const large = await receivesLayer(ctx, alice, bob, sid, "f", "bob receiving the f layer after the element grew to 1280x720");
+      assert.ok(large.frameWidth > 640, `f is larger than h (${large.frameWidth}x${large.frameHeight})`);
       const before = large.framesDecoded;
       await sleep(1000);
       const after = (await bob.evaluate(() => window.__inbound())).find((x) => x.sid === sid);
@@ -79,7 +91,7 @@ export const tests = [
       await installHelpers(bob);
       const sid = await cameraTrackAt(ctx, bob, "alice");
       await bob.evaluate((sid) => window.demo.pinSize(sid, 160, 90), sid);
-      await receivedWidth(ctx, bob, sid, 320, "bob receiving the q layer");
+      await receivesLayer(ctx, alice, bob, sid, "q", "bob receiving the q layer");
       const active = (o) => Object.fromEntries(o.filter((s) => s.kind === "video" && s.rid).map((s) => [s.rid, s.active]));
       await ctx.waitFor(
         alice,

@@ -382,8 +382,11 @@ var Negotiator = class {
         await this.pc.setRemoteDescription({ type: "answer", sdp });
         this.settle(head.gen, null);
       } catch (e) {
-        await this.rollback();
-        this.settle(head.gen, e);
+        await this.rollback().catch(() => {
+        });
+        this.closed = true;
+        this.onBroken(e);
+        return;
       }
       await this.maybeOffer();
     });
@@ -1008,8 +1011,9 @@ var Room = class _Room extends Emitter {
       try {
         await this.join(this.session);
         this.state = "connected";
-        await this.negotiator?.resume({ iceRestart: true }).catch((e) => this.emit("error", e));
-        this.emit("reconnected", { resumed: true });
+        await this.negotiator?.resume({ iceRestart: true }).catch(() => {
+        });
+        if (this.state === "connected") this.emit("reconnected", { resumed: true });
         return;
       } catch (e) {
         const err = e;

@@ -73,4 +73,27 @@ export const tests = [
       await expectMediaFrom(ctx, alice, "bob");
     },
   },
+  {
+    name: "a socket dropped while publishing: the publication completes and reaches the others",
+    timeout: 150000,
+    async run(ctx) {
+      const room = ctx.room("midpub");
+      const alice = await ctx.join("alice", { room, microphone: false });
+      const bob = await ctx.join("bob", { room, camera: false, microphone: false });
+      await installHelpers(bob);
+      await ctx.waitFor(bob, () => [...window.demo.room.remoteTracks.values()].some((t) => t.owner === "alice" && t.source === "camera" && t.subscribed), null, {
+        what: "bob subscribed to alice's camera",
+      });
+      // The offer for the screen is in flight (or just answered) when the socket breaks.
+      const outcome = await alice.evaluate(async () => {
+        const shared = window.demo.shareScreen().then((t) => t.source, (e) => `failed: ${e.code} ${e.message}`);
+        await new Promise((r) => setTimeout(r, 5));
+        window.demo.room.debug.dropSocket();
+        return shared;
+      });
+      assert.equal(outcome, "screen");
+      await ctx.waitFor(alice, () => window.demo.room.state === "connected" && window.demo.events.some((e) => e.name === "reconnected"), null, { what: "alice reconnected" });
+      await expectMediaFrom(ctx, bob, "alice", { source: "screen" });
+    },
+  },
 ];

@@ -60,9 +60,10 @@ export class Negotiator {
     private readonly tracks: () => TrackSpec[],
     private readonly onError: (error: unknown) => void = () => {},
     /**
-     * The server's offer cannot be applied or answered: the server keeps
-     * waiting for an answer that will not come, so this session cannot
-     * negotiate again (the room starts a new one).
+     * The server's offer cannot be applied or answered (the server keeps
+     * waiting for an answer that will not come), or its answer cannot be
+     * applied (it already took our offer): this session cannot negotiate
+     * again (the room starts a new one).
      */
     private readonly onBroken: (error: unknown) => void = (e) => onError(e),
   ) {}
@@ -116,8 +117,13 @@ export class Negotiator {
         await this.pc.setRemoteDescription({ type: "answer", sdp });
         this.settle(head.gen, null);
       } catch (e) {
-        await this.rollback();
-        this.settle(head.gen, e);
+        // The server took our offer and answered it, but the answer does not
+        // fit (the two sides diverged, e.g. after an answer lost with a
+        // socket): this session cannot negotiate again.
+        await this.rollback().catch(() => {});
+        this.closed = true;
+        this.onBroken(e);
+        return;
       }
       await this.maybeOffer();
     });

@@ -437,8 +437,10 @@ export class Room extends Emitter<RoomEvents> {
       try {
         await this.join(this.session);
         this.state = "connected";
-        await this.negotiator?.resume({ iceRestart: true }).catch((e) => this.emit("error", e));
-        this.emit("reconnected", { resumed: true });
+        await this.negotiator?.resume({ iceRestart: true }).catch(() => {
+          // A failed ICE restart restarts the session (restartSession).
+        });
+        if (this.state === "connected") this.emit("reconnected", { resumed: true });
         return;
       } catch (e) {
         const err = e as DeepInfluenceError;

@@ -172,13 +172,20 @@ describe("Negotiator", () => {
     expect(sent.map((m) => m.type)).toEqual(["answer", "offer"]);
   });
 
-  it("an answer that cannot be applied rejects and rolls back", async () => {
-    const { pc, n } = setup();
+  it("an answer that cannot be applied breaks the session: rolled back, reported, pending negotiations rejected", async () => {
+    FakePeer.reset();
+    const pc = new FakePeer();
+    const broken: unknown[] = [];
+    const n = new Negotiator(pc as any, () => true, () => [], () => {}, (e) => {
+      broken.push(e);
+      n.close();
+    });
     const p = n.negotiate();
     await flush();
     pc.failNextAnswer = true;
     await n.handleAnswer("garbage");
-    await expect(p).rejects.toThrow("bad answer");
+    expect(String(broken[0])).toMatch(/bad answer/);
+    await expect(p).rejects.toMatchObject({ code: "room_closed" });
     expect(pc.signalingState).toBe("stable");
   });
 

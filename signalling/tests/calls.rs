@@ -14,7 +14,6 @@ use proto::signal::{
     CALL_STATUS_TOPIC,
 };
 use simpeer::signal::Client;
-use simpeer::Options;
 
 const WAIT: Duration = Duration::from_secs(15);
 
@@ -73,26 +72,12 @@ fn tracks_of(client: &Client, owner: &str) -> Vec<u32> {
 
 async fn a_two_party_call(service: &Service) {
     let room = format!("call-{}", common::rand_suffix());
-    let alice = Client::join(
-        &service.url,
-        &room,
-        &service.token(&room, "alice", Role::Host),
-        Options::default(),
-    )
-    .await
-    .expect("alice joins");
+    let alice = service.participant(&room, "alice", Role::Host).await;
     assert_eq!(alice.welcome.participant, "alice");
     assert_eq!(alice.welcome.role, Role::Host);
     assert_eq!(alice.welcome.call.as_deref(), Some("call-1"));
     assert!(!alice.welcome.resumed);
-    let bob = Client::join(
-        &service.url,
-        &room,
-        &service.token(&room, "bob", Role::Participant),
-        Options::default(),
-    )
-    .await
-    .expect("bob joins");
+    let bob = service.participant(&room, "bob", Role::Participant).await;
     // Bob's welcome lists alice; alice hears of bob.
     assert!(bob
         .welcome
@@ -155,22 +140,8 @@ async fn a_call_with_the_sfu_across_redis() {
 async fn the_host_mutes_and_removes_a_participant() {
     let service = Service::start().await;
     let room = "moderated";
-    let host = Client::join(
-        &service.url,
-        room,
-        &service.token(room, "host", Role::Host),
-        Options::default(),
-    )
-    .await
-    .unwrap();
-    let guest = Client::join(
-        &service.url,
-        room,
-        &service.token(room, "guest", Role::Participant),
-        Options::default(),
-    )
-    .await
-    .unwrap();
+    let host = service.participant(room, "host", Role::Host).await;
+    let guest = service.participant(room, "guest", Role::Participant).await;
     let guest_track = host
         .wait_for(
             WAIT,
@@ -235,22 +206,8 @@ async fn the_host_mutes_and_removes_a_participant() {
 async fn call_status_from_the_control_plane_reaches_the_room_and_an_ended_call_closes_it() {
     let service = Service::start().await;
     let room = "billed";
-    let user = Client::join(
-        &service.url,
-        room,
-        &service.token(room, "user", Role::Participant),
-        Options::default(),
-    )
-    .await
-    .unwrap();
-    let expert = Client::join(
-        &service.url,
-        room,
-        &service.token(room, "expert", Role::Host),
-        Options::default(),
-    )
-    .await
-    .unwrap();
+    let user = service.participant(room, "user", Role::Participant).await;
+    let expert = service.participant(room, "expert", Role::Host).await;
     let status = |ended| CallStatus {
         call: "call-1".into(),
         billed_seconds: 61,

@@ -10,7 +10,6 @@ use platform::bus::Bus;
 use proto::sfu::{Role, Sdp};
 use proto::signal::{ClientMessage, ClosedReason, ErrorCode, LeftReason, ServerMessage};
 use signalling::Settings;
-use simpeer::signal::Client;
 use simpeer::{Options, Peer};
 
 const WAIT: Duration = Duration::from_secs(15);
@@ -195,14 +194,7 @@ async fn a_full_room_and_a_viewer_publishing_are_refused() {
 async fn a_broken_socket_resumes_its_session_and_its_media() {
     let service = Service::start().await;
     let room = "resume";
-    let watcher = Client::join(
-        &service.url,
-        room,
-        &service.token(room, "watcher", Role::Host),
-        Options::default(),
-    )
-    .await
-    .unwrap();
+    let watcher = service.participant(room, "watcher", Role::Host).await;
     // Alice joins by hand, so the test owns her socket and can break it.
     let token = service.token(room, "alice", Role::Participant);
     let (offerer, offer, tracks) = simpeer::Offerer::new(Options::default()).unwrap();
@@ -342,14 +334,7 @@ async fn after_the_grace_period_the_participant_is_gone_and_cannot_resume() {
     let bus = Bus::connect(None, Duration::from_secs(5)).await.unwrap();
     let service = Service::with(settings, common::media_config(), bus, false).await;
     let room = "grace";
-    let watcher = Client::join(
-        &service.url,
-        room,
-        &service.token(room, "watcher", Role::Host),
-        Options::default(),
-    )
-    .await
-    .unwrap();
+    let watcher = service.participant(room, "watcher", Role::Host).await;
     let token = service.token(room, "alice", Role::Participant);
     let mut raw = Raw::connect(&service.url).await;
     raw.send(&join(room, &token)).await;

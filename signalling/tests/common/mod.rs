@@ -142,6 +142,18 @@ impl Service {
         })
     }
 
+    /// A Rust participant with the default camera and microphone.
+    pub async fn participant(&self, room: &str, name: &str, role: Role) -> simpeer::signal::Client {
+        simpeer::signal::Client::join(
+            &self.url,
+            room,
+            &self.token(room, name, role),
+            simpeer::Options::default(),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{name} joins: {e}"))
+    }
+
     pub fn metric(&self, name: &str, label: &str) -> f64 {
         self.registry
             .gather()

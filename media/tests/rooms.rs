@@ -401,3 +401,51 @@ async fn bad_requests_get_typed_errors_and_change_nothing() {
         .iter()
         .any(|e| matches!(e, Event::Published { room, .. } if room == "v")));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_sfus_offer_tags_the_bundle_with_the_data_channels() {
+    // A browser tears its shared transport down (SCTP included) when the
+    // m-line tagging the BUNDLE group is stopped; the first m-line of the
+    // SFU's first offer is stopped when its track's owner leaves, so it
+    // must be the data channels' one.
+    let sfu = Sfu::start(1).await;
+    let _alice = sfu
+        .join("bundle", "alice", Role::Host, Options::default())
+        .await;
+    sfu.track_of("alice", Source::Camera).await;
+    let welcome = sfu
+        .node
+        .join(Join {
+            room: "bundle".into(),
+            participant: "bob".into(),
+            role: Role::Participant,
+            may_publish: vec![],
+            offer: None,
+            tracks: vec![],
+        })
+        .await
+        .unwrap();
+    let proto::sfu::Sdp::Offer(sdp) = welcome.sdp else {
+        panic!("the SFU offers")
+    };
+    let m_lines: Vec<&str> = sdp.lines().filter(|l| l.starts_with("m=")).collect();
+    assert!(
+        m_lines.len() >= 3,
+        "alice's tracks are offered: {m_lines:?}"
+    );
+    assert!(
+        m_lines[0].starts_with("m=application"),
+        "first m-line: {}",
+        m_lines[0]
+    );
+    let bundle = sdp
+        .lines()
+        .find(|l| l.starts_with("a=group:BUNDLE"))
+        .unwrap();
+    let first_mid = sdp
+        .lines()
+        .find(|l| l.starts_with("a=mid:"))
+        .unwrap()
+        .trim_start_matches("a=mid:");
+    assert_eq!(bundle.split(' ').nth(1), Some(first_mid));
+}

@@ -178,6 +178,20 @@ impl Peer {
         for mid in self.to_stop.drain(..) {
             api.stop_media(mid);
         }
+        // The data channels' m-line goes first: the first m-line tags the
+        // BUNDLE group, and a browser whose tagged m-line is stopped (its
+        // track's owner left) tears the shared transport down, SCTP with it.
+        if with_channels {
+            for label in [proto::sfu::channels::WHITEBOARD, proto::sfu::channels::CHAT] {
+                api.add_channel(label.to_owned());
+            }
+            api.add_channel_with_config(str0m::channel::ChannelConfig {
+                label: proto::sfu::channels::LOSSY.to_owned(),
+                ordered: false,
+                reliability: str0m::channel::Reliability::MaxRetransmits { retransmits: 0 },
+                ..Default::default()
+            });
+        }
         for (track, kind, owner) in self.to_add.drain(..) {
             let media = match kind {
                 Kind::Audio => MediaKind::Audio,
@@ -199,17 +213,6 @@ impl Peer {
                     pt: None,
                 },
             );
-        }
-        if with_channels {
-            for label in [proto::sfu::channels::WHITEBOARD, proto::sfu::channels::CHAT] {
-                api.add_channel(label.to_owned());
-            }
-            api.add_channel_with_config(str0m::channel::ChannelConfig {
-                label: proto::sfu::channels::LOSSY.to_owned(),
-                ordered: false,
-                reliability: str0m::channel::Reliability::MaxRetransmits { retransmits: 0 },
-                ..Default::default()
-            });
         }
         let (offer, pending) = api.apply()?;
         self.pending = Some(pending);

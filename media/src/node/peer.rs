@@ -191,6 +191,15 @@ impl Peer {
                 reliability: str0m::channel::Reliability::MaxRetransmits { retransmits: 0 },
                 ..Default::default()
             });
+            // An inactive audio and video m-line fix the header extension
+            // ids for the session before the client offers media of its own.
+            // Without them a browser's first offer numbers them its own way,
+            // and if that offer is rolled back for one of ours (glare) the
+            // browser still holds those numbers and refuses our next offer
+            // ("RTP extension ID reassignment").
+            for kind in [MediaKind::Audio, MediaKind::Video] {
+                api.add_media(kind, Direction::Inactive, None, None, None);
+            }
         }
         for (track, kind, owner) in self.to_add.drain(..) {
             let media = match kind {

@@ -34,10 +34,12 @@ export const tests = [
         assert.equal(tracks.got.length, 6);
         const state = await page.evaluate(() => ({ sig: window.demo.room.pc.signalingState, errors: window.demo.errors }));
         assert.equal(state.sig, "stable");
-        // A server offer the browser cannot apply makes the SDK join afresh
-        // (it heals, but it is a server bug worth seeing).
-        for (const e of state.errors) console.log(`\n  note: ${names[i]} reported ${e.code}: ${e.message}`);
-        assert.deepEqual(state.errors.filter((e) => e.code !== "bad_sdp"), [], "no other errors");
+        // Every offer of the server applies: a browser's first media offer
+        // rolled back for the server's keeps its header extension ids, so
+        // the SFU fixes them in its first offer (inactive audio and video
+        // m-lines); without that, Chromium refused a later offer with
+        // "RTP extension ID reassignment" and the SDK had to join afresh.
+        assert.deepEqual(state.errors, [], "no errors, no fresh joins");
       }
       await ctx.screenshot(pages[0], "three-way-call");
     },

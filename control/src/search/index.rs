@@ -128,11 +128,11 @@ pub async fn sync(
                 .to_owned()
         }
         Backend::Postgres => format!(
-            "INSERT INTO expert_search (account_id, search_doc, {COPIED}) \
+            "INSERT INTO expert_search (account_id, text_doc, tags_doc, {COPIED}) \
              SELECT account_id, setweight(to_tsvector('simple', $2), 'A') \
              || setweight(to_tsvector('simple', $3), 'B') \
-             || setweight(to_tsvector('simple', $4), 'C') \
-             || setweight(to_tsvector('simple', $5), 'D'), {COPIED} \
+             || setweight(to_tsvector('simple', $4), 'C'), \
+             strip(to_tsvector('simple', $5)), {COPIED} \
              FROM experts WHERE account_id = $1"
         ),
     };

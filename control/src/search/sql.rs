@@ -96,10 +96,16 @@ fn required_tags(q: &Query) -> Vec<Vec<String>> {
 }
 
 /// The full-text query in each engine's syntax: every keyword as a word
-/// prefix in the text fields, and every required tag group in `tags`.
-/// Words and tokens are folded to letters and digits, so nothing in them is
-/// syntax.
-fn match_expression(backend: Backend, words: &[String], tags: &[Vec<String>]) -> String {
+/// prefix in the text fields, and every required tag group in the tags.
+/// SQLite's is one FTS5 expression; PostgreSQL's is two tsqueries, one for
+/// the text and one (possibly none) for the tags, each over its own
+/// tsvector. Words and tokens are folded to letters and digits, so nothing
+/// in them is syntax.
+fn match_expression(
+    backend: Backend,
+    words: &[String],
+    tags: &[Vec<String>],
+) -> (String, Option<String>) {
     match backend {
         Backend::Sqlite => {
             let text = words
@@ -112,17 +118,20 @@ fn match_expression(backend: Backend, words: &[String], tags: &[Vec<String>]) ->
                 let any: Vec<String> = group.iter().map(|t| format!("\"{t}\"")).collect();
                 format!("tags : ({})", any.join(" OR "))
             }));
-            parts.join(" AND ")
+            (parts.join(" AND "), None)
         }
-        Backend::Postgres => words
-            .iter()
-            .map(|w| format!("{w}:*ABC"))
-            .chain(tags.iter().map(|group| {
-                let any: Vec<String> = group.iter().map(|t| format!("{t}:D")).collect();
-                format!("({})", any.join(" | "))
-            }))
-            .collect::<Vec<_>>()
-            .join(" & "),
+        Backend::Postgres => {
+            let text = words
+                .iter()
+                .map(|w| format!("{w}:*"))
+                .collect::<Vec<_>>()
+                .join(" & ");
+            let tags = tags
+                .iter()
+                .map(|group| format!("({})", group.join(" | ")))
+                .collect::<Vec<_>>();
+            (text, (!tags.is_empty()).then(|| tags.join(" & ")))
+        }
     }
 }
 
@@ -216,11 +225,8 @@ pub fn build(
             )
         }
         (Backend::Sqlite, true) => {
-            let m = b.bind(Bind::Text(match_expression(
-                backend,
-                &q.words,
-                &required_tags(q),
-            )));
+            let (expression, _) = match_expression(backend, &q.words, &required_tags(q));
+            let m = b.bind(Bind::Text(expression));
             // `expert_fts_keys` carries what filters and sorts read, so a
             // match costs one integer-key lookup, not a join to `experts`.
             let (_, mut conditions) = filter_clauses(&mut b, q, "c", true);
@@ -237,21 +243,22 @@ pub fn build(
             )
         }
         (Backend::Postgres, true) => {
-            let m = b.bind(Bind::Text(match_expression(
-                backend,
-                &q.words,
-                &required_tags(q),
-            )));
-            // Ranked on the keywords alone: ts_rank weighs how close query
-            // terms sit, and a filter's token is not a word of the text.
-            let r = b.bind(Bind::Text(match_expression(backend, &q.words, &[])));
+            let (text, tags) = match_expression(backend, &q.words, &required_tags(q));
+            let t = b.bind(Bind::Text(text));
+            let g = tags.map(|tags| b.bind(Bind::Text(tags)));
             let (_, mut conditions) = filter_clauses(&mut b, q, "c", true);
-            // `expert_search` holds listed experts only.
-            conditions.insert(0, format!("c.search_doc @@ to_tsquery('simple', {m})"));
+            // `expert_search` holds listed experts only. The keywords and the
+            // facet tokens are separate tsvectors: neither query restricts
+            // weights, so the GIN indexes answer without rechecking rows,
+            // and ranking reads only the (smaller) text one.
+            conditions.insert(0, format!("c.text_doc @@ to_tsquery('simple', {t})"));
+            if let Some(g) = g {
+                conditions.insert(1, format!("c.tags_doc @@ to_tsquery('simple', {g})"));
+            }
             (
                 format!(
                     "SELECT c.account_id AS id, \
-                     CAST(ts_rank(c.search_doc, to_tsquery('simple', {r})) AS DOUBLE PRECISION) AS score, \
+                     CAST(ts_rank(c.text_doc, to_tsquery('simple', {t})) AS DOUBLE PRECISION) AS score, \
                      c.{price} AS price, c.consultations, c.last_active_at, c.rating_milli, \
                      c.rating_count FROM expert_search c"
                 ),
@@ -374,13 +381,20 @@ mod tests {
         let after = [Key::Int(7), Key::Int(100), Key::Text("x".into())];
         let (sql, binds) = build(Backend::Postgres, &q, Some(&after), 11);
         assert!(sql.contains(
-            "((consultations < $3) OR (consultations = $3 AND last_active_at < $4) OR \
-             (consultations = $3 AND last_active_at = $4 AND id > $5))"
+            "((consultations < $2) OR (consultations = $2 AND last_active_at < $3) OR \
+             (consultations = $2 AND last_active_at = $3 AND id > $4))"
         ));
-        assert!(sql.contains("ORDER BY consultations DESC, last_active_at DESC, id ASC LIMIT $6"));
+        assert!(sql.contains("ORDER BY consultations DESC, last_active_at DESC, id ASC LIMIT $5"));
         assert!(sql.ends_with("ORDER BY p.consultations DESC, p.last_active_at DESC, p.id ASC"));
-        assert_eq!(binds[0], Bind::Text("yoga:*ABC".into()));
-        assert_eq!(binds[5], Bind::Int(11));
+        assert_eq!(binds[0], Bind::Text("yoga:*".into()));
+        assert_eq!(binds[4], Bind::Int(11));
+        // A facet filter goes to the tags' tsvector, in its own query.
+        let mut with_domain = q.clone();
+        with_domain.filters.domain = Some("well-being".into());
+        let (sql, binds) = build(Backend::Postgres, &with_domain, None, 11);
+        assert!(sql.contains("c.text_doc @@ to_tsquery('simple', $1)"));
+        assert!(sql.contains("c.tags_doc @@ to_tsquery('simple', $2)"));
+        assert_eq!(binds[1], Bind::Text("(zqdwellbeing)".into()));
         let mut q = q;
         q.filters.domain = Some("well-being".into());
         let (sql, binds) = build(Backend::Sqlite, &q, None, 5);

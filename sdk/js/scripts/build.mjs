@@ -24,6 +24,9 @@ await build({
   charset: "utf8",
   legalComments: "none",
   sourcemap: false,
+  // The committed copy is an artefact, not source: minified, it is small and
+  // reads as what it is.
+  minify: true,
   banner: { js: `// ${pkg.name} ${pkg.version}: built from sdk/js by \`npm run build\`; do not edit.` },
   logLevel: "warning",
 });

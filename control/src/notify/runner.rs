@@ -117,6 +117,15 @@ impl Runner {
                     .map_err(|e| transient(&e))?;
                 self.commit_done(claim, tx, now).await
             }
+            Job::ExpireMessage { message_id } => {
+                let (mut tx, now) = self.begin().await?;
+                self.state
+                    .messaging
+                    .expire(&mut tx, now, &message_id)
+                    .await
+                    .map_err(|e| transient(&e))?;
+                self.commit_done(claim, tx, now).await
+            }
             Job::Announce {
                 announcement_id,
                 after,

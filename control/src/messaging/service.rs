@@ -112,11 +112,11 @@ impl Messaging {
         user_id: &str,
         expert_id: &str,
     ) -> Result<(Conversation, bool), MessagingError> {
+        let mut tx = self.db.begin_write().await?;
+        self.prices(&mut tx, expert_id).await?;
         if user_id == expert_id {
             return Err(MessagingError::OwnConversation);
         }
-        let mut tx = self.db.begin_write().await?;
-        self.prices(&mut tx, expert_id).await?;
         if store::blocked(&mut tx, user_id, expert_id).await? {
             return Err(MessagingError::Blocked);
         }

@@ -158,7 +158,7 @@ pub async fn claim(
     let rows: Vec<(String, String, i64)> = sqlx::query_as(&format!(
         "UPDATE jobs SET state = 'running', locked_by = $2, locked_until = $3, \
            attempts = attempts + 1, updated_at = $1 \
-         WHERE id IN (SELECT id FROM jobs WHERE {DUE} ORDER BY run_at LIMIT $4 {lock}) \
+         WHERE id IN (SELECT id FROM jobs WHERE {DUE} ORDER BY run_at, id LIMIT $4 {lock}) \
          RETURNING id, payload, attempts"
     ))
     .bind(now)

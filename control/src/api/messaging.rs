@@ -14,6 +14,7 @@ use super::bookings::{instant, time_zone, BookingView};
 use super::cursor::Page;
 use super::error::{ApiError, ApiResult};
 use super::extract::{ApiJson, ApiQuery};
+use super::payouts::PageQuery;
 use super::views::timestamp;
 use crate::bookings::notices::full_name;
 use crate::messaging::service::Prices;
@@ -254,15 +255,6 @@ pub async fn open(
         status,
         Json(conversation_view(&state, &c, &caller.account_id).await?),
     ))
-}
-
-#[derive(Debug, Deserialize, IntoParams)]
-#[serde(deny_unknown_fields)]
-pub struct PageQuery {
-    /// `next_cursor` of the previous page.
-    pub cursor: Option<String>,
-    /// 1 to 100, default 20.
-    pub limit: Option<i64>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]

@@ -249,6 +249,33 @@ pub async fn by_client_key(
     .transpose()
 }
 
+/// The messages `from` selects (SQL after `FROM`, on `messages m`, with
+/// `$1`.. bound to `texts`), newest first, before the position `before`.
+async fn newest_first(
+    conn: &mut AnyConnection,
+    from: &str,
+    texts: &[&str],
+    before: Option<&(i64, String)>,
+    limit: i64,
+) -> Result<Vec<Message>, sqlx::Error> {
+    let (at, id) = before.cloned().unwrap_or((i64::MAX, String::new()));
+    let n = texts.len();
+    let sql = format!(
+        "SELECT {MESSAGE} FROM {from} \
+         AND (m.created_at < ${a} OR (m.created_at = ${a} AND m.id < ${b})) \
+         ORDER BY m.created_at DESC, m.id DESC LIMIT ${c}",
+        a = n + 1,
+        b = n + 2,
+        c = n + 3
+    );
+    let mut query = sqlx::query(&sql);
+    for text in texts {
+        query = query.bind(*text);
+    }
+    let rows = query.bind(at).bind(id).bind(limit).fetch_all(conn).await?;
+    rows.iter().map(message).collect()
+}
+
 /// A page of a conversation, newest first, before `before` (a position).
 pub async fn page(
     conn: &mut AnyConnection,
@@ -256,19 +283,8 @@ pub async fn page(
     before: Option<&(i64, String)>,
     limit: i64,
 ) -> Result<Vec<Message>, sqlx::Error> {
-    let (at, id) = before.cloned().unwrap_or((i64::MAX, String::new()));
-    let rows = sqlx::query(&format!(
-        "SELECT {MESSAGE} FROM {MESSAGES} WHERE m.conversation_id = $1 \
-         AND (m.created_at < $2 OR (m.created_at = $2 AND m.id < $3)) \
-         ORDER BY m.created_at DESC, m.id DESC LIMIT $4"
-    ))
-    .bind(conversation_id)
-    .bind(at)
-    .bind(&id)
-    .bind(limit)
-    .fetch_all(conn)
-    .await?;
-    rows.iter().map(message).collect()
+    let from = format!("{MESSAGES} WHERE m.conversation_id = $1");
+    newest_first(conn, &from, &[conversation_id], before, limit).await
 }
 
 /// Messages of `account_id`'s conversations that match `condition` (on
@@ -281,21 +297,11 @@ pub async fn search(
     before: Option<&(i64, String)>,
     limit: i64,
 ) -> Result<Vec<Message>, sqlx::Error> {
-    let (at, id) = before.cloned().unwrap_or((i64::MAX, String::new()));
-    let rows = sqlx::query(&format!(
-        "SELECT {MESSAGE} FROM {MESSAGES} JOIN conversations c ON c.id = m.conversation_id \
-         WHERE {condition} AND (c.user_id = $2 OR c.expert_id = $2) AND m.hidden = 0 \
-         AND (m.created_at < $3 OR (m.created_at = $3 AND m.id < $4)) \
-         ORDER BY m.created_at DESC, m.id DESC LIMIT $5"
-    ))
-    .bind(query)
-    .bind(account_id)
-    .bind(at)
-    .bind(&id)
-    .bind(limit)
-    .fetch_all(conn)
-    .await?;
-    rows.iter().map(message).collect()
+    let from = format!(
+        "{MESSAGES} JOIN conversations c ON c.id = m.conversation_id \
+         WHERE {condition} AND (c.user_id = $2 OR c.expert_id = $2) AND m.hidden = 0"
+    );
+    newest_first(conn, &from, &[query, account_id], before, limit).await
 }
 
 /// A pending paid message with what settling it needs.

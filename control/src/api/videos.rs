@@ -9,7 +9,6 @@
 //! (`state: complete`), a message with `kind: video` and the `video_id`
 //! sends it.
 
-use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -20,7 +19,7 @@ use utoipa::ToSchema;
 
 use super::access::{Caller, StreamCaller};
 use super::error::{ApiError, ApiResult};
-use super::extract::ApiJson;
+use super::extract::{ApiBytes, ApiJson};
 use crate::messaging::store::Video;
 use crate::messaging::video::{self, Wanted};
 use crate::state::AppState;
@@ -115,13 +114,14 @@ pub async fn status(
     request_body(content = Vec<u8>, content_type = "application/octet-stream"),
     responses((status = 200, body = UploadView), (status = 404, body = Problem),
         (status = 409, body = Problem, description = "offset_mismatch or upload_complete"),
-        (status = 413, body = Problem), (status = 422, body = Problem)))]
+        (status = 413, body = Problem, description = "payload_too_large: a chunk over max_chunk_bytes"),
+        (status = 422, body = Problem)))]
 pub async fn put_chunk(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
     headers: HeaderMap,
-    body: Bytes,
+    ApiBytes(body): ApiBytes,
 ) -> ApiResult<Json<UploadView>> {
     let range = headers
         .get(header::CONTENT_RANGE)

@@ -172,6 +172,17 @@ impl Messaging {
         let c = self.conversation_for(&mut tx, id, sender_id).await?;
         if let Some(key) = &draft.client_key {
             if let Some(sent) = store::by_client_key(&mut tx, sender_id, key).await? {
+                // The same key for another message is a client's bug, not a retry.
+                let same = sent.conversation_id == c.id
+                    && sent.kind == draft.kind
+                    && sent.body == draft.body
+                    && sent.video_id == draft.video_id;
+                if !same {
+                    return Err(MessagingError::Conflict(
+                        "idempotency_key_reused",
+                        "This Idempotency-Key was used for another message",
+                    ));
+                }
                 return Ok((sent, false));
             }
         }

@@ -843,5 +843,18 @@ async fn bad_input_is_a_typed_problem_and_changes_nothing(backend: Backend) {
     assert_eq!(id(&first), id(&again));
     assert_eq!(s.money(&p.user).await, (50_000 - 3000, 3000, 0));
     assert_eq!(s.history(&p.user, c).await.len(), 2);
+    let reused = s
+        .send(
+            s.req(
+                reqwest::Method::POST,
+                &format!("/api/v1/conversations/{c}/messages"),
+                Some(&p.user.access),
+            )
+            .header("Idempotency-Key", "send-1")
+            .json(&json!({ "body": "autre chose" })),
+        )
+        .await;
+    reused.expect_problem(409, "idempotency_key_reused");
+    assert_eq!(s.money(&p.user).await, (50_000 - 3000, 3000, 0));
     s.assert_ledger_clean().await;
 }

@@ -197,6 +197,7 @@ async fn an_interrupted_upload_resumes_and_the_video_plays_in_ranges(backend: Ba
 async fn uploads_are_checked_and_video_questions_wait_for_video_replies(backend: Backend) {
     let s = messaging_server(backend, |c| {
         c.messaging.max_video_bytes = 10_000;
+        c.messaging.max_chunk_bytes = 1000;
     })
     .await;
     let p = s.pair(100).await;
@@ -255,6 +256,13 @@ async fn uploads_are_checked_and_video_questions_wait_for_video_replies(backend:
         )
         .await;
     assert_eq!(fields(no_range), f("content_range", "invalid"));
+    // A chunk over the limit is refused whole; smaller ones go on.
+    let big = webm(2000);
+    let u2 = id(&start_upload(&s, &p.user, c, big.len()).await.expect(201));
+    put_chunk(&s, &p.user, &u2, &big, 0, 1999)
+        .await
+        .expect_problem(413, "payload_too_large");
+    put_chunk(&s, &p.user, &u2, &big, 0, 999).await.expect(200);
     let st = s
         .get(&format!("/api/v1/uploads/{u}"), Some(&p.user.access))
         .await

@@ -20,6 +20,7 @@ both_backends!(
     a_message_the_wallet_cannot_pay_is_refused_and_nothing_is_held_or_stored,
     a_reply_settles_the_message_it_names_or_every_pending_one_of_its_kind,
     an_unanswered_message_expires_by_the_job_and_its_coins_go_back,
+    a_reply_racing_the_expiry_settles_the_message_once,
     a_price_change_after_sending_leaves_the_held_amount,
     concurrent_sends_never_overdraw_and_racing_replies_capture_once,
     history_pages_newest_first_and_read_receipts_tell_what_the_other_read,
@@ -246,6 +247,48 @@ async fn an_unanswered_message_expires_by_the_job_and_its_coins_go_back(backend:
         .await,
         1
     );
+    s.assert_ledger_clean().await;
+}
+
+async fn a_reply_racing_the_expiry_settles_the_message_once(backend: Backend) {
+    let mut s = messaging_server(backend, |_| {}).await;
+    s.stop_runner();
+    let runner = Runner::new(s.state.clone());
+    let p = s.pair(100).await;
+    let mut sent = Vec::new();
+    for i in 0..5 {
+        sent.push(id(&s
+            .text(&p.user, &p.conversation, &format!("q{i}"))
+            .await
+            .expect(201)));
+    }
+    // Every deadline has passed when the expert answers, and the job runs
+    // at the same moment.
+    s.clock.advance(Duration::from_secs(7 * 24 * 3600 + 1));
+    let (reply, _) = tokio::join!(s.text(&p.expert, &p.conversation, "enfin"), async {
+        while runner.run_due().await.unwrap() > 0 {}
+    });
+    reply.expect(201);
+    let h = s.history(&p.user, &p.conversation).await;
+    let answered = sent
+        .iter()
+        .filter(|m| {
+            h.iter()
+                .any(|x| x["id"] == m.as_str() && x["state"] == "answered")
+        })
+        .count() as i64;
+    let expired = sent
+        .iter()
+        .filter(|m| {
+            h.iter()
+                .any(|x| x["id"] == m.as_str() && x["state"] == "expired")
+        })
+        .count() as i64;
+    assert_eq!(answered + expired, 5, "each settled one way");
+    // Each message's coins went exactly one way.
+    assert_eq!(s.money(&p.expert).await.2, answered * 1200);
+    assert_eq!(s.money(&p.user).await, (50_000 - answered * 1500, 0, 0));
+    assert_eq!(s.revenue().await, answered * 300);
     s.assert_ledger_clean().await;
 }
 

@@ -176,7 +176,8 @@ impl AppState {
             bookings.clone(),
             objects.clone(),
             settings.messaging.clone(),
-        );
+        )
+        .with_low_balance(settings.notify.low_balance_coins);
         let payouts = Payouts::new(
             db.clone(),
             ledger.clone(),

@@ -97,6 +97,8 @@ pub struct ConversationView {
     /// Read receipts: until when each side has read.
     pub read_by_you_at: Option<String>,
     pub read_by_other_at: Option<String>,
+    /// The other side's messages the caller has not read.
+    pub unread: i64,
     pub last_message_at: String,
     pub created_at: String,
 }
@@ -131,6 +133,7 @@ async fn conversation_view(
         reply_within_hours: reply_within / 3600,
         read_by_you_at: when(yours),
         read_by_other_at: when(other),
+        unread: store::unread(&mut conn, c, viewer).await?,
         last_message_at: timestamp(c.last_message_at),
         created_at: timestamp(c.created_at),
     })

@@ -18,9 +18,9 @@ use super::store::{self, Video};
 use super::video;
 use super::{Conversation, Draft, Message, MessagingError, State};
 use crate::auth::throttle::RateLimiter;
-use crate::bookings::notices::full_name;
+use crate::bookings::notices::{full_name, low_balance};
 use crate::bookings::{Booking, Bookings};
-use crate::ledger::{Ledger, LedgerError, Request, MILLIMES_PER_COIN};
+use crate::ledger::{Account, Ledger, LedgerError, Request, MILLIMES_PER_COIN};
 use crate::notify::{self, event, jobs, Event, Job, Notice};
 use crate::objects::ObjectStore;
 use crate::settings::MessagingSettings;
@@ -57,6 +57,9 @@ pub struct Messaging {
     bookings: Bookings,
     objects: ObjectStore,
     settings: MessagingSettings,
+    /// Below this many spendable coins after a hold, the user is reminded
+    /// to top up (0: never), as after a booking.
+    low_balance_coins: i64,
     /// Sends per account on this replica.
     limiter: Arc<RateLimiter>,
 }
@@ -85,8 +88,16 @@ impl Messaging {
             bookings,
             objects,
             settings,
+            low_balance_coins: 0,
             limiter: Arc::new(RateLimiter::per_minute(rate, rate)),
         }
+    }
+
+    /// Reminds users whose spendable balance a message's hold leaves below
+    /// `coins` to top up (`control.notify.low_balance_coins`; 0: never).
+    pub fn with_low_balance(mut self, coins: i64) -> Self {
+        self.low_balance_coins = coins;
+        self
     }
 
     pub fn settings(&self) -> &MessagingSettings {
@@ -309,6 +320,8 @@ impl Messaging {
             message_id: m.id.clone(),
         };
         jobs::schedule(tx, now, &expiry_key(&m.id), reply_by, &job).await?;
+        let wallet = Ledger::balance_in(tx, &Account::Wallet(uuid(&c.user_id)?)).await?;
+        low_balance(tx, now, &c.user_id, wallet, self.low_balance_coins).await?;
         Ok(())
     }
 

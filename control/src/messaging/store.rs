@@ -183,6 +183,29 @@ pub async fn mark_read(
     Ok(())
 }
 
+/// Messages of the other side that `account_id` has not read yet.
+pub async fn unread(
+    conn: &mut AnyConnection,
+    c: &Conversation,
+    account_id: &str,
+) -> Result<i64, sqlx::Error> {
+    let read_at = if c.is_expert(account_id) {
+        c.expert_read_at
+    } else {
+        c.user_read_at
+    };
+    let (n,): (i64,) = sqlx::query_as(
+        "SELECT COUNT(*) FROM messages WHERE conversation_id = $1 AND sender_id <> $2 \
+         AND created_at > $3",
+    )
+    .bind(&c.id)
+    .bind(account_id)
+    .bind(read_at)
+    .fetch_one(conn)
+    .await?;
+    Ok(n)
+}
+
 pub async fn insert(
     conn: &mut AnyConnection,
     m: &Message,

@@ -135,6 +135,16 @@ async fn a_message_the_wallet_cannot_pay_is_refused_and_nothing_is_held_or_store
         .await
         .expect(201);
     assert_eq!(s.money(&p.user).await, (0, 1500, 0));
+    // A hold that leaves the wallet low reminds the user to top up.
+    assert_eq!(
+        count(
+            &s,
+            "SELECT COUNT(*) FROM notifications WHERE account_id = $1 AND kind = 'low_balance'",
+            &p.user.id
+        )
+        .await,
+        1
+    );
     s.assert_ledger_clean().await;
 }
 
@@ -404,6 +414,18 @@ async fn history_pages_newest_first_and_read_receipts_tell_what_the_other_read(b
     assert_eq!(seen, sent, "newest first, every message once");
 
     // The user's last message is unread by the expert until they read.
+    let unread = |who: &crate::common::Session| {
+        let (url, access) = (
+            format!("/api/v1/conversations/{}", p.conversation),
+            who.access.clone(),
+        );
+        let s = &s;
+        async move { s.get(&url, Some(&access)).await.expect(200).body["unread"].as_i64() }
+    };
+    assert_eq!(
+        (unread(&p.expert).await, unread(&p.user).await),
+        (Some(3), Some(2))
+    );
     let last = &sent[0];
     assert_eq!(
         s.message(&p.user, &p.conversation, last).await["read"],

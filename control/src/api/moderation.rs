@@ -160,6 +160,8 @@ pub struct QueuedReport {
     pub reporter: Person,
     /// For profile reports.
     pub target: Option<ProfileSummary>,
+    /// For message reports: the message, whole, hidden or not.
+    pub message: Option<ModeratedMessage>,
     /// Open reports on the same target, by anyone.
     pub open_reports_on_target: i64,
     pub closed_at: Option<String>,
@@ -183,6 +185,7 @@ impl From<&QueueItem> for QueuedReport {
                 status: t.status,
                 hidden: t.hidden,
             }),
+            message: None,
             open_reports_on_target: q.open_on_target,
             closed_at: r.closed_at.map(timestamp),
             closed_by: r.closed_by.clone(),
@@ -209,10 +212,11 @@ pub async fn queue(
     let wanted = q.state.unwrap_or(ReportState::Open);
     let mut rows = store::queue(state.db.pool(), wanted, page.after.as_ref(), page.fetch()).await?;
     let next_cursor = page.cut(&mut rows, |i| (i.report.created_at, &i.report.id));
-    Ok(Json(ReportPage {
-        items: rows.iter().map(QueuedReport::from).collect(),
-        next_cursor,
-    }))
+    let mut items = Vec::with_capacity(rows.len());
+    for row in &rows {
+        items.push(with_message(&state, row).await?);
+    }
+    Ok(Json(ReportPage { items, next_cursor }))
 }
 
 /// Decide on a report: dismiss it; for a profile, hide the expert or
@@ -261,7 +265,7 @@ pub async fn close(
     let closed = store::queue_item(state.db.pool(), &id)
         .await?
         .ok_or_else(|| ApiError::not_found("report"))?;
-    Ok(Json(QueuedReport::from(&closed)))
+    Ok(Json(with_message(&state, &closed).await?))
 }
 
 async fn set_hidden(
@@ -430,20 +434,35 @@ pub struct ModeratedMessage {
     pub created_at: String,
 }
 
-async fn moderated(state: &AppState, id: &str) -> ApiResult<Json<ModeratedMessage>> {
+async fn moderated(state: &AppState, id: &str) -> ApiResult<Option<ModeratedMessage>> {
     let mut conn = state.db.pool().acquire().await?;
-    let m = messages::message_by_id(&mut conn, id)
+    Ok(messages::message_by_id(&mut conn, id)
         .await?
-        .ok_or_else(|| ApiError::not_found("message"))?;
-    Ok(Json(ModeratedMessage {
-        id: m.id,
-        conversation_id: m.conversation_id,
-        sender_id: m.sender_id,
-        kind: m.kind,
-        body: m.body,
-        hidden: m.hidden,
-        created_at: timestamp(m.created_at),
-    }))
+        .map(|m| ModeratedMessage {
+            id: m.id,
+            conversation_id: m.conversation_id,
+            sender_id: m.sender_id,
+            kind: m.kind,
+            body: m.body,
+            hidden: m.hidden,
+            created_at: timestamp(m.created_at),
+        }))
+}
+
+async fn found(state: &AppState, id: &str) -> ApiResult<Json<ModeratedMessage>> {
+    moderated(state, id)
+        .await?
+        .map(Json)
+        .ok_or_else(|| ApiError::not_found("message"))
+}
+
+/// A queue item as administrators see it: a message report with its message.
+async fn with_message(state: &AppState, item: &QueueItem) -> ApiResult<QueuedReport> {
+    let mut view = QueuedReport::from(item);
+    if item.report.target_kind == TargetKind::Message {
+        view.message = moderated(state, &item.report.target_id).await?;
+    }
+    Ok(view)
 }
 
 /// Read a message (a reported one, say), hidden or not.
@@ -455,7 +474,7 @@ pub async fn message(
     _: Admin,
     Path(id): Path<String>,
 ) -> ApiResult<Json<ModeratedMessage>> {
-    moderated(&state, &id).await
+    found(&state, &id).await
 }
 
 async fn set_message_hidden(
@@ -475,7 +494,7 @@ async fn set_message_hidden(
         None,
     )
     .await?;
-    moderated(state, id).await
+    found(state, id).await
 }
 
 /// Hide a message: its participants see it as hidden (no text, no video),

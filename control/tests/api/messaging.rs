@@ -584,12 +584,27 @@ async fn a_booking_proposal_is_accepted_into_a_booking_in_one_step(backend: Back
     )
     .await
     .expect(200);
-    let offer = s
-        .send_message(
-            &p.expert,
-            &p.conversation,
-            json!({ "body": "Parlons-en 📅", "proposal": { "start": "2031-06-05T10:00:00Z", "minutes": 30 } }),
-        )
+    let propose = |who: &crate::common::Session, body: &str, start: &str| {
+        let (access, json) = (
+            who.access.clone(),
+            json!({ "body": body, "proposal": { "start": start, "minutes": 30 } }),
+        );
+        let (s, c) = (&s, &p.conversation);
+        async move {
+            s.post(
+                &format!("/api/v1/conversations/{c}/messages"),
+                Some(&access),
+                json,
+            )
+            .await
+        }
+    };
+    let accept = |who: &crate::common::Session, m: &str| {
+        let (access, url) = (who.access.clone(), format!("/api/v1/messages/{m}/accept"));
+        let s = &s;
+        async move { s.post(&url, Some(&access), json!({})).await }
+    };
+    let offer = propose(&p.expert, "Parlons-en 📅", "2031-06-05T10:00:00Z")
         .await
         .expect(201);
     let m = id(&offer);
@@ -599,21 +614,10 @@ async fn a_booking_proposal_is_accepted_into_a_booking_in_one_step(backend: Back
         serde_json::Value::Null
     );
 
-    s.post(
-        &format!("/api/v1/messages/{m}/accept"),
-        Some(&p.expert.access),
-        json!({}),
-    )
-    .await
-    .expect_problem(409, "not_yours_to_accept");
-    let b = s
-        .post(
-            &format!("/api/v1/messages/{m}/accept"),
-            Some(&p.user.access),
-            json!({}),
-        )
+    accept(&p.expert, &m)
         .await
-        .expect(201);
+        .expect_problem(409, "not_yours_to_accept");
+    let b = accept(&p.user, &m).await.expect(201);
     assert_eq!(b.body["start"], "2031-06-05T10:00:00Z");
     assert_eq!(b.body["minutes"], 30);
     assert_eq!(b.body["expert_id"], p.expert.id.as_str());
@@ -622,36 +626,24 @@ async fn a_booking_proposal_is_accepted_into_a_booking_in_one_step(backend: Back
     assert_eq!(s.money(&p.user).await.1, 30_000);
     let seen = s.message(&p.user, &p.conversation, &m).await;
     assert_eq!(seen["proposal"]["booking_id"], b.body["id"]);
-    s.post(
-        &format!("/api/v1/messages/{m}/accept"),
-        Some(&p.user.access),
-        json!({}),
-    )
-    .await
-    .expect_problem(409, "proposal_taken");
-    // A message without a proposal, and a proposal in the past.
+    accept(&p.user, &m)
+        .await
+        .expect_problem(409, "proposal_taken");
+    // A message without a proposal; a proposal in the past, or from the user.
     let plain = id(&s.text(&p.expert, &p.conversation, "sans").await.expect(201));
-    s.post(
-        &format!("/api/v1/messages/{plain}/accept"),
-        Some(&p.user.access),
-        json!({}),
-    )
-    .await
-    .expect_problem(409, "no_proposal");
-    s.send_message(
-        &p.expert,
-        &p.conversation,
-        json!({ "body": "hier", "proposal": { "start": "2031-06-01T10:00:00Z", "minutes": 30 } }),
-    )
-    .await
-    .expect_problem(422, "validation_failed");
-    s.send_message(
-        &p.user,
-        &p.conversation,
-        json!({ "body": "moi aussi", "proposal": { "start": "2031-06-05T12:00:00Z", "minutes": 30 } }),
-    )
-    .await
-    .expect_problem(422, "validation_failed");
+    accept(&p.user, &plain)
+        .await
+        .expect_problem(409, "no_proposal");
+    propose(&p.expert, "hier", "2031-06-01T10:00:00Z")
+        .await
+        .expect_problem(422, "validation_failed");
+    let from_user = propose(&p.user, "moi aussi", "2031-06-05T12:00:00Z")
+        .await
+        .expect_problem(422, "validation_failed");
+    assert_eq!(
+        from_user.field_codes(),
+        [("proposal".to_owned(), "experts_only".to_owned())]
+    );
     s.assert_ledger_clean().await;
 }
 
@@ -747,6 +739,11 @@ async fn reported_messages_reach_the_queue_and_admins_hide_them(backend: Backend
         .await
         .expect(200);
     assert_eq!(q.body["items"][0]["target_id"], rude.as_str());
+    assert_eq!(q.body["items"][0]["message"]["body"], "texte grossier");
+    assert_eq!(
+        q.body["items"][0]["message"]["sender_id"],
+        p.expert.id.as_str()
+    );
     let report_id = q.body["items"][0]["id"].as_str().unwrap().to_owned();
     // Admins read the reported message through moderation.
     let read = s

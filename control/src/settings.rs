@@ -326,6 +326,10 @@ pub struct MessagingSettings {
     pub max_video_duration: Duration,
     /// The largest chunk of a video upload, in bytes.
     pub max_chunk_bytes: usize,
+    /// An upload not sent in a message this long after its last chunk is
+    /// deleted, file and all.
+    #[serde(with = "humantime_serde")]
+    pub upload_ttl: Duration,
 }
 
 impl Default for MessagingSettings {
@@ -337,6 +341,7 @@ impl Default for MessagingSettings {
             max_video_bytes: 200 * 1024 * 1024,
             max_video_duration: Duration::from_secs(5 * 60),
             max_chunk_bytes: 8 * 1024 * 1024,
+            upload_ttl: Duration::from_secs(24 * 3600),
         }
     }
 }

@@ -572,6 +572,26 @@ impl Messaging {
         self.upload(id, owner_id).await
     }
 
+    /// Deletes up to `limit` uploads that no message took within
+    /// `upload_ttl` of their last chunk, rows and files; how many.
+    pub async fn purge_uploads(&self, limit: i64) -> Result<usize, MessagingError> {
+        let before = self
+            .clock
+            .now_ms()
+            .saturating_sub(ms(self.settings.upload_ttl));
+        let mut conn = self.db.pool().acquire().await?;
+        let mut purged = 0;
+        for (id, key) in store::stale_uploads(&mut conn, before, limit).await? {
+            // The row goes first: a file without a row is only litter, a row
+            // without its file would be an upload that cannot play.
+            if store::forget_upload(&mut conn, &id, before).await? {
+                self.objects.delete(&key).await?;
+                purged += 1;
+            }
+        }
+        Ok(purged)
+    }
+
     /// The video of message `id`, for a participant.
     pub async fn video_of(
         &self,

@@ -564,3 +564,37 @@ pub async fn use_video(
     .await?;
     Ok(done.rows_affected() > 0)
 }
+
+/// Uploads no message plays, untouched since `before`: (id, object key),
+/// at most `limit`.
+pub async fn stale_uploads(
+    conn: &mut AnyConnection,
+    before: i64,
+    limit: i64,
+) -> Result<Vec<(String, String)>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT id, object_key FROM message_videos WHERE state <> 'sent' AND updated_at < $1 \
+         ORDER BY updated_at LIMIT $2",
+    )
+    .bind(before)
+    .bind(limit)
+    .fetch_all(conn)
+    .await
+}
+
+/// Deletes upload `id` unless a message took it meanwhile (or it moved on
+/// since `before`). Whether it was deleted.
+pub async fn forget_upload(
+    conn: &mut AnyConnection,
+    id: &str,
+    before: i64,
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        "DELETE FROM message_videos WHERE id = $1 AND state <> 'sent' AND updated_at < $2",
+    )
+    .bind(id)
+    .bind(before)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() > 0)
+}

@@ -305,4 +305,33 @@ async fn uploads_are_checked_and_video_questions_wait_for_video_replies(backend:
     assert_eq!(s.money(&p.expert).await.2, 1200 + 4000);
     assert_eq!(s.money(&p.user).await, (50_000 - 1500 - 5000, 0, 0));
     s.assert_ledger_clean().await;
+
+    // A day on, the uploads never sent are deleted with their files; the
+    // sent ones stay and play.
+    let files = |dir: std::path::PathBuf| {
+        std::fs::read_dir(dir.join("messages").join(c))
+            .map(|d| d.count())
+            .unwrap_or(0)
+    };
+    // The refused PNG never reached a file; the half upload did.
+    assert_eq!(files(s.objects()), 3, "one unsent, two sent");
+    assert_eq!(s.state.messaging.purge_uploads(100).await.unwrap(), 0);
+    s.clock
+        .advance(std::time::Duration::from_secs(24 * 3600 + 1));
+    assert_eq!(s.state.messaging.purge_uploads(100).await.unwrap(), 2);
+    assert_eq!(files(s.objects()), 2);
+    s.get(&format!("/api/v1/uploads/{u}"), Some(&p.user.access))
+        .await
+        .expect_problem(404, "not_found");
+    let played = s
+        .get(
+            &format!(
+                "/api/v1/messages/{video_q}/video?access_token={}",
+                p.expert.access
+            ),
+            None,
+        )
+        .await
+        .expect(200);
+    assert_eq!(played.bytes, webm(500));
 }

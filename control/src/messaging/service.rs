@@ -175,11 +175,13 @@ impl Messaging {
         sender_id: &str,
         draft: Draft,
     ) -> Result<(Message, bool), MessagingError> {
-        let now = self.clock.now_ms();
         let mut tx = self.db.begin_write().await?;
         if !store::lock(&mut tx, id).await? {
             return Err(MessagingError::NotFound("conversation"));
         }
+        // Read under the lock: a conversation's messages are stamped in the
+        // order they commit.
+        let now = self.clock.now_ms();
         let c = self.conversation_for(&mut tx, id, sender_id).await?;
         if let Some(key) = &draft.client_key {
             if let Some(sent) = store::by_client_key(&mut tx, sender_id, key).await? {

@@ -92,8 +92,8 @@ pub struct ConversationView {
     /// fixed on a message when it is sent); absent once the expert is no
     /// longer listed.
     pub prices: Option<PricesView>,
-    /// How long the expert has to reply to a paid message, in hours.
-    pub reply_within_hours: i64,
+    /// How long the expert has to reply to a paid message, in seconds.
+    pub reply_within_seconds: i64,
     /// Read receipts: until when each side has read.
     pub read_by_you_at: Option<String>,
     pub read_by_other_at: Option<String>,
@@ -123,14 +123,15 @@ async fn conversation_view(
     } else {
         (c.user_read_at, c.expert_read_at)
     };
-    let reply_within = state.messaging.settings().reply_within.as_secs() as i64;
+    let reply_within =
+        i64::try_from(state.messaging.settings().reply_within.as_secs()).unwrap_or(i64::MAX);
     Ok(ConversationView {
         id: c.id.clone(),
         user_id: c.user_id.clone(),
         expert_id: c.expert_id.clone(),
         with_name: full_name(&mut conn, c.other(viewer)).await?,
         prices,
-        reply_within_hours: reply_within / 3600,
+        reply_within_seconds: reply_within,
         read_by_you_at: when(yours),
         read_by_other_at: when(other),
         unread: store::unread(&mut conn, c, viewer).await?,
@@ -378,7 +379,7 @@ pub struct NewMessage {
 
 /// Send a message. A user's message costs the expert's current price for
 /// its kind, fixed now and held from the wallet until the expert replies
-/// (captured, 80/20) or `reply_within_hours` pass (released). Every message
+/// (captured, 80/20) or `reply_within_seconds` pass (released). Every message
 /// of the expert's is a free reply of its kind (text or video): naming a
 /// pending message in `answers`, it settles exactly that one, which must
 /// be of the same kind; naming none, it settles every pending message of

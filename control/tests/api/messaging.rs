@@ -51,7 +51,7 @@ async fn a_paid_message_is_held_at_send_and_the_reply_captures_it_80_20(backend:
         .expect(200);
     assert_eq!(id(&r), p.conversation);
     assert_eq!(r.body["prices"], json!({ "text": TEXT, "video": VIDEO }));
-    assert_eq!(r.body["reply_within_hours"], 7 * 24);
+    assert_eq!(r.body["reply_within_seconds"], 7 * 24 * 3600);
     assert_eq!(r.body["with_name"], "Amira Expert");
 
     let m = s

@@ -13,6 +13,7 @@ pub mod experts;
 pub mod ledger;
 pub mod mail;
 pub mod maintenance;
+pub mod messaging;
 pub mod metrics;
 pub mod moderation;
 pub mod notify;

@@ -1,7 +1,8 @@
 //! Housekeeping: rows that can no longer matter are deleted, so the identity
 //! tables follow the number of people, not the age of the system; holds
 //! past their deadline are released; bookings nobody answered lapse and
-//! bookings that took place are settled. All are idempotent, so every
+//! bookings that took place are settled; video uploads never sent are
+//! deleted. All are idempotent, so every
 //! replica may run them.
 
 use std::time::Duration;
@@ -142,6 +143,11 @@ pub fn spawn(state: AppState) -> tokio::task::JoinHandle<()> {
                 }
                 Ok(_) => {}
                 Err(e) => tracing::warn!(error = %e, "purge of expired identity rows failed"),
+            }
+            match state.messaging.purge_uploads(HOLD_EXPIRY_BATCH).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(uploads = n, "deleted video uploads never sent"),
+                Err(e) => tracing::warn!(error = %e, "purge of unsent uploads failed"),
             }
         }
     })

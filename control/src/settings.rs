@@ -25,6 +25,7 @@ pub struct Settings {
     pub payouts: PayoutSettings,
     pub social: SocialSettings,
     pub bookings: BookingSettings,
+    pub messaging: MessagingSettings,
     pub notify: NotifySettings,
     pub calls: CallSettings,
 }
@@ -253,6 +254,7 @@ impl Default for Settings {
             payouts: PayoutSettings::default(),
             social: SocialSettings::default(),
             bookings: BookingSettings::default(),
+            messaging: MessagingSettings::default(),
             notify: NotifySettings::default(),
             calls: CallSettings::default(),
         }
@@ -303,6 +305,45 @@ impl Default for BookingSettings {
             complete_after: Duration::from_secs(3600),
             slot_step: Duration::from_secs(15 * 60),
             max_minutes: 240,
+        }
+    }
+}
+
+/// Messaging: paid messages' reply deadline, limits and video uploads.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MessagingSettings {
+    /// An expert replies to a paid message within this, or its hold is
+    /// released and the user notified.
+    #[serde(with = "humantime_serde")]
+    pub reply_within: Duration,
+    /// The longest message text (and video caption), in characters.
+    pub max_chars: usize,
+    /// Messages one account may send per minute, with bursts of as many.
+    pub sends_per_minute: u32,
+    /// The largest video message, in bytes.
+    pub max_video_bytes: i64,
+    /// The longest video message.
+    #[serde(with = "humantime_serde")]
+    pub max_video_duration: Duration,
+    /// The largest chunk of a video upload, in bytes.
+    pub max_chunk_bytes: usize,
+    /// An upload not sent in a message this long after its last chunk is
+    /// deleted, file and all.
+    #[serde(with = "humantime_serde")]
+    pub upload_ttl: Duration,
+}
+
+impl Default for MessagingSettings {
+    fn default() -> Self {
+        MessagingSettings {
+            reply_within: Duration::from_secs(7 * 24 * 3600),
+            max_chars: 4000,
+            sends_per_minute: 30,
+            max_video_bytes: 200 * 1024 * 1024,
+            max_video_duration: Duration::from_secs(5 * 60),
+            max_chunk_bytes: 8 * 1024 * 1024,
+            upload_ttl: Duration::from_secs(24 * 3600),
         }
     }
 }

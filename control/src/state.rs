@@ -17,6 +17,7 @@ use crate::experts::tax;
 use crate::ledger::rules::MAX_AMOUNT;
 use crate::ledger::Ledger;
 use crate::mail::{Email, Mailer};
+use crate::messaging::Messaging;
 use crate::metrics::AuthMetrics;
 use crate::notify::live::Live;
 use crate::notify::push::{Vapid, WebPush};
@@ -44,6 +45,7 @@ pub struct Inner {
     pub payments: Payments,
     pub bookings: Bookings,
     pub payouts: Payouts,
+    pub messaging: Messaging,
     /// The OAuth clients experts link social accounts with.
     pub social: Social,
     pub settings: Settings,
@@ -171,6 +173,15 @@ impl AppState {
             settings.bookings.clone(),
         )
         .with_low_balance(settings.notify.low_balance_coins);
+        let messaging = Messaging::new(
+            db.clone(),
+            clock.clone(),
+            ledger.clone(),
+            bookings.clone(),
+            objects.clone(),
+            settings.messaging.clone(),
+        )
+        .with_low_balance(settings.notify.low_balance_coins);
         let payouts = Payouts::new(
             db.clone(),
             ledger.clone(),
@@ -179,6 +190,21 @@ impl AppState {
             settings.payouts.clone(),
             (&settings.experts).into(),
         );
+        let m = &settings.messaging;
+        if m.sends_per_minute == 0
+            || m.max_chars == 0
+            || m.max_video_bytes <= 0
+            || m.max_chunk_bytes < crate::messaging::video::SNIFF_BYTES
+            || m.reply_within.is_zero()
+            || m.max_video_duration.is_zero()
+        {
+            return Err(ConfigError::key(
+                "control.messaging",
+                "reply_within, max_chars, sends_per_minute, max_video_bytes and \
+                 max_video_duration must be positive, max_chunk_bytes at least 12",
+            )
+            .into());
+        }
         let social = Social::new(&settings.social, &public_url)?;
         let notify = &settings.notify;
         if notify.batch_size == 0 || notify.announcement_batch == 0 || notify.max_attempts == 0 {
@@ -224,6 +250,7 @@ impl AppState {
             payments,
             bookings,
             payouts,
+            messaging,
             social,
             db,
             clock,

@@ -66,7 +66,7 @@ impl From<BookingError> for ApiError {
 }
 
 /// An RFC 3339 time in a body, as Unix ms.
-fn instant(field: &'static str, value: &str) -> ApiResult<i64> {
+pub(super) fn instant(field: &'static str, value: &str) -> ApiResult<i64> {
     value
         .parse::<Timestamp>()
         .map(|t| t.as_millisecond())
@@ -77,6 +77,19 @@ fn instant(field: &'static str, value: &str) -> ApiResult<i64> {
                 "must be an RFC 3339 time, e.g. 2026-12-01T09:00:00+01:00",
             )])
         })
+}
+
+/// The user's IANA zone for a booking's notices, Africa/Tunis by default.
+pub(super) fn time_zone(zone: Option<String>) -> ApiResult<String> {
+    let zone = zone.unwrap_or_else(|| notices::DEFAULT_ZONE.to_owned());
+    if crate::calendar::zone(&zone).is_none() {
+        return Err(ApiError::validation(vec![FieldError::new(
+            "time_zone",
+            "invalid",
+            "must be an IANA time zone name such as Africa/Tunis",
+        )]));
+    }
+    Ok(zone)
 }
 
 fn reason(r: Option<String>) -> ApiResult<Option<String>> {
@@ -185,16 +198,7 @@ pub async fn book(
     ApiJson(body): ApiJson<NewBooking>,
 ) -> ApiResult<(StatusCode, Json<BookingView>)> {
     let start = instant("start", &body.start)?;
-    let zone = body
-        .time_zone
-        .unwrap_or_else(|| notices::DEFAULT_ZONE.to_owned());
-    if crate::calendar::zone(&zone).is_none() {
-        return Err(ApiError::validation(vec![FieldError::new(
-            "time_zone",
-            "invalid",
-            "must be an IANA time zone name such as Africa/Tunis",
-        )]));
-    }
+    let zone = time_zone(body.time_zone)?;
     let b = state
         .bookings
         .book(

@@ -13,6 +13,30 @@ use serde::de::DeserializeOwned;
 use super::error::ApiError;
 use crate::state::AppState;
 
+/// A raw body (a chunk of an upload). One over the route's body limit is
+/// 413 `payload_too_large`, a problem document like every refusal.
+pub struct ApiBytes(pub Bytes);
+
+impl<S: Send + Sync> FromRequest<S> for ApiBytes {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        Bytes::from_request(req, state)
+            .await
+            .map(ApiBytes)
+            .map_err(too_large)
+    }
+}
+
+fn too_large(e: axum::extract::rejection::BytesRejection) -> ApiError {
+    ApiError::new(
+        e.status(),
+        "payload_too_large",
+        "The request body is too large",
+    )
+    .detail(e.body_text())
+}
+
 /// A JSON body. Syntax errors are 400 `malformed_json`; a field of the wrong
 /// type is 422 `validation_failed` with the field's path.
 pub struct ApiJson<T>(pub T);
@@ -37,14 +61,7 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
                 "Send the body as application/json",
             ));
         }
-        let bytes = Bytes::from_request(req, state).await.map_err(|e| {
-            ApiError::new(
-                e.status(),
-                "payload_too_large",
-                "The request body is too large",
-            )
-            .detail(e.body_text())
-        })?;
+        let bytes = Bytes::from_request(req, state).await.map_err(too_large)?;
         let value: serde_json::Value = serde_json::from_slice(&bytes).map_err(|e| {
             ApiError::new(
                 StatusCode::BAD_REQUEST,

@@ -6,6 +6,7 @@ pub mod access;
 mod admin;
 mod announcements;
 mod auth;
+mod blocks;
 mod bookings;
 mod calendar;
 pub(crate) mod cursor;
@@ -14,6 +15,7 @@ pub mod error;
 mod experts;
 mod extract;
 mod finance;
+mod messaging;
 mod moderation;
 mod notifications;
 mod payment_info;
@@ -27,6 +29,7 @@ mod search;
 mod signup;
 mod social;
 mod taxonomy;
+mod videos;
 pub mod views;
 pub mod wallet;
 
@@ -63,7 +66,8 @@ pub(crate) const JSON_BODY_LIMIT: usize = 64 * 1024;
         (name = "bookings", description = "Booking video calls: requests, answers, changes, guests"),
         (name = "wallet", description = "Coins: balances, purchases and payment-provider callbacks"),
         (name = "payouts", description = "Experts' earnings paid to their bank accounts"),
-        (name = "moderation", description = "Reports of profiles and what administrators do about them"),
+        (name = "messaging", description = "Conversations with experts: paid text and video messages, replies, search, blocks"),
+        (name = "moderation", description = "Reports of profiles and messages, and what administrators do about them"),
         (name = "notifications", description = "The notification centre, its live stream and push subscriptions"),
         (name = "admin", description = "Administration (administrator role)")
     )
@@ -100,6 +104,11 @@ pub fn openapi_and_routes(state: &AppState) -> (Router<AppState>, utoipa::openap
         .routes(routes!(documents::upload))
         .layer(DefaultBodyLimit::max(
             state.settings.experts.max_document_bytes,
+        ));
+    let chunks = OpenApiRouter::new()
+        .routes(routes!(videos::status, videos::put_chunk))
+        .layer(DefaultBodyLimit::max(
+            state.settings.messaging.max_chunk_bytes,
         ));
     // A sign-up form may carry a photo next to its fields.
     let signup = OpenApiRouter::new()
@@ -199,9 +208,22 @@ pub fn openapi_and_routes(state: &AppState) -> (Router<AppState>, utoipa::openap
         .routes(routes!(payouts::queue))
         .routes(routes!(payouts::approve))
         .routes(routes!(payouts::reject))
+        .routes(routes!(messaging::open, messaging::list))
+        .routes(routes!(messaging::get))
+        .routes(routes!(messaging::history, messaging::send))
+        .routes(routes!(messaging::read))
+        .routes(routes!(messaging::search))
+        .routes(routes!(messaging::accept))
+        .routes(routes!(videos::start))
+        .routes(routes!(videos::play))
+        .routes(routes!(blocks::block, blocks::unblock))
+        .routes(routes!(moderation::message))
+        .routes(routes!(moderation::hide_message))
+        .routes(routes!(moderation::unhide_message))
         .layer(DefaultBodyLimit::max(JSON_BODY_LIMIT))
         .merge(uploads)
         .merge(documents)
+        .merge(chunks)
         .merge(signup)
         .split_for_parts()
 }

@@ -1,6 +1,6 @@
 //! The administrators' side of moderation: the queue of reports, closing
-//! them with a decision, hiding experts, suspending accounts, and the record
-//! of every action with its author and reason.
+//! them with a decision, hiding experts and messages, suspending accounts,
+//! and the record of every action with its author and reason.
 
 use axum::extract::{Path, State};
 use axum::Json;
@@ -18,6 +18,7 @@ use super::reports::ReportView;
 use super::views::{timestamp, AccountView};
 use crate::accounts::{self, Role, Status};
 use crate::experts::listing;
+use crate::messaging::store as messages;
 use crate::moderation::store::{self, NewAction, QueueItem, Recorded};
 use crate::moderation::{self, Action, ReportState, TargetKind};
 use crate::state::AppState;
@@ -36,8 +37,12 @@ pub struct Because {
 #[serde(rename_all = "snake_case")]
 pub enum Decision {
     Dismiss,
+    /// Profile reports.
     HideProfile,
+    /// Profile reports.
     SuspendAccount,
+    /// Message reports.
+    HideMessage,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -66,15 +71,15 @@ fn reason_of(reason: String) -> ApiResult<String> {
     }
 }
 
-/// Applies `action` to the profile of `target` and records it; with a
-/// report, closes every open report on that profile in the same
+/// Applies `action` to `target` (a profile or a message) and records it;
+/// with a report, closes every open report on that target in the same
 /// transaction. A suspension goes through the accounts' own deactivation
 /// first (sessions end at once): repeating a half-done close is harmless.
 async fn act(
     state: &AppState,
     admin: &Admin,
     action: Action,
-    target: &str,
+    (kind, target): (TargetKind, &str),
     reason: &str,
     report: Option<&str>,
 ) -> ApiResult<()> {
@@ -88,7 +93,7 @@ async fn act(
         if !store::still_open(&mut tx, report).await? {
             return Err(closed());
         }
-        store::close_open_on(&mut tx, TargetKind::Profile, target, admin_id, now).await?;
+        store::close_open_on(&mut tx, kind, target, admin_id, now).await?;
     }
     if let Some(hidden) = action.hides() {
         if !store::set_hidden(&mut tx, target, hidden, now).await? {
@@ -96,10 +101,15 @@ async fn act(
         }
         listing::refresh(&mut tx, state.db.backend(), target).await?;
     }
+    if let Some(hidden) = action.hides_message() {
+        if !messages::set_hidden(&mut tx, target, hidden).await? {
+            return Err(ApiError::not_found("message"));
+        }
+    }
     let record = NewAction {
         admin_id,
         action,
-        target_kind: TargetKind::Profile,
+        target_kind: kind,
         target_id: target,
         report_id: report,
         reason,
@@ -150,6 +160,8 @@ pub struct QueuedReport {
     pub reporter: Person,
     /// For profile reports.
     pub target: Option<ProfileSummary>,
+    /// For message reports: the message, whole, hidden or not.
+    pub message: Option<ModeratedMessage>,
     /// Open reports on the same target, by anyone.
     pub open_reports_on_target: i64,
     pub closed_at: Option<String>,
@@ -173,6 +185,7 @@ impl From<&QueueItem> for QueuedReport {
                 status: t.status,
                 hidden: t.hidden,
             }),
+            message: None,
             open_reports_on_target: q.open_on_target,
             closed_at: r.closed_at.map(timestamp),
             closed_by: r.closed_by.clone(),
@@ -199,14 +212,16 @@ pub async fn queue(
     let wanted = q.state.unwrap_or(ReportState::Open);
     let mut rows = store::queue(state.db.pool(), wanted, page.after.as_ref(), page.fetch()).await?;
     let next_cursor = page.cut(&mut rows, |i| (i.report.created_at, &i.report.id));
-    Ok(Json(ReportPage {
-        items: rows.iter().map(QueuedReport::from).collect(),
-        next_cursor,
-    }))
+    let mut items = Vec::with_capacity(rows.len());
+    for row in &rows {
+        items.push(with_message(&state, row).await?);
+    }
+    Ok(Json(ReportPage { items, next_cursor }))
 }
 
-/// Decide on a report: dismiss it, hide the expert, or suspend the account.
-/// Every open report on the same profile is closed with it.
+/// Decide on a report: dismiss it; for a profile, hide the expert or
+/// suspend the account; for a message, hide it. Every open report on the
+/// same target is closed with it.
 #[utoipa::path(post, path = "/api/v1/admin/reports/{id}/close", tag = "moderation", security(("bearer" = [])),
     params(("id" = String, Path, description = "Report id")), request_body = Close,
     responses((status = 200, body = QueuedReport), (status = 403, body = Problem), (status = 404, body = Problem),
@@ -225,16 +240,24 @@ pub async fn close(
     if report.state == ReportState::Closed {
         return Err(closed());
     }
-    let action = match req.action {
-        Decision::Dismiss => Action::Dismiss,
-        Decision::HideProfile => Action::HideProfile,
-        Decision::SuspendAccount => Action::SuspendAccount,
+    let action = match (report.target_kind, req.action) {
+        (_, Decision::Dismiss) => Action::Dismiss,
+        (TargetKind::Profile, Decision::HideProfile) => Action::HideProfile,
+        (TargetKind::Profile, Decision::SuspendAccount) => Action::SuspendAccount,
+        (TargetKind::Message, Decision::HideMessage) => Action::HideMessage,
+        (kind, _) => {
+            return Err(ApiError::validation(vec![proto::FieldError::new(
+                "action",
+                "not_for_target",
+                format!("does not apply to a {} report", kind.as_str()),
+            )]))
+        }
     };
     act(
         &state,
         &admin,
         action,
-        &report.target_id,
+        (report.target_kind, &report.target_id),
         &reason,
         Some(&id),
     )
@@ -242,7 +265,7 @@ pub async fn close(
     let closed = store::queue_item(state.db.pool(), &id)
         .await?
         .ok_or_else(|| ApiError::not_found("report"))?;
-    Ok(Json(QueuedReport::from(&closed)))
+    Ok(Json(with_message(&state, &closed).await?))
 }
 
 async fn set_hidden(
@@ -255,7 +278,15 @@ async fn set_hidden(
     let reason = reason_of(reason)?;
     // 404 for anything that is not an expert, before writing anything.
     super::experts::load(state, id).await?;
-    act(state, admin, action, id, &reason, None).await?;
+    act(
+        state,
+        admin,
+        action,
+        (TargetKind::Profile, id),
+        &reason,
+        None,
+    )
+    .await?;
     let expert = super::experts::load(state, id).await?;
     let mut conn = state.db.pool().acquire().await?;
     Ok(Json(super::experts::view(state, &mut conn, &expert).await?))
@@ -302,7 +333,15 @@ pub async fn suspend(
     ApiJson(req): ApiJson<Because>,
 ) -> ApiResult<Json<AccountView>> {
     let reason = reason_of(req.reason)?;
-    act(&state, &admin, Action::SuspendAccount, &id, &reason, None).await?;
+    act(
+        &state,
+        &admin,
+        Action::SuspendAccount,
+        (TargetKind::Profile, &id),
+        &reason,
+        None,
+    )
+    .await?;
     let account = accounts::store::by_id(state.db.pool(), &id)
         .await?
         .ok_or_else(|| ApiError::not_found("account"))?;
@@ -381,4 +420,106 @@ pub async fn actions(
         items: rows.iter().map(ActionView::from).collect(),
         next_cursor,
     }))
+}
+
+/// A message as administrators read it: whole, hidden or not.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ModeratedMessage {
+    pub id: String,
+    pub conversation_id: String,
+    pub sender_id: String,
+    pub kind: crate::messaging::Kind,
+    pub body: String,
+    pub hidden: bool,
+    pub created_at: String,
+}
+
+async fn moderated(state: &AppState, id: &str) -> ApiResult<Option<ModeratedMessage>> {
+    let mut conn = state.db.pool().acquire().await?;
+    Ok(messages::message_by_id(&mut conn, id)
+        .await?
+        .map(|m| ModeratedMessage {
+            id: m.id,
+            conversation_id: m.conversation_id,
+            sender_id: m.sender_id,
+            kind: m.kind,
+            body: m.body,
+            hidden: m.hidden,
+            created_at: timestamp(m.created_at),
+        }))
+}
+
+async fn found(state: &AppState, id: &str) -> ApiResult<Json<ModeratedMessage>> {
+    moderated(state, id)
+        .await?
+        .map(Json)
+        .ok_or_else(|| ApiError::not_found("message"))
+}
+
+/// A queue item as administrators see it: a message report with its message.
+async fn with_message(state: &AppState, item: &QueueItem) -> ApiResult<QueuedReport> {
+    let mut view = QueuedReport::from(item);
+    if item.report.target_kind == TargetKind::Message {
+        view.message = moderated(state, &item.report.target_id).await?;
+    }
+    Ok(view)
+}
+
+/// Read a message (a reported one, say), hidden or not.
+#[utoipa::path(get, path = "/api/v1/admin/messages/{id}", tag = "moderation", security(("bearer" = [])),
+    params(("id" = String, Path, description = "Message id")),
+    responses((status = 200, body = ModeratedMessage), (status = 403, body = Problem), (status = 404, body = Problem)))]
+pub async fn message(
+    State(state): State<AppState>,
+    _: Admin,
+    Path(id): Path<String>,
+) -> ApiResult<Json<ModeratedMessage>> {
+    found(&state, &id).await
+}
+
+async fn set_message_hidden(
+    state: &AppState,
+    admin: &Admin,
+    id: &str,
+    action: Action,
+    reason: String,
+) -> ApiResult<Json<ModeratedMessage>> {
+    let reason = reason_of(reason)?;
+    act(
+        state,
+        admin,
+        action,
+        (TargetKind::Message, id),
+        &reason,
+        None,
+    )
+    .await?;
+    found(state, id).await
+}
+
+/// Hide a message: its participants see it as hidden (no text, no video),
+/// and search no longer finds it.
+#[utoipa::path(post, path = "/api/v1/admin/messages/{id}/hide", tag = "moderation", security(("bearer" = [])),
+    params(("id" = String, Path, description = "Message id")), request_body = Because,
+    responses((status = 200, body = ModeratedMessage), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
+pub async fn hide_message(
+    State(state): State<AppState>,
+    admin: Admin,
+    Path(id): Path<String>,
+    ApiJson(req): ApiJson<Because>,
+) -> ApiResult<Json<ModeratedMessage>> {
+    set_message_hidden(&state, &admin, &id, Action::HideMessage, req.reason).await
+}
+
+/// Show a hidden message again.
+#[utoipa::path(post, path = "/api/v1/admin/messages/{id}/unhide", tag = "moderation", security(("bearer" = [])),
+    params(("id" = String, Path, description = "Message id")), request_body = Because,
+    responses((status = 200, body = ModeratedMessage), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
+pub async fn unhide_message(
+    State(state): State<AppState>,
+    admin: Admin,
+    Path(id): Path<String>,
+    ApiJson(req): ApiJson<Because>,
+) -> ApiResult<Json<ModeratedMessage>> {
+    set_message_hidden(&state, &admin, &id, Action::UnhideMessage, req.reason).await
 }

@@ -1,5 +1,7 @@
-//! Reporting a profile to the moderators. Any signed-in account may; a
-//! repeated report adds nothing to the queue.
+//! Reporting a profile or a message to the moderators. Any signed-in
+//! account may report a profile; a message only a participant of its
+//! conversation (others are told there is no such message). A repeated
+//! report adds nothing to the queue.
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -20,9 +22,9 @@ use crate::state::AppState;
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewReport {
-    /// `profile`. (`message` comes with messaging and is refused until then.)
+    /// `profile` or `message`.
     pub target_kind: TargetKind,
-    /// The reported account's id.
+    /// The reported account's id, or the message's.
     pub target_id: String,
     pub reason: Reason,
     /// What happened, up to 2,000 characters.
@@ -55,12 +57,13 @@ impl From<&Report> for ReportView {
     }
 }
 
-/// Report a profile. 201 with the new report; 200 with the one already open
-/// if the caller reported this profile before and it is not yet handled.
+/// Report a profile or a message of one's own conversations. 201 with the
+/// new report; 200 with the one already open if the caller reported this
+/// target before and it is not yet handled.
 #[utoipa::path(post, path = "/api/v1/reports", tag = "moderation", security(("bearer" = [])),
     request_body = NewReport,
     responses((status = 201, body = ReportView), (status = 200, body = ReportView, description = "already reported, still open"),
-        (status = 404, body = Problem), (status = 422, body = Problem, description = "validation_failed: a bad field, oneself, or a message")))]
+        (status = 404, body = Problem), (status = 422, body = Problem, description = "validation_failed: a bad field, oneself or one's own message")))]
 pub async fn file(
     State(state): State<AppState>,
     caller: Caller,
@@ -68,14 +71,19 @@ pub async fn file(
 ) -> ApiResult<(StatusCode, Json<ReportView>)> {
     let mut errors = Vec::new();
     let details = moderation::text("details", req.details, moderation::MAX_DETAILS, &mut errors);
-    if req.target_kind == TargetKind::Message {
-        errors.push(FieldError::new(
-            "target_kind",
-            "unsupported",
-            "message reports come with messaging; only profiles can be reported for now",
-        ));
-    }
-    if req.target_id == caller.account_id {
+    // The account reported: the profile's, or the message's sender.
+    let author = match req.target_kind {
+        TargetKind::Profile => req.target_id.clone(),
+        TargetKind::Message => {
+            let mut conn = state.db.pool().acquire().await?;
+            let (m, _) = state
+                .messaging
+                .message_for(&mut conn, &req.target_id, &caller.account_id)
+                .await?;
+            m.sender_id
+        }
+    };
+    if author == caller.account_id {
         errors.push(FieldError::new(
             "target_id",
             "self",
@@ -85,10 +93,12 @@ pub async fn file(
     if !errors.is_empty() {
         return Err(ApiError::validation(errors));
     }
-    accounts::store::by_id(state.db.pool(), &req.target_id)
-        .await?
-        .filter(|a| a.status != Status::Deleted)
-        .ok_or_else(|| ApiError::not_found("account"))?;
+    if req.target_kind == TargetKind::Profile {
+        accounts::store::by_id(state.db.pool(), &req.target_id)
+            .await?
+            .filter(|a| a.status != Status::Deleted)
+            .ok_or_else(|| ApiError::not_found("account"))?;
+    }
     let new = Report {
         id: uuid::Uuid::now_v7().to_string(),
         reporter_id: caller.account_id,
@@ -103,7 +113,7 @@ pub async fn file(
     };
     let (report, created) = store::file(state.db.pool(), &new).await?;
     let status = if created {
-        tracing::info!(report = %report.id, target = %report.target_id, reason = report.reason.as_str(), "profile reported");
+        tracing::info!(report = %report.id, kind = report.target_kind.as_str(), target = %report.target_id, reason = report.reason.as_str(), "reported");
         StatusCode::CREATED
     } else {
         StatusCode::OK

@@ -22,7 +22,8 @@ struct Sides {
     expert_zone: String,
 }
 
-async fn full_name(conn: &mut AnyConnection, id: &str) -> Result<String, sqlx::Error> {
+/// An account's first and last name (empty for no such account).
+pub(crate) async fn full_name(conn: &mut AnyConnection, id: &str) -> Result<String, sqlx::Error> {
     let row: Option<(String, String)> =
         sqlx::query_as("SELECT first_name, last_name FROM accounts WHERE id = $1")
             .bind(id)

@@ -241,13 +241,8 @@ impl Bookings {
                         ..b.clone()
                     };
                     notices::reserved(&mut tx, cx.now, &current, &self.reminders()).await?;
-                    let wallet = Account::Wallet(uuid(&b.user_id)?).id();
-                    let balance: Option<(i64,)> =
-                        sqlx::query_as("SELECT balance FROM ledger_accounts WHERE id = $1")
-                            .bind(&wallet)
-                            .fetch_optional(&mut *tx)
-                            .await?;
-                    let balance = balance.map_or(0, |(v,)| v);
+                    let wallet = Account::Wallet(uuid(&b.user_id)?);
+                    let balance = Ledger::balance_in(&mut tx, &wallet).await?;
                     notices::low_balance(
                         &mut tx,
                         cx.now,

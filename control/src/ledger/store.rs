@@ -446,10 +446,20 @@ impl Ledger {
 
     /// One account's balance (zero for an account never used).
     pub async fn balance(&self, account: &Account) -> Result<i64, LedgerError> {
+        let mut conn = self.db.pool().acquire().await?;
+        Ok(Self::balance_in(&mut conn, account).await?)
+    }
+
+    /// One account's balance as `conn` sees it: inside a caller's
+    /// transaction, with what it moved (`apply_in`) and not yet committed.
+    pub async fn balance_in(
+        conn: &mut sqlx::AnyConnection,
+        account: &Account,
+    ) -> Result<i64, sqlx::Error> {
         let row: Option<(i64,)> =
             sqlx::query_as("SELECT balance FROM ledger_accounts WHERE id = $1")
                 .bind(account.id())
-                .fetch_optional(self.db.pool())
+                .fetch_optional(conn)
                 .await?;
         Ok(row.map_or(0, |(b,)| b))
     }

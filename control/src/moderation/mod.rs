@@ -1,5 +1,6 @@
-//! Moderation: people report profiles, administrators work the queue of open
-//! reports and act (dismiss, hide an expert, suspend an account). Every
+//! Moderation: people report profiles and messages, administrators work the
+//! queue of open reports and act (dismiss, hide an expert, hide a message,
+//! suspend an account). Every
 //! action is recorded with its author and reason.
 
 pub mod store;
@@ -16,8 +17,8 @@ use crate::accounts::{text_enum, validate};
 pub enum TargetKind {
     /// An account's profile; the target id is the account's.
     Profile,
-    /// A message. Accepted by the schema, refused by the API until messaging
-    /// exists.
+    /// A message; the target id is the message's. Only the participants of
+    /// its conversation may report it.
     Message,
 }
 
@@ -55,9 +56,12 @@ pub enum Action {
     UnhideProfile,
     /// Deactivated the account and ended its sessions.
     SuspendAccount,
+    /// Withheld a message's text and video from its participants.
+    HideMessage,
+    UnhideMessage,
 }
 
-text_enum!(Action { Dismiss = "dismiss", HideProfile = "hide_profile", UnhideProfile = "unhide_profile", SuspendAccount = "suspend_account" });
+text_enum!(Action { Dismiss = "dismiss", HideProfile = "hide_profile", UnhideProfile = "unhide_profile", SuspendAccount = "suspend_account", HideMessage = "hide_message", UnhideMessage = "unhide_message" });
 
 impl Action {
     /// The `experts.hidden` this action sets, if it sets it.
@@ -65,7 +69,16 @@ impl Action {
         match self {
             Action::HideProfile => Some(true),
             Action::UnhideProfile => Some(false),
-            Action::Dismiss | Action::SuspendAccount => None,
+            _ => None,
+        }
+    }
+
+    /// The `messages.hidden` this action sets, if it sets it.
+    pub fn hides_message(self) -> Option<bool> {
+        match self {
+            Action::HideMessage => Some(true),
+            Action::UnhideMessage => Some(false),
+            _ => None,
         }
     }
 }

@@ -18,6 +18,25 @@ pub struct Booking {
     pub time_zone: String,
 }
 
+/// A message as its notification carries it: what a client needs to show it
+/// at once (the full view is at `/api/v1/conversations/{id}/messages`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[schema(as = MessageNotice)]
+pub struct Message {
+    pub id: String,
+    pub conversation_id: String,
+    pub sender_id: String,
+    pub sender_name: String,
+    /// `text` or `video`.
+    pub kind: String,
+    /// Exactly as sent (a video message's caption).
+    pub body: String,
+    /// Coins held for it (0: free).
+    pub coins: i64,
+    /// Unix milliseconds.
+    pub sent_at: i64,
+}
+
 /// Everything the platform notifies about. Texts address the recipient of
 /// the notice; booking texts name both sides, so one event fits either.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -71,6 +90,16 @@ pub enum Event {
     PaymentRefunded { reference: String, coins: i64 },
     /// To a user whose wallet runs low.
     LowBalance { balance_coins: i64 },
+    /// To the other participant of a conversation: a new message.
+    MessageReceived { message: Message },
+    /// To the user: the expert did not reply in time; `refunded_coins` went
+    /// back to the wallet.
+    MessageExpired {
+        message_id: String,
+        conversation_id: String,
+        expert_name: String,
+        refunded_coins: i64,
+    },
     /// From the administrators; the text is theirs, in one language.
     Announcement {
         announcement_id: String,
@@ -97,6 +126,8 @@ impl Event {
             Event::PaymentSucceeded { .. } => "payment_succeeded",
             Event::PaymentRefunded { .. } => "payment_refunded",
             Event::LowBalance { .. } => "low_balance",
+            Event::MessageReceived { .. } => "message_received",
+            Event::MessageExpired { .. } => "message_expired",
             Event::Announcement { .. } => "announcement",
         }
     }
@@ -159,6 +190,24 @@ mod tests {
                 coins: 1,
             },
             Event::LowBalance { balance_coins: 1 },
+            Event::MessageReceived {
+                message: Message {
+                    id: "m".into(),
+                    conversation_id: "c".into(),
+                    sender_id: "s".into(),
+                    sender_name: "S".into(),
+                    kind: "text".into(),
+                    body: "👋".into(),
+                    coins: 3,
+                    sent_at: 0,
+                },
+            },
+            Event::MessageExpired {
+                message_id: "m".into(),
+                conversation_id: "c".into(),
+                expert_name: "E".into(),
+                refunded_coins: 3,
+            },
             Event::Announcement {
                 announcement_id: "a".into(),
                 title: "t".into(),

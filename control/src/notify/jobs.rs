@@ -23,6 +23,9 @@ pub enum Job {
         channel: Channel,
         subscription_id: Option<String>,
     },
+    /// Expire a paid message nobody replied to in time: release its hold and
+    /// tell the user (`messaging::Messaging::expire`).
+    ExpireMessage { message_id: String },
     /// Emit an announcement to the next batch of its audience, after the
     /// account id `after`.
     Announce {
@@ -37,6 +40,7 @@ impl Job {
             Job::Notify { .. } => "notify",
             Job::Deliver { .. } => "deliver",
             Job::Announce { .. } => "announce",
+            Job::ExpireMessage { .. } => "expire_message",
         }
     }
 
@@ -52,6 +56,7 @@ impl Job {
                 Some(s) => format!("deliver:{notification_id}:{}:{s}", channel.as_str()),
                 None => format!("deliver:{notification_id}:{}", channel.as_str()),
             },
+            Job::ExpireMessage { message_id } => format!("message:{message_id}:expire"),
             Job::Announce {
                 announcement_id,
                 after,
@@ -153,7 +158,7 @@ pub async fn claim(
     let rows: Vec<(String, String, i64)> = sqlx::query_as(&format!(
         "UPDATE jobs SET state = 'running', locked_by = $2, locked_until = $3, \
            attempts = attempts + 1, updated_at = $1 \
-         WHERE id IN (SELECT id FROM jobs WHERE {DUE} ORDER BY run_at LIMIT $4 {lock}) \
+         WHERE id IN (SELECT id FROM jobs WHERE {DUE} ORDER BY run_at, id LIMIT $4 {lock}) \
          RETURNING id, payload, attempts"
     ))
     .bind(now)

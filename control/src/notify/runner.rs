@@ -63,8 +63,21 @@ impl Runner {
         )
         .await?;
         let count = claimed.len();
+        // Live deliveries go out one after another in the order they were
+        // queued (job ids are time-ordered UUIDv7s), so an open stream gets a
+        // conversation's messages in order, and a client that reconnects
+        // after the last one it got has missed none before it.
+        let (mut live, others): (Vec<_>, Vec<_>) =
+            claimed.into_iter().partition(|job| is_live(&job.payload));
+        live.sort_by(|a, b| a.id.cmp(&b.id));
         let mut running = JoinSet::new();
-        for job in claimed {
+        let runner = self.clone();
+        running.spawn(async move {
+            for job in live {
+                runner.run(job).await;
+            }
+        });
+        for job in others {
             let runner = self.clone();
             running.spawn(async move { runner.run(job).await });
         }
@@ -113,6 +126,15 @@ impl Runner {
             Job::Notify { notice } => {
                 let (mut tx, now) = self.begin().await?;
                 emit(&mut tx, now, notice)
+                    .await
+                    .map_err(|e| transient(&e))?;
+                self.commit_done(claim, tx, now).await
+            }
+            Job::ExpireMessage { message_id } => {
+                let (mut tx, now) = self.begin().await?;
+                self.state
+                    .messaging
+                    .expire(&mut tx, now, &message_id)
                     .await
                     .map_err(|e| transient(&e))?;
                 self.commit_done(claim, tx, now).await
@@ -204,6 +226,16 @@ impl Runner {
             max_ms: ms(s.max_retry_after),
         }
     }
+}
+
+fn is_live(payload: &str) -> bool {
+    matches!(
+        serde_json::from_str::<Job>(payload),
+        Ok(Job::Deliver {
+            channel: super::Channel::Live,
+            ..
+        })
+    )
 }
 
 /// Runs due jobs every `poll_interval` for as long as the process lives,

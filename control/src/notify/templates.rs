@@ -121,6 +121,21 @@ pub fn render(event: &Event, lang: Language) -> Text {
                 format!("You have {balance_coins} coins left. Top up your wallet for your next sessions."),
             ),
         ),
+        Event::MessageReceived { message: m } => (
+            pick(format!("Nouveau message de {}", m.sender_name), format!("New message from {}", m.sender_name)),
+            match (m.kind.as_str(), fr) {
+                ("video", true) => "Message vidéo.".to_owned(),
+                ("video", false) => "Video message.".to_owned(),
+                _ => m.body.clone(),
+            },
+        ),
+        Event::MessageExpired { expert_name, refunded_coins, .. } => (
+            pick("Message sans réponse".into(), "Message not answered".into()),
+            pick(
+                format!("{expert_name} n'a pas répondu à temps à votre message.{}", refund_line(*refunded_coins, lang)),
+                format!("{expert_name} did not reply to your message in time.{}", refund_line(*refunded_coins, lang)),
+            ),
+        ),
         Event::Announcement { title, body, .. } => (title.clone(), body.clone()),
     };
     Text { title, body }
@@ -139,6 +154,12 @@ pub fn link(event: Option<&Event>, account_id: &str) -> String {
         Some(Event::PaymentRefunded { .. } | Event::LowBalance { .. }) => {
             "/api/v1/wallet".to_owned()
         }
+        Some(Event::MessageReceived { message }) => {
+            format!("/api/v1/conversations/{}", message.conversation_id)
+        }
+        Some(Event::MessageExpired {
+            conversation_id, ..
+        }) => format!("/api/v1/conversations/{conversation_id}"),
         _ => "/api/v1/notifications".to_owned(),
     }
 }

@@ -58,6 +58,19 @@ async fn ids_in_paths_that_are_not_uuids_name_nothing(backend: Backend) {
                 reqwest::Method::POST,
                 format!("/api/v1/admin/reports/{id}/close"),
             ),
+            (reqwest::Method::GET, format!("/api/v1/conversations/{id}")),
+            (
+                reqwest::Method::GET,
+                format!("/api/v1/conversations/{id}/messages"),
+            ),
+            (
+                reqwest::Method::POST,
+                format!("/api/v1/conversations/{id}/read"),
+            ),
+            (reqwest::Method::GET, format!("/api/v1/uploads/{id}")),
+            (reqwest::Method::GET, format!("/api/v1/messages/{id}/video")),
+            (reqwest::Method::GET, format!("/api/v1/admin/messages/{id}")),
+            (reqwest::Method::PUT, format!("/api/v1/blocks/{id}")),
         ] {
             let r = s
                 .send(

@@ -21,6 +21,8 @@ mod twilio;
 
 mod booking_support;
 mod common;
+mod messaging_support;
+mod sse;
 
 mod hostile;
 
@@ -32,6 +34,9 @@ mod experts;
 mod login;
 mod mail;
 mod maintenance;
+mod messaging;
+mod messaging_live;
+mod messaging_video;
 mod moderation;
 mod notifications;
 mod passwords;

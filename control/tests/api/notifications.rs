@@ -11,6 +11,7 @@ use serde_json::{json, Value};
 use crate::both_backends;
 use crate::common::{readable, Backend, Server, Session};
 use crate::push::PushService;
+use crate::sse::Stream;
 use crate::twilio::Twilio;
 
 both_backends!(
@@ -311,57 +312,6 @@ async fn the_centre_lists_counts_reads_and_archives_ones_own(backend: Backend) {
     s.get("/api/v1/notifications?filter=spam", Some(&amira.access))
         .await
         .expect_problem(400, "invalid_query");
-}
-
-/// An open Server-Sent Events stream.
-struct Stream {
-    body: reqwest::Response,
-    buffer: String,
-}
-
-impl Stream {
-    async fn open(s: &Server, url: &str, last_event_id: Option<&str>) -> Stream {
-        let mut req = s.http.get(format!("{}{url}", s.base));
-        if let Some(id) = last_event_id {
-            req = req.header("Last-Event-ID", id);
-        }
-        let r = req.timeout(Duration::from_secs(600)).send().await.unwrap();
-        assert_eq!(r.status(), 200);
-        assert_eq!(
-            r.headers()["content-type"].to_str().unwrap(),
-            "text/event-stream"
-        );
-        Stream {
-            body: r,
-            buffer: String::new(),
-        }
-    }
-
-    /// The next `notification` event: its id and data.
-    async fn next(&mut self) -> (String, Value) {
-        loop {
-            if let Some(end) = self.buffer.find("\n\n") {
-                let block: String = self.buffer.drain(..end + 2).collect();
-                let field = |name: &str| {
-                    block
-                        .lines()
-                        .find_map(|l| l.strip_prefix(&format!("{name}:")))
-                        .map(|v| v.trim_start().to_owned())
-                };
-                if field("event").as_deref() == Some("notification") {
-                    let data = serde_json::from_str(&field("data").unwrap()).unwrap();
-                    return (field("id").unwrap(), data);
-                }
-                continue;
-            }
-            let chunk = tokio::time::timeout(Duration::from_secs(10), self.body.chunk())
-                .await
-                .expect("an event within 10 s")
-                .unwrap()
-                .expect("the stream is open");
-            self.buffer.push_str(&String::from_utf8_lossy(&chunk));
-        }
-    }
 }
 
 async fn the_stream_delivers_live_and_replays_what_a_reconnecting_client_missed(backend: Backend) {

@@ -212,8 +212,6 @@ pub struct Due {
     pub stale_reservations: Vec<String>,
     /// Requests and proposals past their deadline.
     pub lapsed: Vec<String>,
-    /// Confirmed bookings to settle.
-    pub finished: Vec<String>,
     /// Ended bookings whose hold is not settled yet.
     pub unsettled: Vec<String>,
 }
@@ -236,7 +234,6 @@ pub async fn due(
     conn: &mut AnyConnection,
     now: i64,
     reserving_before: i64,
-    ended_before: i64,
     limit: i64,
 ) -> Result<Due, sqlx::Error> {
     Ok(Due {
@@ -254,14 +251,6 @@ pub async fn due(
             "SELECT id FROM bookings WHERE state IN ('requested', 'proposed') \
              AND respond_by <= $1 ORDER BY respond_by LIMIT $2",
             now,
-        )
-        .await?,
-        finished: ids(
-            conn,
-            limit,
-            "SELECT id FROM bookings WHERE state = 'confirmed' AND end_at <= $1 \
-             ORDER BY end_at LIMIT $2",
-            ended_before,
         )
         .await?,
         unsettled: ids(

@@ -69,6 +69,15 @@ pub enum Event {
     PaymentSucceeded { payment_id: String, coins: i64 },
     /// To the payer: coins given back (`reference` names what was refunded).
     PaymentRefunded { reference: String, coins: i64 },
+    /// To both sides: a booking's call ended and was settled. `outcome` is
+    /// `completed`, `expert_no_show` (everything refunded) or `user_no_show`
+    /// (the no-show minutes charged); `charged_coins` is what the user paid.
+    CallSettled {
+        booking: Booking,
+        outcome: String,
+        billed_seconds: i64,
+        charged_coins: i64,
+    },
     /// To a user whose wallet runs low.
     LowBalance { balance_coins: i64 },
     /// From the administrators; the text is theirs, in one language.
@@ -96,6 +105,7 @@ impl Event {
             Event::ExpertRejected { .. } => "expert_rejected",
             Event::PaymentSucceeded { .. } => "payment_succeeded",
             Event::PaymentRefunded { .. } => "payment_refunded",
+            Event::CallSettled { .. } => "call_settled",
             Event::LowBalance { .. } => "low_balance",
             Event::Announcement { .. } => "announcement",
         }
@@ -146,6 +156,12 @@ mod tests {
             Event::BookingReminder {
                 booking: booking.clone(),
                 before_minutes: 15,
+            },
+            Event::CallSettled {
+                booking: booking.clone(),
+                outcome: "completed".into(),
+                billed_seconds: 61,
+                charged_coins: 20,
             },
             Event::MeetingInvitation { booking },
             Event::ExpertApproved,

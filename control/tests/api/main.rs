@@ -28,6 +28,7 @@ mod admin;
 mod booking_notices;
 mod bookings;
 mod calendar;
+mod calls;
 mod experts;
 mod login;
 mod mail;

@@ -35,8 +35,11 @@ CREATE TABLE call_presence (
     participant TEXT NOT NULL,
     -- JSON [[start, end], ...]: sorted, disjoint half-open ranges of Unix seconds.
     ranges      TEXT NOT NULL,
-    -- The end of the latest seconds reported as a session's last (0: none).
-    left_at     BIGINT NOT NULL,
+    -- The highest report sequence merged, and the highest of a report saying the
+    -- participant left (-1: none): gone when no report followed the leave. Maxima, so
+    -- merging is order-free like the union.
+    newest_seq  BIGINT NOT NULL,
+    left_seq    BIGINT NOT NULL,
     updated_at  BIGINT NOT NULL,
     PRIMARY KEY (booking_id, participant)
 );

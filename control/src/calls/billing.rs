@@ -49,23 +49,35 @@ impl Terms {
 }
 
 /// One participant's presence as merged from reports.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Attendance {
     pub seconds: Seconds,
-    /// The end of the latest seconds a report marked as the last of a
-    /// session (0: none). The participant is gone when nothing was seen after.
-    pub left_at: i64,
+    /// The highest report sequence merged (-1: none).
+    pub newest: i64,
+    /// The highest sequence of a report saying the participant left (-1:
+    /// none). They are gone when no report came after it. (A node numbers
+    /// its reports in order; a call's room lives on one node.)
+    pub left: i64,
+}
+
+impl Default for Attendance {
+    fn default() -> Self {
+        Attendance {
+            seconds: Seconds::new(),
+            newest: -1,
+            left: -1,
+        }
+    }
 }
 
 impl Attendance {
-    /// Merges a report: set union, and the latest leave. Order-free and
-    /// idempotent.
-    pub fn merge(&mut self, seconds: &Seconds, last: bool) {
+    /// Merges report `seq`: set union, and maxima of the sequences.
+    /// Order-free and idempotent.
+    pub fn merge(&mut self, seconds: &Seconds, last: bool, seq: i64) {
         self.seconds.union(seconds);
+        self.newest = self.newest.max(seq);
         if last {
-            if let Some(&(_, end)) = seconds.ranges().last() {
-                self.left_at = self.left_at.max(end);
-            }
+            self.left = self.left.max(seq);
         }
     }
 
@@ -75,7 +87,7 @@ impl Attendance {
     }
 
     pub fn gone(&self) -> bool {
-        !self.seconds.is_empty() && self.left_at >= self.seen_until()
+        !self.seconds.is_empty() && self.left >= self.newest
     }
 }
 
@@ -282,8 +294,27 @@ mod tests {
     fn att(ranges: &[(i64, i64)], left: bool) -> Attendance {
         let seconds = Seconds::try_from(ranges.to_vec()).unwrap();
         let mut a = Attendance::default();
-        a.merge(&seconds, left);
+        a.merge(&seconds, false, 1);
+        if left {
+            // The leave comes in a report of its own, without seconds.
+            a.merge(&Seconds::new(), true, 2);
+        }
         a
+    }
+
+    #[test]
+    fn a_participant_is_gone_once_no_report_followed_their_leave() {
+        let mut a = Attendance::default();
+        let s = |from, to| Seconds::try_from(vec![(from, to)]).unwrap();
+        a.merge(&Seconds::new(), true, 3);
+        a.merge(&s(0, 10), false, 1);
+        assert!(a.gone(), "the leave arrived first");
+        a.merge(&s(20, 30), false, 4);
+        assert!(!a.gone(), "came back");
+        a.merge(&s(0, 10), false, 1);
+        a.merge(&s(30, 31), true, 5);
+        assert!(a.gone());
+        assert_eq!(a.seconds.len(), 21);
     }
 
     fn moment(now: i64, wallet: i64) -> Moment<'static> {

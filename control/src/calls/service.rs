@@ -187,7 +187,7 @@ impl Calls {
             &report.room,
             &report.participant,
             &report.seconds,
-            report.last,
+            (report.last, i64::try_from(report.seq).unwrap_or(i64::MAX)),
             now,
         )
         .await?;

@@ -24,9 +24,14 @@ const USER: &str = "user";
 const GUEST: &str = "guest";
 /// Unacknowledged entries are handed out again after this long.
 const REDELIVER: i64 = 4;
+/// A node reports a participant's seconds at least this often. With the
+/// outbox's delays and one redelivery, every second is merged within
+/// `report_lag` (30 s) of its end, which is what the lag promises.
+const REPORT_EVERY: i64 = 5;
 
 struct Report {
     participant: &'static str,
+    seq: i64,
     seconds: Seconds,
     last: bool,
 }
@@ -86,21 +91,32 @@ fn sessions(rng: &mut StdRng, from: i64, to: i64) -> Seconds {
     set
 }
 
-/// Reports as a node sends them: each session in chunks, the last chunk of
-/// a session marked as such.
+/// Reports as a node sends them, numbered in order: each session in
+/// chunks, the last chunk of a session marked as such, or followed by a
+/// report of the leave alone.
 fn reports_of(rng: &mut StdRng, participant: &'static str, truth: &Seconds, out: &mut Vec<Report>) {
     for &(s, e) in truth.ranges() {
         let mut at = s;
+        let alone = rng.random_bool(0.5);
         while at < e {
-            let next = (at + rng.random_range(1..=20)).min(e);
+            let next = (at + rng.random_range(1..=REPORT_EVERY)).min(e);
             let mut seconds = Seconds::new();
             seconds.insert_range(at, next);
             out.push(Report {
                 participant,
+                seq: out.len() as i64,
                 seconds,
-                last: next == e,
+                last: next == e && !alone,
             });
             at = next;
+        }
+        if alone {
+            out.push(Report {
+                participant,
+                seq: out.len() as i64,
+                seconds: Seconds::new(),
+                last: true,
+            });
         }
     }
 }
@@ -171,7 +187,7 @@ fn run(seed: u64) -> Result<Decision, String> {
                 p.to_owned(),
                 Attendance {
                     seconds,
-                    left_at: 0,
+                    ..Attendance::default()
                 },
             )
         })
@@ -185,7 +201,11 @@ fn run(seed: u64) -> Result<Decision, String> {
     // second, sometimes twice, sometimes only on a resend.
     let mut stream = Vec::new();
     for (i, r) in reports.iter().enumerate() {
-        let end = r.seconds.ranges().last().unwrap().1;
+        let end = match r.seconds.ranges().last() {
+            Some(&(_, end)) => end,
+            // A leave alone goes right after the session's last seconds.
+            None => reports[i - 1].seconds.ranges().last().map_or(0, |r| r.1),
+        };
         let mut at = end + rng.random_range(0..=4);
         if rng.random_bool(0.1) {
             at += rng.random_range(1..=10);
@@ -239,7 +259,7 @@ fn run(seed: u64) -> Result<Decision, String> {
             db.presence
                 .entry(r.participant.to_owned())
                 .or_default()
-                .merge(&r.seconds, r.last);
+                .merge(&r.seconds, r.last, r.seq);
             if !crash {
                 stream[i].acked = true;
             }

@@ -25,12 +25,13 @@ pub async fn merge(
     booking_id: &str,
     participant: &str,
     seconds: &Seconds,
-    last: bool,
+    (last, seq): (bool, i64),
     now: i64,
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
-        "INSERT INTO call_presence (booking_id, participant, ranges, left_at, updated_at) \
-         VALUES ($1, $2, '[]', 0, $3) ON CONFLICT (booking_id, participant) DO NOTHING",
+        "INSERT INTO call_presence (booking_id, participant, ranges, newest_seq, left_seq, \
+         updated_at) VALUES ($1, $2, '[]', -1, -1, $3) \
+         ON CONFLICT (booking_id, participant) DO NOTHING",
     )
     .bind(booking_id)
     .bind(participant)
@@ -46,8 +47,9 @@ pub async fn merge(
     .bind(participant)
     .execute(&mut *conn)
     .await?;
-    let (ranges, left_at): (String, i64) = sqlx::query_as(
-        "SELECT ranges, left_at FROM call_presence WHERE booking_id = $1 AND participant = $2",
+    let (ranges, newest, left): (String, i64, i64) = sqlx::query_as(
+        "SELECT ranges, newest_seq, left_seq FROM call_presence \
+         WHERE booking_id = $1 AND participant = $2",
     )
     .bind(booking_id)
     .bind(participant)
@@ -55,17 +57,19 @@ pub async fn merge(
     .await?;
     let mut a = Attendance {
         seconds: decode_seconds(&ranges)?,
-        left_at,
+        newest,
+        left,
     };
-    a.merge(seconds, last);
+    a.merge(seconds, last, seq);
     sqlx::query(
-        "UPDATE call_presence SET ranges = $3, left_at = $4, updated_at = $5 \
+        "UPDATE call_presence SET ranges = $3, newest_seq = $4, left_seq = $5, updated_at = $6 \
          WHERE booking_id = $1 AND participant = $2",
     )
     .bind(booking_id)
     .bind(participant)
     .bind(serde_json::to_string(&a.seconds).map_err(|e| sqlx::Error::Encode(e.into()))?)
-    .bind(a.left_at)
+    .bind(a.newest)
+    .bind(a.left)
     .bind(now)
     .execute(conn)
     .await?;
@@ -73,20 +77,21 @@ pub async fn merge(
 }
 
 pub async fn presence(conn: &mut AnyConnection, booking_id: &str) -> Result<Presence, sqlx::Error> {
-    let rows: Vec<(String, String, i64)> = sqlx::query_as(
-        "SELECT participant, ranges, left_at FROM call_presence WHERE booking_id = $1 \
-         ORDER BY participant",
+    let rows: Vec<(String, String, i64, i64)> = sqlx::query_as(
+        "SELECT participant, ranges, newest_seq, left_seq FROM call_presence \
+         WHERE booking_id = $1 ORDER BY participant",
     )
     .bind(booking_id)
     .fetch_all(conn)
     .await?;
     rows.into_iter()
-        .map(|(p, ranges, left_at)| {
+        .map(|(p, ranges, newest, left)| {
             Ok((
                 p,
                 Attendance {
                     seconds: decode_seconds(&ranges)?,
-                    left_at,
+                    newest,
+                    left,
                 },
             ))
         })

@@ -29,6 +29,7 @@ mod booking_notices;
 mod bookings;
 mod calendar;
 mod calls;
+mod calls_e2e;
 mod experts;
 mod login;
 mod mail;

@@ -45,6 +45,9 @@ struct Entry {
     delivered_at: Option<i64>,
 }
 
+/// From, to, millimes.
+type Move = (&'static str, &'static str, i64);
+
 /// The ledger, as far as one call moves it: balances by account and the
 /// idempotency keys already used.
 #[derive(Default)]
@@ -54,7 +57,7 @@ struct Book {
 }
 
 impl Book {
-    fn apply(&mut self, key: String, moves: &[(&'static str, &'static str, i64)]) {
+    fn apply(&mut self, key: String, moves: &[Move]) {
         if !self.keys.insert(key) {
             return;
         }
@@ -124,7 +127,7 @@ fn reports_of(rng: &mut StdRng, participant: &'static str, truth: &Seconds, out:
 /// What settling moves, by idempotency key: the booking's hold captures
 /// what it covers and returns the rest; an overrun beyond it is held from
 /// the wallet and captured.
-fn settle_moves(d: &Decision, held: i64) -> Vec<(String, Vec<(&'static str, &'static str, i64)>)> {
+fn settle_moves(d: &Decision, held: i64) -> Vec<(String, Vec<Move>)> {
     let hold = split(d.from_hold);
     let mut out = vec![(
         "booking:settle".to_owned(),

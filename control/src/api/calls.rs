@@ -15,6 +15,7 @@ use super::error::{ApiError, ApiResult};
 use super::extract::{ApiJson, ApiQuery};
 use super::views::timestamp;
 use crate::bookings;
+use crate::calls::reviews::{self, ReviewError};
 use crate::calls::store::{self, CallRow};
 use crate::calls::CallError;
 use crate::ledger::{LedgerError, Request};
@@ -354,4 +355,144 @@ pub async fn refund(
             .map_err(ApiError::internal)?;
     }
     Ok(Json(view(&state, &b).await?))
+}
+
+impl From<ReviewError> for ApiError {
+    fn from(e: ReviewError) -> Self {
+        match e {
+            ReviewError::NotFound => ApiError::not_found("review"),
+            ReviewError::NotReviewable => ApiError::conflict(
+                "not_reviewable",
+                "Only a completed call you attended can be reviewed",
+            ),
+            ReviewError::AlreadyDone => ApiError::conflict("already_done", "This was done already"),
+            ReviewError::Invalid(m) => {
+                ApiError::validation(vec![FieldError::new("body", "invalid", m)])
+            }
+            ReviewError::Db(e) => ApiError::internal(e),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReviewBody {
+    /// 1 to 5.
+    pub rating: i64,
+    /// Up to 2000 characters; may be empty.
+    #[serde(default)]
+    pub body: String,
+}
+
+/// Rate and review a completed call (its user, once). The expert's rating
+/// and search ranking follow.
+#[utoipa::path(post, path = "/api/v1/calls/{id}/review", tag = "calls", security(("bearer" = [])),
+    params(("id" = String, Path, description = "The booking's id")),
+    request_body = ReviewBody,
+    responses((status = 204), (status = 404, body = Problem),
+              (status = 409, body = Problem, description = "not_reviewable, already_done"),
+              (status = 422, body = Problem)))]
+pub async fn review(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<ReviewBody>,
+) -> ApiResult<StatusCode> {
+    reviews::review(
+        &state.db,
+        &id,
+        &caller.account_id,
+        body.rating,
+        body.body.trim(),
+        state.now(),
+    )
+    .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReplyBody {
+    /// 1 to 2000 characters.
+    pub reply: String,
+}
+
+/// Reply to the review of a call (its expert, once).
+#[utoipa::path(post, path = "/api/v1/calls/{id}/review/reply", tag = "calls", security(("bearer" = [])),
+    params(("id" = String, Path, description = "The booking's id")),
+    request_body = ReplyBody,
+    responses((status = 204), (status = 404, body = Problem),
+              (status = 409, body = Problem, description = "already_done"), (status = 422, body = Problem)))]
+pub async fn reply(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<ReplyBody>,
+) -> ApiResult<StatusCode> {
+    reviews::reply(
+        &state.db,
+        &id,
+        &caller.account_id,
+        body.reply.trim(),
+        state.now(),
+    )
+    .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HideBody {
+    /// False shows it again.
+    pub hidden: bool,
+    pub reason: Option<String>,
+}
+
+/// Hide an abusive review, or show it again (administrators); the expert's
+/// rating is recomputed from the visible ones.
+#[utoipa::path(post, path = "/api/v1/admin/calls/{id}/review/hide", tag = "admin", security(("bearer" = [])),
+    params(("id" = String, Path, description = "The booking's id")),
+    request_body = HideBody,
+    responses((status = 204), (status = 403, body = Problem), (status = 404, body = Problem)))]
+pub async fn hide_review(
+    State(state): State<AppState>,
+    _: Authorized<Admins>,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<HideBody>,
+) -> ApiResult<StatusCode> {
+    reviews::hide(&state.db, &id, body.hidden, body.reason.as_deref()).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ReviewView {
+    pub call_id: String,
+    pub rating: i64,
+    pub body: String,
+    pub reply: Option<String>,
+    pub created_at: String,
+}
+
+/// An expert's visible reviews, newest first (at most 100).
+#[utoipa::path(get, path = "/api/v1/experts/{id}/reviews", tag = "calls",
+    params(("id" = String, Path, description = "The expert's account id")),
+    responses((status = 200, body = Vec<ReviewView>)))]
+pub async fn expert_reviews(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Vec<ReviewView>>> {
+    let rows = reviews::of_expert(&state.db, &id, 100)
+        .await
+        .map_err(ApiError::internal)?;
+    Ok(Json(
+        rows.into_iter()
+            .map(|r| ReviewView {
+                call_id: r.booking_id,
+                rating: r.rating,
+                body: r.body,
+                reply: r.reply,
+                created_at: timestamp(r.created_at),
+            })
+            .collect(),
+    ))
 }

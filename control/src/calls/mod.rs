@@ -9,6 +9,7 @@
 //! ledger.
 
 pub mod billing;
+pub mod reviews;
 pub mod service;
 #[cfg(test)]
 mod simulation;

@@ -23,6 +23,7 @@ both_backends!(
     a_user_who_never_joined_pays_the_no_show_minutes,
     a_balance_running_out_ends_the_call_and_pays_beyond_the_hold,
     administrators_list_calls_and_refund_part_of_one,
+    a_completed_call_is_reviewed_once_and_feeds_the_rating,
 );
 
 const NOW: &str = "2031-06-02T08:00:00Z";
@@ -398,4 +399,88 @@ async fn administrators_list_calls_and_refund_part_of_one(backend: Backend) {
     assert_eq!(c.s.money(&c.user).await, (42_500, 0, 0));
     assert_eq!(c.s.money(&c.expert).await, (0, 0, 6_000));
     c.s.assert_ledger_clean().await;
+}
+
+async fn a_completed_call_is_reviewed_once_and_feeds_the_rating(backend: Backend) {
+    let c = booked(backend, 2, 30, 100).await;
+    let admin = c.s.admin().await;
+    let review = format!("/api/v1/calls/{}/review", c.id);
+    c.s.post(&review, Some(&c.user.access), json!({ "rating": 4 }))
+        .await
+        .expect_problem(409, "not_reviewable");
+    let t = secs(START);
+    c.report(&c.expert, 1, (t, t + 30), true).await;
+    c.report(&c.user, 2, (t, t + 30), true).await;
+    c.consume().await;
+    c.advance_to("2031-06-02T10:03:00Z");
+    assert_eq!(c.s.state.calls.tick(100).await.unwrap().settled, 1);
+    c.s.post(&review, Some(&c.expert.access), json!({ "rating": 5 }))
+        .await
+        .expect_problem(404, "not_found");
+    c.s.post(&review, Some(&c.user.access), json!({ "rating": 6 }))
+        .await
+        .expect(422);
+    c.s.post(
+        &review,
+        Some(&c.user.access),
+        json!({ "rating": 4, "body": "Très clair" }),
+    )
+    .await
+    .expect(204);
+    c.s.post(&review, Some(&c.user.access), json!({ "rating": 1 }))
+        .await
+        .expect_problem(409, "already_done");
+    let rating = |v: &serde_json::Value| {
+        (
+            v["rating"]["count"].as_i64(),
+            v["rating"]["average"].as_f64(),
+        )
+    };
+    let page =
+        c.s.get(&format!("/api/v1/experts/{}", c.expert.id), None)
+            .await
+            .expect(200);
+    assert_eq!(rating(&page.body), (Some(1), Some(4.0)));
+    let reply = format!("{review}/reply");
+    c.s.post(&reply, Some(&c.user.access), json!({ "reply": "moi" }))
+        .await
+        .expect_problem(404, "not_found");
+    c.s.post(
+        &reply,
+        Some(&c.expert.access),
+        json!({ "reply": "Merci !" }),
+    )
+    .await
+    .expect(204);
+    c.s.post(&reply, Some(&c.expert.access), json!({ "reply": "Encore" }))
+        .await
+        .expect_problem(409, "already_done");
+    let listed =
+        c.s.get(&format!("/api/v1/experts/{}/reviews", c.expert.id), None)
+            .await
+            .expect(200);
+    assert_eq!(listed.body[0]["reply"], "Merci !");
+    assert_eq!(listed.body[0]["rating"], 4);
+    // Hidden by an administrator: out of the list and of the rating.
+    let hide = format!("/api/v1/admin/calls/{}/review/hide", c.id);
+    c.s.post(&hide, Some(&c.user.access), json!({ "hidden": true }))
+        .await
+        .expect(403);
+    c.s.post(
+        &hide,
+        Some(&admin.access),
+        json!({ "hidden": true, "reason": "abuse" }),
+    )
+    .await
+    .expect(204);
+    let page =
+        c.s.get(&format!("/api/v1/experts/{}", c.expert.id), None)
+            .await
+            .expect(200);
+    assert_eq!(rating(&page.body), (Some(0), None));
+    let listed =
+        c.s.get(&format!("/api/v1/experts/{}/reviews", c.expert.id), None)
+            .await
+            .expect(200);
+    assert_eq!(listed.body.as_array().unwrap().len(), 0);
 }

@@ -170,13 +170,16 @@ pub async fn hide(
     Ok(())
 }
 
+/// booking_id, expert_id, rating, body, reply, hidden, created_at.
+type ReviewRow = (String, String, i64, String, Option<String>, i64, i64);
+
 /// An expert's visible reviews, newest first.
 pub async fn of_expert(
     db: &Database,
     expert_id: &str,
     limit: i64,
 ) -> Result<Vec<Review>, sqlx::Error> {
-    let rows: Vec<(String, String, i64, String, Option<String>, i64, i64)> = sqlx::query_as(
+    let rows: Vec<ReviewRow> = sqlx::query_as(
         "SELECT booking_id, expert_id, rating, body, reply, hidden, created_at FROM call_reviews \
          WHERE expert_id = $1 AND hidden = 0 ORDER BY created_at DESC, booking_id LIMIT $2",
     )

@@ -216,7 +216,8 @@ pub struct Due {
     pub unsettled: Vec<String>,
 }
 
-async fn ids(
+/// The ids one query with `$1` (a time) and `$2` (a limit) returns.
+pub(crate) async fn ids(
     conn: &mut AnyConnection,
     limit: i64,
     sql: &str,

@@ -5,6 +5,7 @@ use proto::Seconds;
 use sqlx::{AnyConnection, Row};
 
 use super::billing::{Attendance, Decision, NoShow, Presence};
+use crate::bookings::store::ids;
 
 pub async fn booking_exists(conn: &mut AnyConnection, id: &str) -> Result<bool, sqlx::Error> {
     let row: Option<(i64,)> = sqlx::query_as("SELECT 1 FROM bookings WHERE id = $1")
@@ -247,20 +248,6 @@ pub async fn extra_done(
     Ok(())
 }
 
-async fn ids(
-    conn: &mut AnyConnection,
-    sql: &str,
-    at: i64,
-    limit: i64,
-) -> Result<Vec<String>, sqlx::Error> {
-    let rows: Vec<(String,)> = sqlx::query_as(sql)
-        .bind(at)
-        .bind(limit)
-        .fetch_all(conn)
-        .await?;
-    Ok(rows.into_iter().map(|(id,)| id).collect())
-}
-
 /// Confirmed bookings whose join window opened before `opened_before`
 /// (ms): calls under way, or over and not yet settled.
 pub async fn live(
@@ -270,10 +257,10 @@ pub async fn live(
 ) -> Result<Vec<String>, sqlx::Error> {
     ids(
         conn,
+        limit,
         "SELECT id FROM bookings WHERE state = 'confirmed' AND start_at <= $1 \
          ORDER BY start_at LIMIT $2",
         opened_before,
-        limit,
     )
     .await
 }
@@ -286,10 +273,10 @@ pub async fn extras_due(
 ) -> Result<Vec<String>, sqlx::Error> {
     ids(
         conn,
+        limit,
         "SELECT booking_id FROM calls WHERE settled_at IS NOT NULL AND extra_done_at IS NULL \
          AND settled_at <= $1 ORDER BY settled_at LIMIT $2",
         settled_before,
-        limit,
     )
     .await
 }

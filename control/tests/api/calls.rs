@@ -101,6 +101,15 @@ impl Call {
             .body
     }
 
+    /// Both sides got one `call_settled` notice.
+    async fn both_told_once(&self) {
+        for who in [&self.user, &self.expert] {
+            let sql = "SELECT COUNT(*) FROM notifications WHERE account_id = $1 \
+                       AND kind = 'call_settled'";
+            assert_eq!(self.s.count(sql, &who.id).await, 1);
+        }
+    }
+
     async fn join(&self, who: &Session) -> crate::common::Resp {
         self.s
             .post(
@@ -210,16 +219,7 @@ async fn a_short_call_settles_once_for_the_minimum_from_presence(backend: Backen
     assert_eq!(c.s.money(&c.expert).await, (0, 0, 8_000));
     let b = c.s.get_booking(&c.user, &c.id).await;
     assert_eq!(b.body["state"], "completed");
-    for who in [&c.user, &c.expert] {
-        assert_eq!(
-            c.s.count(
-                "SELECT COUNT(*) FROM notifications WHERE account_id = $1 AND kind = 'call_settled'",
-                &who.id
-            )
-            .await,
-            1
-        );
-    }
+    c.both_told_once().await;
     // A report arriving late changes the timeline, not the settled charge.
     c.report(&c.user, 9, (t + 30, t + 40), true).await;
     c.consume().await;
@@ -285,16 +285,7 @@ async fn a_user_who_never_joined_pays_the_no_show_minutes(backend: Backend) {
     );
     assert_eq!(c.s.money(&c.user).await, (40_000, 0, 0));
     assert_eq!(c.s.money(&c.expert).await, (0, 0, 8_000));
-    for who in [&c.user, &c.expert] {
-        assert_eq!(
-            c.s.count(
-                "SELECT COUNT(*) FROM notifications WHERE account_id = $1 AND kind = 'call_settled'",
-                &who.id
-            )
-            .await,
-            1
-        );
-    }
+    c.both_told_once().await;
     c.s.assert_ledger_clean().await;
 }
 

@@ -44,25 +44,6 @@ fn sync_clock(s: &Server) {
     }
 }
 
-fn all_day() -> serde_json::Value {
-    let days = [
-        "monday",
-        "tuesday",
-        "wednesday",
-        "thursday",
-        "friday",
-        "saturday",
-        "sunday",
-    ];
-    json!({
-        "time_zone": "UTC",
-        "rules": days.iter().map(|d| json!({ "weekday": d, "start": "00:00", "end": "24:00" }))
-            .collect::<Vec<_>>(),
-        "min_notice_minutes": 0,
-        "horizon_days": 90,
-    })
-}
-
 async fn join_call(s: &Server, booking: &str, who: &Session) -> (String, String) {
     let r = s
         .post(
@@ -153,7 +134,13 @@ async fn a_booked_call_through_signalling_is_billed_from_presence(backend: Backe
     // A 30-minute booking starting at the next whole minute (the window
     // opens 10 minutes before).
     let expert = s
-        .expert_with_hours("sami@example.tn", "Sami", 3, true, all_day())
+        .expert_with_hours(
+            "sami@example.tn",
+            "Sami",
+            3,
+            true,
+            crate::booking_support::daily_hours("00:00", "24:00"),
+        )
         .await;
     let user = s.user("user@example.tn").await;
     s.fund(&user, 200).await;

@@ -7,6 +7,7 @@ pub mod auth;
 pub mod bookings;
 pub mod bootstrap;
 pub mod calendar;
+pub mod calls;
 pub mod cpu;
 pub mod csv;
 pub mod experts;

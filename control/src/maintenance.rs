@@ -1,8 +1,8 @@
 //! Housekeeping: rows that can no longer matter are deleted, so the identity
 //! tables follow the number of people, not the age of the system; holds
-//! past their deadline are released; bookings nobody answered lapse and
-//! bookings that took place are settled; video uploads never sent are
-//! deleted. All are idempotent, so every
+//! past their deadline are released; bookings nobody answered lapse; calls'
+//! presence is merged, their status pushed and the calls over settled; video
+//! uploads never sent are deleted. All are idempotent, so every
 //! replica may run them.
 
 use std::time::Duration;
@@ -117,6 +117,35 @@ pub fn spawn(state: AppState) -> tokio::task::JoinHandle<()> {
                 Ok(s) if s != Default::default() => tracing::info!(?s, "booking deadlines handled"),
                 Ok(_) => {}
                 Err(e) => tracing::warn!(error = %e, "booking sweep failed"),
+            }
+        }
+    });
+    // Calls: presence reports merged (each replica a consumer of one group),
+    // statuses pushed and calls over settled.
+    let calls = state.calls.clone();
+    tokio::spawn(async move {
+        let consumer = uuid::Uuid::new_v4().to_string();
+        loop {
+            if let Err(e) = calls.consume(&consumer, 200, Duration::from_secs(1)).await {
+                tracing::warn!(error = %e, "merging presence reports failed");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+        }
+    });
+    let calls = state.calls.clone();
+    let every = state
+        .settings
+        .calls
+        .status_every
+        .max(Duration::from_millis(100));
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(every);
+        loop {
+            tick.tick().await;
+            match calls.tick(HOLD_EXPIRY_BATCH).await {
+                Ok(t) if t.settled > 0 => tracing::info!(settled = t.settled, "calls settled"),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "call tick failed"),
             }
         }
     });

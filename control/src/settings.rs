@@ -281,10 +281,6 @@ pub struct BookingSettings {
     pub late_cancel_charge_bp: i64,
     /// Reminders to both sides, this long before the start.
     pub reminders: Vec<humantime_serde::Serde<Duration>>,
-    /// A confirmed booking is settled (its price captured, 80/20) this long
-    /// after its end.
-    #[serde(with = "humantime_serde")]
-    pub complete_after: Duration,
     /// Slot starts are this far apart within free time.
     #[serde(with = "humantime_serde")]
     pub slot_step: Duration,
@@ -302,7 +298,6 @@ impl Default for BookingSettings {
                 Duration::from_secs(24 * 3600).into(),
                 Duration::from_secs(15 * 60).into(),
             ],
-            complete_after: Duration::from_secs(3600),
             slot_step: Duration::from_secs(15 * 60),
             max_minutes: 240,
         }
@@ -604,6 +599,32 @@ pub struct CallSettings {
     /// Longest life an administrator may give a room token.
     #[serde(with = "humantime_serde")]
     pub max_room_token_ttl: Duration,
+    /// A booking's parties may join this long before its start ...
+    #[serde(with = "humantime_serde")]
+    pub join_before: Duration,
+    /// ... until this long after its end: the call may run over by as much,
+    /// billed per minute (beyond the hold, from the wallet).
+    #[serde(with = "humantime_serde")]
+    pub overrun: Duration,
+    /// The shortest call charged, in minutes.
+    pub min_minutes: i64,
+    /// The paying user is warned when their hold and wallet cover at most
+    /// this many more minutes.
+    pub warn_minutes: i64,
+    /// Minutes charged when the expert was there and the user never came
+    /// (at most the booked price; 0: nothing). An expert who never came
+    /// costs the user nothing.
+    pub user_no_show_minutes: i64,
+    /// After everyone left, a call is over once nobody came back for this long.
+    #[serde(with = "humantime_serde")]
+    pub empty_grace: Duration,
+    /// How late presence reports may arrive: a call ended by its time or by
+    /// its host settles this long after.
+    #[serde(with = "humantime_serde")]
+    pub report_lag: Duration,
+    /// How often the call status is pushed to the parties of live calls.
+    #[serde(with = "humantime_serde")]
+    pub status_every: Duration,
 }
 
 impl Default for CallSettings {
@@ -612,6 +633,14 @@ impl Default for CallSettings {
             room_token_secret: None,
             signalling_url: None,
             max_room_token_ttl: Duration::from_secs(24 * 3600),
+            join_before: Duration::from_secs(10 * 60),
+            overrun: Duration::from_secs(10 * 60),
+            min_minutes: 10,
+            warn_minutes: 2,
+            user_no_show_minutes: 10,
+            empty_grace: Duration::from_secs(2 * 60),
+            report_lag: Duration::from_secs(30),
+            status_every: Duration::from_secs(2),
         }
     }
 }

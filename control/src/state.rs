@@ -12,6 +12,7 @@ use platform::{Clock, Database};
 use crate::auth::throttle::RateLimiter;
 use crate::auth::tokens::Keys;
 use crate::bookings::Bookings;
+use crate::calls::Calls;
 use crate::experts::seal::Sealer;
 use crate::experts::tax;
 use crate::ledger::rules::MAX_AMOUNT;
@@ -44,6 +45,8 @@ pub struct Inner {
     pub ledger: Ledger,
     pub payments: Payments,
     pub bookings: Bookings,
+    /// Booked calls: room tokens, presence, status and settlement.
+    pub calls: Calls,
     pub payouts: Payouts,
     pub messaging: Messaging,
     /// The OAuth clients experts link social accounts with.
@@ -233,15 +236,28 @@ impl AppState {
         let push = WebPush::new(vapid, notify.push.ttl, send_timeout)?;
         let sms = Sms::new(&notify.sms, send_timeout)?;
         let rate = settings.auth.ip_requests_per_minute;
+        let room_tokens = RoomTokens::new(room_token_secret(&settings, data_dir)?.as_bytes());
+        let signalling_url = settings.calls.signalling_url.clone().unwrap_or_else(|| {
+            let ws = public_url
+                .replacen("https://", "wss://", 1)
+                .replacen("http://", "ws://", 1);
+            format!("{}{}", ws.trim_end_matches('/'), "/v1/signal")
+        });
+        let calls = Calls::new(
+            db.clone(),
+            clock.clone(),
+            ledger.clone(),
+            bookings.clone(),
+            bus.clone(),
+            room_tokens.clone(),
+            signalling_url.clone(),
+            settings.calls.clone(),
+        );
         Ok(AppState(Arc::new(Inner {
             keys: Keys::new(secret.as_bytes()),
-            room_tokens: RoomTokens::new(room_token_secret(&settings, data_dir)?.as_bytes()),
-            signalling_url: settings.calls.signalling_url.clone().unwrap_or_else(|| {
-                let ws = public_url
-                    .replacen("https://", "wss://", 1)
-                    .replacen("http://", "ws://", 1);
-                format!("{}{}", ws.trim_end_matches('/'), "/v1/signal")
-            }),
+            room_tokens,
+            signalling_url,
+            calls,
             auth_limiter: RateLimiter::per_minute(rate, rate),
             mail_limiter: RateLimiter::every(10 * 60_000, 3),
             metrics: AuthMetrics::register(&telemetry.registry)?,

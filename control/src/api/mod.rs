@@ -9,6 +9,7 @@ mod auth;
 mod blocks;
 mod bookings;
 mod calendar;
+mod calls;
 pub(crate) mod cursor;
 mod documents;
 pub mod error;
@@ -63,6 +64,7 @@ pub(crate) const JSON_BODY_LIMIT: usize = 64 * 1024;
         (name = "profile", description = "Profiles and photos"),
         (name = "experts", description = "Expert profiles, verification and the domain taxonomy"),
         (name = "calendar", description = "Experts' availability, free slots and iCalendar feeds"),
+        (name = "calls", description = "Booked video calls: joining, ending, presence and settlement"),
         (name = "bookings", description = "Booking video calls: requests, answers, changes, guests"),
         (name = "wallet", description = "Coins: balances, purchases and payment-provider callbacks"),
         (name = "payouts", description = "Experts' earnings paid to their bank accounts"),
@@ -189,6 +191,15 @@ pub fn openapi_and_routes(state: &AppState) -> (Router<AppState>, utoipa::openap
         .routes(routes!(bookings::invite))
         .routes(routes!(bookings::remove_guest))
         .routes(routes!(bookings::answer))
+        .routes(routes!(calls::join))
+        .routes(routes!(calls::end))
+        .routes(routes!(calls::get))
+        .routes(routes!(calls::list))
+        .routes(routes!(calls::refund))
+        .routes(routes!(calls::review))
+        .routes(routes!(calls::reply))
+        .routes(routes!(calls::hide_review))
+        .routes(routes!(calls::expert_reviews))
         .routes(routes!(finance::history))
         .routes(routes!(finance::holds))
         .routes(routes!(finance::earnings))

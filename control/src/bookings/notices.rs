@@ -329,7 +329,7 @@ pub async fn changed(
             };
             refunded(conn, now, b, cause).await
         }
-        Action::Complete => Ok(()),
+        Action::Settle(_) => Ok(()),
     }
 }
 
@@ -362,6 +362,29 @@ async fn refunded(
     };
     let key = format!("booking:{}:refund:{cause}", b.id);
     tell(conn, now, &b.user_id, event, key).await
+}
+
+/// A booking's call was settled: both sides hear how it ended and what was
+/// charged (`outcome`: completed, expert_no_show, user_no_show).
+pub async fn call_settled(
+    conn: &mut AnyConnection,
+    now: i64,
+    b: &Booking,
+    outcome: &str,
+    billed_seconds: i64,
+    charged_millimes: i64,
+) -> Result<(), NotifyError> {
+    let sides = sides(conn, b).await?;
+    for account in [&b.user_id, &b.expert_id] {
+        let event = Event::CallSettled {
+            booking: sides.booking(b, sides.zone_of(b, account)),
+            outcome: outcome.to_owned(),
+            billed_seconds,
+            charged_coins: charged_millimes / MILLIMES_PER_COIN,
+        };
+        tell(conn, now, account, event, format!("call:{}:settled", b.id)).await?;
+    }
+    Ok(())
 }
 
 /// After a hold: a user whose spendable balance (`wallet_millimes`) is

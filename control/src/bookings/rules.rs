@@ -18,8 +18,9 @@ pub enum Action {
     Reschedule(Span),
     /// A request or proposal nobody answered in time.
     Expire,
-    /// A confirmed booking that took place is paid.
-    Complete,
+    /// A confirmed booking's call ended; calls decided what its hold owes
+    /// from the presence of both sides.
+    Settle(Settlement),
 }
 
 impl Action {
@@ -32,7 +33,7 @@ impl Action {
             Action::Cancel => "cancelled",
             Action::Reschedule(_) => "rescheduled",
             Action::Expire => "expired",
-            Action::Complete => "completed",
+            Action::Settle(_) => "settled",
         }
     }
 }
@@ -44,8 +45,6 @@ pub struct Context {
     pub policy: Policy,
     /// How long the other side has to answer a request or a proposal.
     pub respond_within: i64,
-    /// How long after its end a confirmed booking is settled.
-    pub complete_after: i64,
 }
 
 impl Context {
@@ -136,14 +135,10 @@ pub fn decide(
         {
             Ok(end(Expired, Settlement::Release, side))
         }
-        (Confirmed, Side::System, Action::Complete)
-            if b.end_at.saturating_add(cx.complete_after) <= cx.now =>
-        {
-            Ok(Change {
-                bump: false,
-                ..end(Completed, Settlement::Capture(b.price), side)
-            })
-        }
+        (Confirmed, Side::System, Action::Settle(settlement)) => Ok(Change {
+            bump: false,
+            ..end(Completed, settlement, side)
+        }),
         (state, side, action) => Err(BookingError::NotAllowed {
             state,
             side,
@@ -167,7 +162,6 @@ mod tests {
                 late_charge_bp: 5000,
             },
             respond_within: 24 * HOUR,
-            complete_after: HOUR,
         }
     }
 
@@ -214,19 +208,18 @@ mod tests {
             (State::Expired, Some(Settlement::Release))
         );
         let c = booking(State::Confirmed, 100 * HOUR, 10_000);
-        assert!(decide(&c, Side::System, Action::Complete, &cx(101 * HOUR)).is_err());
-        let done = decide(
-            &c,
-            Side::System,
-            Action::Complete,
-            &cx(100 * HOUR + HOUR / 2 + HOUR),
-        )
-        .unwrap();
+        let owed = Action::Settle(Settlement::Capture(5_000));
+        let done = decide(&c, Side::System, owed, &cx(101 * HOUR)).unwrap();
         assert_eq!(
             (done.state, done.settlement),
-            (State::Completed, Some(Settlement::Capture(10_000)))
+            (State::Completed, Some(Settlement::Capture(5_000)))
         );
-        assert!(decide(&c, Side::User, Action::Complete, &cx(200 * HOUR)).is_err());
+        assert!(decide(&c, Side::User, owed, &cx(200 * HOUR)).is_err());
+        let settled = booking(State::Completed, 100 * HOUR, 10_000);
+        assert!(
+            decide(&settled, Side::System, owed, &cx(200 * HOUR)).is_err(),
+            "settles once"
+        );
     }
 
     #[test]

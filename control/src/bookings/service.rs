@@ -59,7 +59,6 @@ pub struct Bookings {
 pub struct Swept {
     pub reservations: usize,
     pub expired: usize,
-    pub completed: usize,
     pub settled: usize,
 }
 
@@ -100,7 +99,7 @@ impl Bookings {
             .collect()
     }
 
-    fn context(&self) -> Context {
+    pub(crate) fn context(&self) -> Context {
         Context {
             now: self.clock.now_ms(),
             policy: Policy {
@@ -108,7 +107,6 @@ impl Bookings {
                 late_charge_bp: self.settings.late_cancel_charge_bp,
             },
             respond_within: ms(self.settings.respond_within),
-            complete_after: ms(self.settings.complete_after),
         }
     }
 
@@ -308,7 +306,7 @@ impl Bookings {
     }
 
     /// Tells the ledger what an ended booking's hold is owed, once.
-    async fn settle(&self, b: &Booking) -> Result<(), BookingError> {
+    pub async fn settle(&self, b: &Booking) -> Result<(), BookingError> {
         let (Some(settlement), None, Some(hold)) = (b.settlement, b.settled_at, &b.hold_id) else {
             return Ok(());
         };
@@ -357,14 +355,7 @@ impl Bookings {
         let now = self.clock.now_ms();
         let due = {
             let mut conn = self.db.pool().acquire().await?;
-            store::due(
-                &mut conn,
-                now,
-                now - RESERVATION_GRACE_MS,
-                now.saturating_sub(ms(self.settings.complete_after)),
-                limit,
-            )
-            .await?
+            store::due(&mut conn, now, now - RESERVATION_GRACE_MS, limit).await?
         };
         let mut swept = Swept::default();
         for id in &due.stale_reservations {
@@ -382,17 +373,12 @@ impl Bookings {
                 _ => {}
             }
         }
-        for (ids, action, count) in [
-            (&due.lapsed, Action::Expire, &mut swept.expired),
-            (&due.finished, Action::Complete, &mut swept.completed),
-        ] {
-            for id in ids {
-                match self.act(id, None, action, None).await {
-                    Ok(_) => *count += 1,
-                    // Another replica (or the people involved) got there first.
-                    Err(BookingError::NotAllowed { .. }) => {}
-                    Err(e) => tracing::warn!(booking = %id, error = %e, "booking deadline failed"),
-                }
+        for id in &due.lapsed {
+            match self.act(id, None, Action::Expire, None).await {
+                Ok(_) => swept.expired += 1,
+                // Another replica (or the people involved) got there first.
+                Err(BookingError::NotAllowed { .. }) => {}
+                Err(e) => tracing::warn!(booking = %id, error = %e, "booking deadline failed"),
             }
         }
         for id in &due.unsettled {

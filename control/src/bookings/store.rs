@@ -212,13 +212,12 @@ pub struct Due {
     pub stale_reservations: Vec<String>,
     /// Requests and proposals past their deadline.
     pub lapsed: Vec<String>,
-    /// Confirmed bookings to settle.
-    pub finished: Vec<String>,
     /// Ended bookings whose hold is not settled yet.
     pub unsettled: Vec<String>,
 }
 
-async fn ids(
+/// The ids one query with `$1` (a time) and `$2` (a limit) returns.
+pub(crate) async fn ids(
     conn: &mut AnyConnection,
     limit: i64,
     sql: &str,
@@ -236,7 +235,6 @@ pub async fn due(
     conn: &mut AnyConnection,
     now: i64,
     reserving_before: i64,
-    ended_before: i64,
     limit: i64,
 ) -> Result<Due, sqlx::Error> {
     Ok(Due {
@@ -254,14 +252,6 @@ pub async fn due(
             "SELECT id FROM bookings WHERE state IN ('requested', 'proposed') \
              AND respond_by <= $1 ORDER BY respond_by LIMIT $2",
             now,
-        )
-        .await?,
-        finished: ids(
-            conn,
-            limit,
-            "SELECT id FROM bookings WHERE state = 'confirmed' AND end_at <= $1 \
-             ORDER BY end_at LIMIT $2",
-            ended_before,
         )
         .await?,
         unsettled: ids(

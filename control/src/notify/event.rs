@@ -88,6 +88,15 @@ pub enum Event {
     PaymentSucceeded { payment_id: String, coins: i64 },
     /// To the payer: coins given back (`reference` names what was refunded).
     PaymentRefunded { reference: String, coins: i64 },
+    /// To both sides: a booking's call ended and was settled. `outcome` is
+    /// `completed`, `expert_no_show` (everything refunded) or `user_no_show`
+    /// (the no-show minutes charged); `charged_coins` is what the user paid.
+    CallSettled {
+        booking: Booking,
+        outcome: String,
+        billed_seconds: i64,
+        charged_coins: i64,
+    },
     /// To a user whose wallet runs low.
     LowBalance { balance_coins: i64 },
     /// To the other participant of a conversation: a new message.
@@ -125,6 +134,7 @@ impl Event {
             Event::ExpertRejected { .. } => "expert_rejected",
             Event::PaymentSucceeded { .. } => "payment_succeeded",
             Event::PaymentRefunded { .. } => "payment_refunded",
+            Event::CallSettled { .. } => "call_settled",
             Event::LowBalance { .. } => "low_balance",
             Event::MessageReceived { .. } => "message_received",
             Event::MessageExpired { .. } => "message_expired",
@@ -177,6 +187,12 @@ mod tests {
             Event::BookingReminder {
                 booking: booking.clone(),
                 before_minutes: 15,
+            },
+            Event::CallSettled {
+                booking: booking.clone(),
+                outcome: "completed".into(),
+                billed_seconds: 61,
+                charged_coins: 20,
             },
             Event::MeetingInvitation { booking },
             Event::ExpertApproved,

@@ -114,6 +114,23 @@ pub fn render(event: &Event, lang: Language) -> Text {
                 format!("{coins} coins were refunded to your wallet."),
             ),
         ),
+        Event::CallSettled { booking: b, outcome, billed_seconds, charged_coins } => (
+            pick("Séance terminée".into(), "Session ended".into()),
+            match outcome.as_str() {
+                "expert_no_show" => pick(
+                    format!("{} n'a pas rejoint la séance du {} : vous êtes remboursé intégralement.", b.expert_name, when(b)),
+                    format!("{} did not join the session on {}: it is refunded in full.", b.expert_name, when(b)),
+                ),
+                "user_no_show" => pick(
+                    format!("{} n'a pas rejoint la séance du {} ; {charged_coins} pièces ont été facturées.", b.user_name, when(b)),
+                    format!("{} did not join the session on {}; {charged_coins} coins were charged.", b.user_name, when(b)),
+                ),
+                _ => pick(
+                    format!("La séance de {} avec {} a duré {} min ; {charged_coins} pièces ont été facturées.", b.user_name, b.expert_name, (billed_seconds + 59) / 60),
+                    format!("The session of {} with {} lasted {} min; {charged_coins} coins were charged.", b.user_name, b.expert_name, (billed_seconds + 59) / 60),
+                ),
+            },
+        ),
         Event::LowBalance { balance_coins } => (
             pick("Solde bas".into(), "Low balance".into()),
             pick(

@@ -160,6 +160,11 @@ impl Server {
 
 /// Every day, 08:00 to 20:00 UTC, no buffer or notice.
 pub fn office_hours() -> Value {
+    daily_hours("08:00", "20:00")
+}
+
+/// Every day, `start` to `end` UTC, no buffer or notice.
+pub fn daily_hours(start: &str, end: &str) -> Value {
     let days = [
         "monday",
         "tuesday",
@@ -171,7 +176,7 @@ pub fn office_hours() -> Value {
     ];
     json!({
         "time_zone": "UTC",
-        "rules": days.iter().map(|d| json!({ "weekday": d, "start": "08:00", "end": "20:00" }))
+        "rules": days.iter().map(|d| json!({ "weekday": d, "start": start, "end": end }))
             .collect::<Vec<_>>(),
         "min_notice_minutes": 0,
         "horizon_days": 90,

@@ -18,7 +18,6 @@ both_backends!(
     cancellations_refund_what_the_policy_says,
     rescheduling_moves_the_booking_to_a_free_time,
     fifty_concurrent_requests_for_one_slot_leave_one_booking_and_no_hold_behind,
-    bookings_that_took_place_are_paid_to_the_expert,
     an_interrupted_reservation_is_finished_once,
     histories_list_upcoming_and_past_bookings_with_filters_and_pages,
     guests_are_invited_answer_and_are_removed_by_the_host,
@@ -462,37 +461,6 @@ async fn fifty_concurrent_requests_for_one_slot_leave_one_booking_and_no_hold_be
         };
         assert_eq!(s.money(u).await, expected);
     }
-    s.assert_ledger_clean().await;
-}
-
-async fn bookings_that_took_place_are_paid_to_the_expert(backend: Backend) {
-    let s = server_at(backend, NOW).await;
-    let e = s
-        .expert_with_hours("sami@example.tn", "Sami", 2, true, office_hours())
-        .await;
-    let u = s.user("user@example.tn").await;
-    s.fund(&u, 100).await;
-    let b = id(&s.book(&u, &e, "2031-06-02T10:00:00Z", 30).await.expect(201));
-    let replica = s.bookings_replica();
-    s.clock.advance(std::time::Duration::from_secs(3 * 3600));
-    assert_eq!(
-        replica.sweep(100).await.unwrap().completed,
-        0,
-        "settled an hour after its end"
-    );
-    s.clock.advance(std::time::Duration::from_secs(30 * 60));
-    assert_eq!(replica.sweep(100).await.unwrap().completed, 1);
-    assert_eq!(replica.sweep(100).await.unwrap().completed, 0);
-    let got = s
-        .get(&format!("/api/v1/bookings/{b}"), Some(&u.access))
-        .await
-        .expect(200);
-    assert_eq!(
-        (got.body["state"].as_str(), got.body["charged"].as_i64()),
-        (Some("completed"), Some(30_000))
-    );
-    assert_eq!(s.money(&u).await, (20_000, 0, 0));
-    assert_eq!(s.money(&e).await, (0, 0, 24_000));
     s.assert_ledger_clean().await;
 }
 

@@ -30,6 +30,8 @@ mod admin;
 mod booking_notices;
 mod bookings;
 mod calendar;
+mod calls;
+mod calls_e2e;
 mod experts;
 mod login;
 mod mail;

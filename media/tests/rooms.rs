@@ -435,7 +435,7 @@ async fn the_sfus_offer_tags_the_bundle_with_the_data_channels() {
     );
     assert!(
         m_lines[0].starts_with("m=application"),
-        "first m-line: {}",
+        "first m-line: {}\n{sdp}",
         m_lines[0]
     );
     let bundle = sdp

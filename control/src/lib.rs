@@ -1,6 +1,23 @@
 //! The DeepInfluence control plane: the REST API and the marketplace domains
 //! behind it. Today: accounts and identity.
 
+/// `From` conversions for a domain error from the errors of what it calls
+/// (the ledger, notifications): their database failure stays a database
+/// failure (`Db`), anything else is wrapped in the named variant.
+macro_rules! db_preserving_from {
+    ($target:ident: $($source:ident => $variant:ident),+ $(,)?) => {$(
+        impl From<$source> for $target {
+            fn from(e: $source) -> Self {
+                match e {
+                    $source::Db(e) => $target::Db(e),
+                    e => $target::$variant(e),
+                }
+            }
+        }
+    )+};
+}
+pub(crate) use db_preserving_from;
+
 pub mod accounts;
 pub mod api;
 pub mod auth;

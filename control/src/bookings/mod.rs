@@ -22,6 +22,7 @@ use utoipa::ToSchema;
 
 use crate::accounts::text_enum;
 use crate::ledger::LedgerError;
+use crate::notify::NotifyError;
 
 pub use service::Bookings;
 
@@ -154,30 +155,14 @@ pub enum BookingError {
     #[error(transparent)]
     Ledger(LedgerError),
     #[error(transparent)]
-    Notify(crate::notify::NotifyError),
+    Notify(NotifyError),
     #[error(transparent)]
     Db(#[from] sqlx::Error),
     #[error(transparent)]
     Other(#[from] anyhow::Error),
 }
 
-impl From<LedgerError> for BookingError {
-    fn from(e: LedgerError) -> Self {
-        match e {
-            LedgerError::Db(e) => BookingError::Db(e),
-            e => BookingError::Ledger(e),
-        }
-    }
-}
-
-impl From<crate::notify::NotifyError> for BookingError {
-    fn from(e: crate::notify::NotifyError) -> Self {
-        match e {
-            crate::notify::NotifyError::Db(e) => BookingError::Db(e),
-            e => BookingError::Notify(e),
-        }
-    }
-}
+crate::db_preserving_from!(BookingError: LedgerError => Ledger, NotifyError => Notify);
 
 impl BookingError {
     pub fn invalid(field: &'static str, reason: impl Into<String>) -> Self {

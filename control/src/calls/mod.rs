@@ -50,11 +50,4 @@ pub enum CallError {
     Other(#[from] anyhow::Error),
 }
 
-impl From<LedgerError> for CallError {
-    fn from(e: LedgerError) -> Self {
-        match e {
-            LedgerError::Db(e) => CallError::Db(e),
-            e => CallError::Ledger(e),
-        }
-    }
-}
+crate::db_preserving_from!(CallError: LedgerError => Ledger);

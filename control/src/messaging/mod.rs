@@ -43,6 +43,7 @@ use utoipa::ToSchema;
 
 use crate::accounts::text_enum;
 use crate::ledger::LedgerError;
+use crate::notify::NotifyError;
 
 pub use service::Messaging;
 
@@ -201,7 +202,7 @@ pub enum MessagingError {
     #[error(transparent)]
     Ledger(LedgerError),
     #[error(transparent)]
-    Notify(crate::notify::NotifyError),
+    Notify(NotifyError),
     #[error(transparent)]
     Db(#[from] sqlx::Error),
     #[error(transparent)]
@@ -220,20 +221,4 @@ impl MessagingError {
     }
 }
 
-impl From<LedgerError> for MessagingError {
-    fn from(e: LedgerError) -> Self {
-        match e {
-            LedgerError::Db(e) => MessagingError::Db(e),
-            e => MessagingError::Ledger(e),
-        }
-    }
-}
-
-impl From<crate::notify::NotifyError> for MessagingError {
-    fn from(e: crate::notify::NotifyError) -> Self {
-        match e {
-            crate::notify::NotifyError::Db(e) => MessagingError::Db(e),
-            e => MessagingError::Notify(e),
-        }
-    }
-}
+crate::db_preserving_from!(MessagingError: LedgerError => Ledger, NotifyError => Notify);

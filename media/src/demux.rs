@@ -144,6 +144,37 @@ pub fn stun_authentic(datagram: &[u8], password: &str) -> bool {
     false
 }
 
+/// A binding request as a client sends it (USERNAME, PRIORITY,
+/// MESSAGE-INTEGRITY, FINGERPRINT): for tests and benchmarks of the routing.
+pub fn signed_binding_request(username: &str, password: &str) -> Vec<u8> {
+    use hmac::{Hmac, Mac};
+    let mut attrs = Vec::new();
+    attrs.extend_from_slice(&STUN_USERNAME.to_be_bytes());
+    attrs.extend_from_slice(&(username.len() as u16).to_be_bytes());
+    attrs.extend_from_slice(username.as_bytes());
+    while attrs.len() % 4 != 0 {
+        attrs.push(0);
+    }
+    // An attribute (PRIORITY) after the padded username.
+    attrs.extend_from_slice(&[0x00, 0x24, 0, 4, 1, 2, 3, 4]);
+    let mut d = Vec::new();
+    d.extend_from_slice(&STUN_BINDING_REQUEST.to_be_bytes());
+    d.extend_from_slice(&((attrs.len() + 24) as u16).to_be_bytes());
+    d.extend_from_slice(&STUN_MAGIC);
+    d.extend_from_slice(&[7; 12]);
+    d.extend_from_slice(&attrs);
+    let mut h = Hmac::<sha1::Sha1>::new_from_slice(password.as_bytes())
+        .expect("HMAC takes a key of any length");
+    h.update(&d);
+    d.extend_from_slice(&[0x00, 0x08, 0x00, 0x14]);
+    d.extend_from_slice(&h.finalize().into_bytes());
+    // FINGERPRINT follows and is not covered (its value is not checked here).
+    let with_fingerprint = (d.len() - STUN_HEADER + 8) as u16;
+    d[2..4].copy_from_slice(&with_fingerprint.to_be_bytes());
+    d.extend_from_slice(&[0x80, 0x28, 0x00, 0x04, 1, 2, 3, 4]);
+    d
+}
+
 /// The routing tables of one UDP socket.
 #[derive(Debug)]
 pub struct Demux<K> {
@@ -244,36 +275,7 @@ mod tests {
     const PASS: &str = "the-ice-password-of-the-peer";
 
     fn binding_request(username: &str) -> Vec<u8> {
-        signed_request(username, PASS)
-    }
-
-    /// A binding request: USERNAME, PRIORITY, MESSAGE-INTEGRITY, FINGERPRINT.
-    fn signed_request(username: &str, password: &str) -> Vec<u8> {
-        use hmac::{Hmac, Mac};
-        let mut attrs = Vec::new();
-        attrs.extend_from_slice(&STUN_USERNAME.to_be_bytes());
-        attrs.extend_from_slice(&(username.len() as u16).to_be_bytes());
-        attrs.extend_from_slice(username.as_bytes());
-        while attrs.len() % 4 != 0 {
-            attrs.push(0);
-        }
-        // An attribute (PRIORITY) after the padded username.
-        attrs.extend_from_slice(&[0x00, 0x24, 0, 4, 1, 2, 3, 4]);
-        let mut d = Vec::new();
-        d.extend_from_slice(&STUN_BINDING_REQUEST.to_be_bytes());
-        d.extend_from_slice(&((attrs.len() + 24) as u16).to_be_bytes());
-        d.extend_from_slice(&STUN_MAGIC);
-        d.extend_from_slice(&[7; 12]);
-        d.extend_from_slice(&attrs);
-        let mut h = Hmac::<sha1::Sha1>::new_from_slice(password.as_bytes()).unwrap();
-        h.update(&d);
-        d.extend_from_slice(&[0x00, 0x08, 0x00, 0x14]);
-        d.extend_from_slice(&h.finalize().into_bytes());
-        // FINGERPRINT follows and is not covered (its value is not checked here).
-        let with_fingerprint = (d.len() - STUN_HEADER + 8) as u16;
-        d[2..4].copy_from_slice(&with_fingerprint.to_be_bytes());
-        d.extend_from_slice(&[0x80, 0x28, 0x00, 0x04, 1, 2, 3, 4]);
-        d
+        signed_binding_request(username, PASS)
     }
 
     fn addr(port: u16) -> SocketAddr {
@@ -346,7 +348,7 @@ mod tests {
         d.route(addr(1), &binding_request("aaaa:x")).unwrap();
         for port in 2..10 {
             assert_eq!(
-                d.route(addr(port), &signed_request("aaaa:x", "guessed")),
+                d.route(addr(port), &signed_binding_request("aaaa:x", "guessed")),
                 Err(Drop::BadStunAuth)
             );
         }

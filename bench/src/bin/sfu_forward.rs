@@ -4,6 +4,13 @@
 //! workers' thread CPU time over the packets they wrote to subscribers),
 //! for one worker and for two workers carrying one room each.
 //!
+//! Then the kernel's floor for the same traffic: the same number of
+//! datagrams of the same mean size sent with the workers' own `sendmmsg`
+//! batching from one thread to as many loopback sockets, each read by a
+//! blocked thread as the simulated subscribers read theirs, and that
+//! thread's CPU time per datagram. No SFU can forward a packet on this
+//! machine for less.
+//!
 //! `cargo run --release -p bench --bin sfu-forward -- [subscribers] [seconds]`
 
 // The media tests' harness: a node on loopback whose offers are answered by
@@ -23,6 +30,8 @@ struct Run {
     forwarded: f64,
     cpu_seconds: f64,
     wall: Duration,
+    /// Mean size of the datagrams the workers sent.
+    datagram_bytes: f64,
 }
 
 impl Run {
@@ -78,11 +87,14 @@ async fn run(workers: usize, subscribers: usize, seconds: u64) -> Run {
             sfu.metric("sfu_worker_cpu_seconds_total"),
         )
     };
+    let out = |name| sfu.metric_with(name, "direction", "out");
+    let (p0, b0) = (out("sfu_packets_total"), out("sfu_bytes_total"));
     let (f0, c0) = sample();
     let start = std::time::Instant::now();
     tokio::time::sleep(Duration::from_secs(seconds)).await;
     let (f1, c1) = sample();
     let wall = start.elapsed();
+    let datagram_bytes = (out("sfu_bytes_total") - b0) / (out("sfu_packets_total") - p0);
     for room in &rooms {
         sfu.leave(room, "publisher").await;
         for i in 0..subscribers {
@@ -94,7 +106,57 @@ async fn run(workers: usize, subscribers: usize, seconds: u64) -> Run {
         forwarded: f1 - f0,
         cpu_seconds: c1 - c0,
         wall,
+        datagram_bytes,
     }
+}
+
+/// Sender thread CPU microseconds per datagram for `per_second` datagrams
+/// of `bytes` a second, fanned out to `receivers` loopback sockets in
+/// bursts of one datagram each, for `seconds`.
+fn kernel_floor(receivers: usize, per_second: f64, bytes: usize, seconds: u64) -> f64 {
+    use std::net::UdpSocket;
+    use std::os::fd::AsRawFd;
+    let sockets: Vec<UdpSocket> = (0..receivers)
+        .map(|_| UdpSocket::bind("127.0.0.1:0").expect("a loopback socket"))
+        .collect();
+    let addrs: Vec<_> = sockets.iter().map(|s| s.local_addr().unwrap()).collect();
+    for socket in sockets {
+        socket
+            .set_read_timeout(Some(Duration::from_secs(1)))
+            .expect("a read timeout");
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 2048];
+            // Ends when the benchmark exits; a timeout only loops.
+            loop {
+                let _ = socket.recv_from(&mut buf);
+            }
+        });
+    }
+    let sender = UdpSocket::bind("127.0.0.1:0").expect("a loopback socket");
+    let burst = Duration::from_secs_f64(receivers as f64 / per_second);
+    let mut batch = media::node::batch::Batch::default();
+    let (cpu0, start) = (thread_cpu_seconds(), std::time::Instant::now());
+    let mut next = start;
+    let mut sent = 0usize;
+    while start.elapsed() < Duration::from_secs(seconds) {
+        for to in &addrs {
+            batch.push(*to, vec![0x80; bytes]);
+        }
+        sent += batch.flush(sender.as_raw_fd()).datagrams;
+        next += burst;
+        std::thread::sleep(next.saturating_duration_since(std::time::Instant::now()));
+    }
+    (thread_cpu_seconds() - cpu0) * 1e6 / sent as f64
+}
+
+fn thread_cpu_seconds() -> f64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: clock_gettime writes into the timespec we own.
+    unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+    ts.tv_sec as f64 + ts.tv_nsec as f64 / 1e9
 }
 
 #[tokio::main]
@@ -121,5 +183,14 @@ async fn main() {
     let scaling = runs[1].packets_per_cpu_second() * 2.0 / runs[0].packets_per_cpu_second();
     println!(
         "scaling, two workers over one (packets per CPU-second of each worker, times the workers): {scaling:.2}x"
+    );
+    let one = &runs[0];
+    let per_second = one.forwarded / one.wall.as_secs_f64();
+    let bytes = one.datagram_bytes.round() as usize;
+    let floor = kernel_floor(subscribers, per_second, bytes, seconds);
+    println!(
+        "kernel floor: {per_second:.0} datagrams/s of {bytes} bytes to {subscribers} loopback sockets, \
+         sendmmsg from one thread  =>  {floor:.2} us/datagram ({:.0} % of the SFU's cost)",
+        100.0 * floor * one.packets_per_cpu_second() / 1e6
     );
 }

@@ -3,7 +3,7 @@
 //! on one worker by a hash of its name, so every participant of a room meets
 //! on the same thread without any shared table.
 
-mod batch;
+pub mod batch;
 mod metrics;
 mod peer;
 pub mod relay;
@@ -22,6 +22,8 @@ use proto::PresenceReport;
 use tokio::sync::{mpsc as tokio_mpsc, oneshot};
 
 pub use metrics::Metrics;
+/// The str0m configuration of every leg (the forwarding benchmarks build legs with it).
+pub use peer::leg;
 
 use crate::whiteboard::Limits;
 

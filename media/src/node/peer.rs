@@ -77,6 +77,18 @@ pub struct Peer {
     pub timeout: Instant,
 }
 
+/// A WebRTC leg as the SFU runs it: RTP mode (packets are forwarded, not
+/// reassembled into frames), ICE-lite, bandwidth estimation and pacing on.
+pub fn leg(now: Instant) -> Rtc {
+    Rtc::builder()
+        .set_rtp_mode(true)
+        .set_ice_lite(true)
+        .enable_bwe(Some(Bitrate::kbps(INITIAL_BITRATE_KBPS)))
+        // Egress statistics carry the NACK counts the metrics report.
+        .set_stats_interval(Some(STATS_INTERVAL))
+        .build(now)
+}
+
 impl Peer {
     pub fn new(
         now: Instant,
@@ -85,13 +97,7 @@ impl Peer {
         key: ParticipantKey,
         announced: SocketAddr,
     ) -> Result<Peer, SfuError> {
-        let mut rtc = Rtc::builder()
-            .set_rtp_mode(true)
-            .set_ice_lite(true)
-            .enable_bwe(Some(Bitrate::kbps(INITIAL_BITRATE_KBPS)))
-            // Egress statistics carry the NACK counts the metrics report.
-            .set_stats_interval(Some(STATS_INTERVAL))
-            .build(now);
+        let mut rtc = leg(now);
         let candidate = Candidate::host(announced, "udp")
             .map_err(|e| SfuError::Invalid(format!("announced address {announced}: {e}")))?;
         rtc.add_local_candidate(candidate);

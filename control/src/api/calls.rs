@@ -18,7 +18,6 @@ use crate::bookings;
 use crate::calls::reviews::{self, ReviewError};
 use crate::calls::store::{self, CallRow};
 use crate::calls::CallError;
-use crate::ledger::{LedgerError, Request};
 use crate::state::AppState;
 
 impl From<CallError> for ApiError {
@@ -34,7 +33,19 @@ impl From<CallError> for ApiError {
                 ApiError::conflict("call_not_open", "The call is not open yet").detail(message)
             }
             CallError::Over => ApiError::conflict("call_over", "The call is over"),
-            CallError::HostOnly => ApiError::forbidden("Only the expert, who hosts, may do this"),
+            CallError::HostOnly => ApiError::new(
+                StatusCode::FORBIDDEN,
+                "host_only",
+                "Only the expert, who hosts, may do this",
+            ),
+            CallError::NotRefundable(why) => {
+                ApiError::conflict("not_refundable", "Not refundable now").detail(why)
+            }
+            CallError::OverRefund { refundable } => {
+                ApiError::conflict("over_refund", "More than can be refunded").detail(format!(
+                    "At most {refundable} millimes can still be refunded"
+                ))
+            }
             CallError::Booking(e) => e.into(),
             CallError::Ledger(e) => ApiError::internal(e),
             CallError::Bus(e) => ApiError::internal(e),
@@ -83,12 +94,16 @@ pub async fn join(
     }))
 }
 
-/// End the call (the expert, who hosts). It settles once late presence
-/// reports had their time; what follows the end is not billed.
+/// End the call (the expert, who hosts), inside its join window. It
+/// settles once late presence reports had their time
+/// (`control.calls.report_lag`), then every participant gets the ended call
+/// status and leaves; what follows the end is not billed. Ending it again
+/// before it settled changes nothing; after, it is `call_over`.
 #[utoipa::path(post, path = "/api/v1/calls/{id}/end", tag = "calls", security(("bearer" = [])),
     params(("id" = String, Path, description = "The booking's id")),
-    responses((status = 204), (status = 403, body = Problem), (status = 404, body = Problem),
-              (status = 409, body = Problem)))]
+    responses((status = 204), (status = 403, body = Problem, description = "host_only: the user or a guest"),
+              (status = 404, body = Problem),
+              (status = 409, body = Problem, description = "call_not_open, call_over, call_not_joinable")))]
 pub async fn end(
     State(state): State<AppState>,
     caller: Caller,
@@ -250,15 +265,17 @@ pub async fn list(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RefundBody {
-    /// Millimes to give back; at most what the call's hold captured and was
-    /// not refunded yet.
+    /// Millimes to give back; at most what the call cost (from its hold and
+    /// beyond it) and was not refunded yet.
     pub amount: i64,
     /// 1 to 500 characters.
     pub reason: String,
 }
 
-/// Refund part or all of a settled call to its user (administrators): the
-/// ledger takes the expert's and the platform's shares back, 80/20.
+/// Refund part or all of a settled call to its user (administrators): what
+/// its booking's hold captured first, then what it paid beyond the hold
+/// from the wallet (an overrun); the ledger takes the expert's and the
+/// platform's shares of each back, 80/20.
 #[utoipa::path(post, path = "/api/v1/admin/calls/{id}/refund", tag = "admin", security(("bearer" = [])),
     params(("id" = String, Path, description = "The booking's id")),
     request_body = RefundBody,
@@ -291,69 +308,19 @@ pub async fn refund(
     if !errors.is_empty() {
         return Err(ApiError::validation(errors));
     }
-    let (b, call) = {
+    state.calls.refund(&id, body.amount, reason).await?;
+    let b = {
         let mut conn = state
             .db
             .pool()
             .acquire()
             .await
             .map_err(ApiError::internal)?;
-        let b = bookings::store::get(&mut conn, &id)
+        bookings::store::get(&mut conn, &id)
             .await
             .map_err(ApiError::internal)?
-            .ok_or_else(|| ApiError::not_found("call"))?;
-        let call = store::get(&mut conn, &id)
-            .await
-            .map_err(ApiError::internal)?
-            .ok_or_else(|| ApiError::not_found("call"))?;
-        (b, call)
+            .ok_or_else(|| ApiError::not_found("call"))?
     };
-    let (Some(hold), Some(_)) = (&b.hold_id, call.settled_at) else {
-        return Err(ApiError::conflict(
-            "not_refundable",
-            "The call is not settled",
-        ));
-    };
-    let hold = uuid::Uuid::parse_str(hold).map_err(ApiError::internal)?;
-    // The key names the refunded total it starts from: a retry after a lost
-    // answer is refused as a reuse rather than refunding twice.
-    let key = format!("call:{id}:refund:{}", call.refunded);
-    let request = Request::Refund {
-        hold,
-        amount: body.amount,
-        reason: reason.to_owned(),
-    };
-    match state.ledger.apply(&key, &request).await {
-        Ok(_) => {}
-        Err(LedgerError::OverRefund { refundable }) => {
-            return Err(
-                ApiError::conflict("over_refund", "More than can be refunded").detail(format!(
-                    "At most {refundable} millimes can still be refunded"
-                )),
-            )
-        }
-        Err(LedgerError::NotCaptured { .. }) => {
-            return Err(ApiError::conflict("not_refundable", "Nothing was captured"))
-        }
-        Err(LedgerError::KeyReused) => {
-            return Err(ApiError::conflict(
-                "not_refundable",
-                "A refund was just made; reload",
-            ))
-        }
-        Err(e) => return Err(ApiError::internal(e)),
-    }
-    {
-        let mut conn = state
-            .db
-            .pool()
-            .acquire()
-            .await
-            .map_err(ApiError::internal)?;
-        store::add_refund(&mut conn, &id, body.amount, reason, state.now())
-            .await
-            .map_err(ApiError::internal)?;
-    }
     Ok(Json(view(&state, &b).await?))
 }
 

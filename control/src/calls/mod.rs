@@ -38,6 +38,10 @@ pub enum CallError {
     Over,
     #[error("only the expert, who hosts, may do this")]
     HostOnly,
+    #[error("{0}")]
+    NotRefundable(&'static str),
+    #[error("at most {refundable} millimes can still be refunded")]
+    OverRefund { refundable: i64 },
     #[error(transparent)]
     Booking(#[from] BookingError),
     #[error(transparent)]

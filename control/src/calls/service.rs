@@ -233,7 +233,10 @@ impl Calls {
         }
     }
 
-    /// The host ends the call: it settles once late reports had their time.
+    /// The host ends the call, inside its join window: it settles once late
+    /// reports had their time, and nothing after this second is billed.
+    /// Ending it again before it settled changes nothing (the first end
+    /// stands); once it settled, the call is over.
     pub async fn end(&self, id: &str, account_id: &str) -> Result<(), CallError> {
         let mut tx = self.db.begin_write().await?;
         let b = bookings::store::get(&mut tx, id)
@@ -244,10 +247,24 @@ impl Calls {
             Some(_) => return Err(CallError::HostOnly),
             None => return Err(CallError::NotFound),
         }
+        let settled = store::get(&mut tx, id)
+            .await?
+            .is_some_and(|c| c.settled_at.is_some());
+        if settled || b.state == State::Completed {
+            return Err(CallError::Over);
+        }
         if b.state != State::Confirmed {
             return Err(CallError::NotJoinable(b.state));
         }
-        store::host_ended(&mut tx, id, self.now_s(), self.clock.now_ms()).await?;
+        let now = self.now_s();
+        let (opens, closes) = self.window(&b);
+        if now < opens {
+            return Err(CallError::TooEarly { opens_at: opens });
+        }
+        // Past the window the call ends by its time anyway.
+        if now < closes {
+            store::host_ended(&mut tx, id, now, self.clock.now_ms()).await?;
+        }
         tx.commit().await?;
         Ok(())
     }
@@ -329,6 +346,7 @@ impl Calls {
             .await?
             .ok_or(CallError::NotFound)?;
         drop(conn);
+        let mut hold_id = None;
         if extra > 0 {
             let hold = Request::Hold {
                 payer: uuid(&b.user_id)?,
@@ -359,9 +377,77 @@ impl Calls {
                 Ok(_) | Err(LedgerError::HoldResolved { .. }) => {}
                 Err(e) => return Err(e.into()),
             }
+            hold_id = Some(hold.to_string());
         }
         let mut conn = self.db.pool().acquire().await?;
-        store::extra_done(&mut conn, id, self.clock.now_ms()).await?;
+        store::extra_done(&mut conn, id, hold_id.as_deref(), self.clock.now_ms()).await?;
+        Ok(())
+    }
+
+    /// An administrator refunds `amount` millimes of settled call `id` to
+    /// its user, from what the booking's hold captured first, then from the
+    /// overrun captured beyond it; each capture's shares go back 80/20 (the
+    /// ledger's `refund_split`), so a call refunded in full, in any number
+    /// of pieces, returns exactly what it paid. The call's row is locked and
+    /// the ledger moves in the transaction that adds to `refunded`, whose
+    /// total names the idempotency keys: a refund moves money once.
+    pub async fn refund(&self, id: &str, amount: i64, reason: &str) -> Result<(), CallError> {
+        let mut tx = self.db.begin_write().await?;
+        let call = store::lock(&mut tx, id).await?.ok_or(CallError::NotFound)?;
+        let b = bookings::store::get(&mut tx, id)
+            .await?
+            .ok_or(CallError::NotFound)?;
+        let (Some(owed), Some(from_hold), Some(_)) = (call.owed, call.from_hold, call.settled_at)
+        else {
+            return Err(CallError::NotRefundable("The call is not settled"));
+        };
+        if owed == 0 {
+            return Err(CallError::NotRefundable("Nothing was paid for this call"));
+        }
+        let refundable = owed - call.refunded;
+        if amount > refundable {
+            return Err(CallError::OverRefund { refundable });
+        }
+        // Earlier refunds came from the booking's hold first too.
+        let on_hold = amount.min(from_hold - call.refunded.min(from_hold));
+        let on_extra = amount - on_hold;
+        let mut parts = Vec::new();
+        if on_hold > 0 {
+            let hold = b
+                .hold_id
+                .as_deref()
+                .ok_or(CallError::NotRefundable("The booking holds no coins"))?;
+            parts.push(("hold", uuid(hold)?, on_hold));
+        }
+        if on_extra > 0 {
+            let hold = call
+                .extra_hold_id
+                .as_deref()
+                .filter(|_| call.extra_done_at.is_some())
+                .ok_or(CallError::NotRefundable(
+                    "What the call owed beyond its hold is not captured yet",
+                ))?;
+            parts.push(("extra", uuid(hold)?, on_extra));
+        }
+        for (part, hold, amount) in parts {
+            let key = format!("call:{id}:refund:{}:{part}", call.refunded);
+            let request = Request::Refund {
+                hold,
+                amount,
+                reason: reason.to_owned(),
+            };
+            match self.ledger.apply_in(&mut tx, &key, &request).await? {
+                Ok(_) => {}
+                Err(LedgerError::NotCaptured { .. }) => {
+                    return Err(CallError::NotRefundable(
+                        "The call's capture is not done yet",
+                    ))
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        store::add_refund(&mut tx, id, amount, reason, self.clock.now_ms()).await?;
+        tx.commit().await?;
         Ok(())
     }
 
@@ -372,19 +458,32 @@ impl Calls {
         }
     }
 
+    /// The ended status: the paying user's first, with their balance once
+    /// the hold is settled (what it did not owe back, the overrun paid),
+    /// then the room's without it. Each closes the sessions it reaches, so
+    /// the user's own comes first.
     async fn publish_end(&self, b: &Booking, d: &Decision, wallet: i64) {
         let status = CallStatus {
             call: b.id.clone(),
             billed_seconds: u32::try_from(d.billed_seconds).unwrap_or(u32::MAX),
             coins_used: d.owed / MILLIMES_PER_COIN,
-            balance: (wallet - d.extra) / MILLIMES_PER_COIN,
+            balance: (wallet + b.price - d.owed) / MILLIMES_PER_COIN,
             minutes_left: None,
             ended: Some(d.end),
         };
         self.publish(&CallStatusUpdate {
             room: b.id.clone(),
+            participant: Some(b.user_id.clone()),
+            status: status.clone(),
+        })
+        .await;
+        self.publish(&CallStatusUpdate {
+            room: b.id.clone(),
             participant: None,
-            status,
+            status: CallStatus {
+                balance: 0,
+                ..status
+            },
         })
         .await;
     }
@@ -398,11 +497,16 @@ impl Calls {
             return Ok(false);
         }
         let wallet = self.wallet(&mut conn, &b.user_id).await?;
+        let host_ended = store::get(&mut conn, &b.id)
+            .await?
+            .and_then(|c| c.host_ended_at);
         drop(conn);
         let (terms, rules) = (Self::terms(b), self.rules());
+        // Nothing after the host ended it is billed, nor shown as billed.
+        let cutoff = (terms.end + rules.overrun).min(host_ended.unwrap_or(i64::MAX));
         let both = billing::before(
             &billing::overlap(&presence, &b.expert_id, &b.user_id),
-            terms.end + rules.overrun,
+            cutoff,
         );
         let s = billing::status(&terms, &rules, both.len(), wallet);
         let status = CallStatus {

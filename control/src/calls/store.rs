@@ -113,12 +113,14 @@ pub struct CallRow {
     pub extra: Option<i64>,
     pub settled_at: Option<i64>,
     pub extra_done_at: Option<i64>,
+    /// The ledger hold the overrun (`extra`) was captured from.
+    pub extra_hold_id: Option<String>,
     pub refunded: i64,
     pub refund_reason: Option<String>,
 }
 
 const COLUMNS: &str = "booking_id, host_ended_at, end_reason, no_show, cutoff, billed_seconds, \
-    owed, from_hold, extra, settled_at, extra_done_at, refunded, refund_reason";
+    owed, from_hold, extra, settled_at, extra_done_at, extra_hold_id, refunded, refund_reason";
 
 fn decode(r: &sqlx::any::AnyRow) -> Result<CallRow, sqlx::Error> {
     Ok(CallRow {
@@ -133,8 +135,9 @@ fn decode(r: &sqlx::any::AnyRow) -> Result<CallRow, sqlx::Error> {
         extra: r.try_get(8)?,
         settled_at: r.try_get(9)?,
         extra_done_at: r.try_get(10)?,
-        refunded: r.try_get(11)?,
-        refund_reason: r.try_get(12)?,
+        extra_hold_id: r.try_get(11)?,
+        refunded: r.try_get(12)?,
+        refund_reason: r.try_get(13)?,
     })
 }
 
@@ -167,6 +170,19 @@ pub async fn get(
     .as_ref()
     .map(decode)
     .transpose()
+}
+
+/// The call row, locked until the transaction ends (PostgreSQL; SQLite's
+/// writer holds the database): refunds of one call go one after the other.
+pub async fn lock(
+    conn: &mut AnyConnection,
+    booking_id: &str,
+) -> Result<Option<CallRow>, sqlx::Error> {
+    sqlx::query("UPDATE calls SET updated_at = updated_at WHERE booking_id = $1")
+        .bind(booking_id)
+        .execute(&mut *conn)
+        .await?;
+    get(conn, booking_id).await
 }
 
 /// The host ended the call at `second` (the first time only).
@@ -233,16 +249,20 @@ pub async fn record(
     Ok(())
 }
 
+/// The overrun is captured (from `hold`; none when there was no overrun).
 pub async fn extra_done(
     conn: &mut AnyConnection,
     booking_id: &str,
+    hold: Option<&str>,
     now: i64,
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
-        "UPDATE calls SET extra_done_at = $2 WHERE booking_id = $1 AND extra_done_at IS NULL",
+        "UPDATE calls SET extra_done_at = $2, extra_hold_id = $3 \
+         WHERE booking_id = $1 AND extra_done_at IS NULL",
     )
     .bind(booking_id)
     .bind(now)
+    .bind(hold)
     .execute(conn)
     .await?;
     Ok(())

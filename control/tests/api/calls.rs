@@ -1,20 +1,22 @@
 //! Calls on both backends: room tokens inside the join window only, presence
 //! reports merged from the bus whatever their order or repetition, the
 //! status pushed while a call runs, and settlement from presence, once:
-//! the 10-minute minimum, no-shows either way, a balance running out.
+//! the 10-minute minimum, no-shows either way, a balance running out or
+//! topped up in time, the host ending the call; refunds, beyond the hold
+//! too.
 
 use std::time::Duration;
 
 use futures::StreamExt;
 use platform::bus::Subscription;
 use proto::room_token::RoomClaims;
-use proto::signal::{CallEnd, CallStatusUpdate, CALL_STATUS_TOPIC};
+use proto::signal::{CallEnd, CallStatus, CallStatusUpdate, CALL_STATUS_TOPIC};
 use proto::{PresenceReport, Seconds};
 use serde_json::json;
 
 use crate::booking_support::*;
 use crate::both_backends;
-use crate::common::{Backend, Server, Session};
+use crate::common::{Backend, Resp, Server, Session};
 
 both_backends!(
     parties_get_room_tokens_inside_the_join_window_only,
@@ -22,7 +24,10 @@ both_backends!(
     an_expert_who_never_joined_costs_nothing,
     a_user_who_never_joined_pays_the_no_show_minutes,
     a_balance_running_out_ends_the_call_and_pays_beyond_the_hold,
+    a_top_up_during_the_call_clears_the_warning_and_the_call_goes_on,
+    the_host_ends_the_call_and_it_settles_once,
     administrators_list_calls_and_refund_part_of_one,
+    a_refund_returns_what_was_paid_beyond_the_hold_too,
     a_completed_call_is_reviewed_once_and_feeds_the_rating,
 );
 
@@ -78,6 +83,28 @@ impl Call {
             .unwrap();
     }
 
+    /// Both were there over `[from, to)` (Unix seconds), `left` after it:
+    /// the SFU's reports `seq` and `seq + 1`, merged.
+    async fn together(&self, seq: u64, range: (i64, i64), left: bool) {
+        self.report(&self.expert, seq, range, left).await;
+        self.report(&self.user, seq + 1, range, left).await;
+        self.consume().await;
+    }
+
+    /// The settlement as a party sees it: (end reason, billed seconds, and
+    /// millimes owed, from the hold, beyond it).
+    async fn settlement(&self) -> (String, i64, i64, i64, i64) {
+        let v = self.view(&self.user).await;
+        let n = |k: &str| v[k].as_i64().unwrap_or_else(|| panic!("{k} in {v}"));
+        (
+            v["end_reason"].as_str().unwrap().to_owned(),
+            n("billed_seconds"),
+            n("owed"),
+            n("from_hold"),
+            n("extra"),
+        )
+    }
+
     async fn consume(&self) -> usize {
         self.s
             .state
@@ -101,6 +128,16 @@ impl Call {
             .body
     }
 
+    /// Settled: the user's wallet holds `wallet` millimes and nothing is
+    /// held, the expert earned `earned`, both were told once and the ledger
+    /// is clean.
+    async fn paid(&self, wallet: i64, earned: i64) {
+        assert_eq!(self.s.money(&self.user).await, (wallet, 0, 0));
+        assert_eq!(self.s.money(&self.expert).await, (0, 0, earned));
+        self.both_told_once().await;
+        self.s.assert_ledger_clean().await;
+    }
+
     /// Both sides got one `call_settled` notice.
     async fn both_told_once(&self) {
         for who in [&self.user, &self.expert] {
@@ -110,7 +147,58 @@ impl Call {
         }
     }
 
-    async fn join(&self, who: &Session) -> crate::common::Resp {
+    async fn end(&self, who: &Session) -> Resp {
+        self.s
+            .post(
+                &format!("/api/v1/calls/{}/end", self.id),
+                Some(&who.access),
+                json!({}),
+            )
+            .await
+    }
+
+    async fn tick(&self) -> control::calls::Ticked {
+        self.s.state.calls.tick(100).await.unwrap()
+    }
+
+    /// A tick that settles nothing and pushes the call's status, one per
+    /// participant: the user's.
+    async fn pushed(&self, sub: &mut Subscription) -> CallStatus {
+        let ticked = self.tick().await;
+        assert_eq!((ticked.statuses, ticked.settled), (1, 0));
+        let mut mine = None;
+        for _ in 0..2 {
+            let u = next_status(sub).await;
+            assert_eq!(u.room, self.id);
+            if u.participant.as_deref() == Some(self.user.id.as_str()) {
+                mine = Some(u);
+            } else {
+                assert_eq!(u.status.balance, 0, "only the user sees their balance");
+            }
+        }
+        mine.expect("the user's status").status
+    }
+
+    /// The statuses settlement pushed: the user's own, with their balance
+    /// once settled, then the room's without it; both say it ended `why`.
+    async fn ended(&self, sub: &mut Subscription, why: CallEnd) -> CallStatusUpdate {
+        let mine = next_status(sub).await;
+        assert_eq!(mine.participant.as_deref(), Some(self.user.id.as_str()));
+        let room = next_status(sub).await;
+        assert_eq!(room.participant, None, "then everyone in the room");
+        assert_eq!(
+            (mine.status.ended, room.status.ended),
+            (Some(why), Some(why))
+        );
+        assert_eq!(room.status.balance, 0);
+        assert_eq!(
+            (room.status.billed_seconds, room.status.coins_used),
+            (mine.status.billed_seconds, mine.status.coins_used)
+        );
+        mine
+    }
+
+    async fn join(&self, who: &Session) -> Resp {
         self.s
             .post(
                 &format!("/api/v1/calls/{}/join", self.id),
@@ -283,10 +371,7 @@ async fn a_user_who_never_joined_pays_the_no_show_minutes(backend: Backend) {
         ),
         (Some("user"), Some(10_000), Some(0))
     );
-    assert_eq!(c.s.money(&c.user).await, (40_000, 0, 0));
-    assert_eq!(c.s.money(&c.expert).await, (0, 0, 8_000));
-    c.both_told_once().await;
-    c.s.assert_ledger_clean().await;
+    c.paid(40_000, 8_000).await;
 }
 
 async fn a_balance_running_out_ends_the_call_and_pays_beyond_the_hold(backend: Backend) {
@@ -296,9 +381,7 @@ async fn a_balance_running_out_ends_the_call_and_pays_beyond_the_hold(backend: B
     let mut statuses = c.s.bus.subscribe(CALL_STATUS_TOPIC).await.unwrap();
     let t = secs(START);
     c.advance_to("2031-06-02T10:09:30Z");
-    c.report(&c.expert, 1, (t, t + 570), false).await;
-    c.report(&c.user, 2, (t, t + 570), false).await;
-    c.consume().await;
+    c.together(1, (t, t + 570), false).await;
     assert_eq!(c.s.state.calls.tick(100).await.unwrap().statuses, 1);
     // Each participant gets their own status; the user's says 1.5 minutes
     // are left (under the 2-minute warning) and shows their balance.
@@ -323,27 +406,126 @@ async fn a_balance_running_out_ends_the_call_and_pays_beyond_the_hold(backend: B
     assert_eq!(mine.status.ended, None);
     // 11 minutes together: everything is spent.
     c.advance_to("2031-06-02T10:11:00Z");
-    c.report(&c.expert, 3, (t + 570, t + 660), false).await;
-    c.report(&c.user, 4, (t + 570, t + 660), false).await;
-    c.consume().await;
+    c.together(3, (t + 570, t + 660), false).await;
     assert_eq!(c.s.state.calls.tick(100).await.unwrap().settled, 1);
-    let ended = next_status(&mut statuses).await;
+    let ended = c.ended(&mut statuses, CallEnd::BalanceExhausted).await;
+    assert_eq!((ended.status.coins_used, ended.status.balance), (11, 0));
     assert_eq!(
-        (ended.participant, ended.status.ended),
-        (None, Some(CallEnd::BalanceExhausted))
+        c.settlement().await,
+        ("balance_exhausted".into(), 660, 5_500, 5_000, 500)
     );
-    let view = c.view(&c.user).await;
-    assert_eq!(view["end_reason"], "balance_exhausted");
+    c.paid(0, 4_400).await;
+}
+
+async fn a_top_up_during_the_call_clears_the_warning_and_the_call_goes_on(backend: Backend) {
+    // As above: 10 minutes at 1 coin held, 1 coin in the wallet.
+    let c = booked(backend, 1, 10, 11).await;
+    let mut statuses = c.s.bus.subscribe(CALL_STATUS_TOPIC).await.unwrap();
+    let t = secs(START);
+    c.advance_to("2031-06-02T10:09:30Z");
+    c.together(1, (t, t + 570), false).await;
+    let warned = c.pushed(&mut statuses).await;
+    assert_eq!((warned.minutes_left, warned.balance), (Some(2), 1));
+    // The user buys the first pack (20 coins) from the sandbox provider,
+    // as the wallet page does, during the call.
+    c.s.buy_pack(&c.user, 0).await;
+    assert_eq!(c.s.money(&c.user).await, (10_500, 5_000, 0));
+    let topped = c.pushed(&mut statuses).await;
+    assert_eq!(
+        (topped.minutes_left, topped.balance, topped.coins_used),
+        (None, 21, 10),
+        "the warning is gone"
+    );
+    // 12 minutes together: past the 11 the balance paid for before the
+    // top-up, and the call goes on.
+    c.advance_to("2031-06-02T10:12:00Z");
+    c.together(3, (t + 570, t + 720), false).await;
+    let on = c.pushed(&mut statuses).await;
+    assert_eq!(
+        (on.billed_seconds, on.coins_used, on.minutes_left, on.ended),
+        (720, 12, None, None)
+    );
+    // Both leave; once nobody came back within the grace, it settles for
+    // exactly the 12 minutes: the hold, and 1 coin beyond it from the wallet.
+    c.together(5, (t + 719, t + 720), true).await;
+    c.advance_to("2031-06-02T10:14:00Z");
+    assert_eq!(c.tick().await.settled, 1);
+    let ended = c.ended(&mut statuses, CallEnd::Completed).await;
     assert_eq!(
         (
-            view["owed"].as_i64(),
-            view["from_hold"].as_i64(),
-            view["extra"].as_i64()
+            ended.status.billed_seconds,
+            ended.status.coins_used,
+            ended.status.balance
         ),
-        (Some(5_500), Some(5_000), Some(500))
+        (720, 12, 19)
     );
-    assert_eq!(c.s.money(&c.user).await, (0, 0, 0));
-    assert_eq!(c.s.money(&c.expert).await, (0, 0, 4_400));
+    assert_eq!(
+        c.settlement().await,
+        ("completed".into(), 720, 6_000, 5_000, 1_000)
+    );
+    c.paid(9_500, 4_800).await;
+}
+
+async fn the_host_ends_the_call_and_it_settles_once(backend: Backend) {
+    // 30 minutes at 2 coins held (60 coins), 40 coins left in the wallet.
+    let c = booked(backend, 2, 30, 100).await;
+    let stranger = c.s.user("stranger@example.tn").await;
+    c.end(&c.expert).await.expect_problem(409, "call_not_open");
+    let mut statuses = c.s.bus.subscribe(CALL_STATUS_TOPIC).await.unwrap();
+    let t = secs(START);
+    c.advance_to("2031-06-02T10:12:00Z");
+    c.together(1, (t, t + 720), false).await;
+    // Only the host ends the call: the user is told so, a stranger sees
+    // no call at all.
+    let refused = c.end(&c.user).await.expect_problem(403, "host_only");
+    assert!(
+        refused.body["title"].as_str().unwrap().contains("host"),
+        "{}",
+        refused.body
+    );
+    c.end(&stranger).await.expect_problem(404, "not_found");
+    c.end(&c.expert).await.expect(204);
+    // They stay 20 seconds more; ending again changes nothing: the first
+    // end stands, and what follows it is neither billed nor shown.
+    c.advance_to("2031-06-02T10:12:20Z");
+    c.together(3, (t + 720, t + 740), false).await;
+    c.end(&c.expert).await.expect(204);
+    let live = c.pushed(&mut statuses).await;
+    assert_eq!(
+        (
+            live.billed_seconds,
+            live.coins_used,
+            live.balance,
+            live.ended
+        ),
+        (720, 24, 40, None)
+    );
+    // Settled once late reports had their time (30 s), once even with two
+    // replicas ticking together.
+    c.advance_to("2031-06-02T10:12:30Z");
+    let replica = c.s.replica(false).await;
+    let (a, b) = futures::join!(c.s.state.calls.tick(100), replica.state.calls.tick(100));
+    assert_eq!(a.unwrap().settled + b.unwrap().settled, 1);
+    let ended = c.ended(&mut statuses, CallEnd::HostEnded).await;
+    // 12 minutes at 2 coins; the rest of the hold is back: 100 - 24 coins.
+    assert_eq!(
+        (
+            ended.status.billed_seconds,
+            ended.status.coins_used,
+            ended.status.balance
+        ),
+        (720, 24, 76)
+    );
+    assert_eq!(c.tick().await, control::calls::Ticked::default());
+    assert_eq!(
+        c.settlement().await,
+        ("host_ended".into(), 720, 12_000, 12_000, 0)
+    );
+    c.paid(38_000, 9_600).await;
+    // Over now: ending it once more is a clear conflict, and changes nothing.
+    c.end(&c.expert).await.expect_problem(409, "call_over");
+    c.end(&c.user).await.expect_problem(403, "host_only");
+    assert_eq!(c.view(&c.user).await["owed"], 12_000);
     c.s.assert_ledger_clean().await;
 }
 
@@ -351,9 +533,7 @@ async fn administrators_list_calls_and_refund_part_of_one(backend: Backend) {
     let c = booked(backend, 2, 30, 100).await;
     let admin = c.s.admin().await;
     let t = secs(START);
-    c.report(&c.expert, 1, (t, t + 30), true).await;
-    c.report(&c.user, 2, (t, t + 30), true).await;
-    c.consume().await;
+    c.together(1, (t, t + 30), true).await;
     let live =
         c.s.get("/api/v1/admin/calls?status=live", Some(&admin.access))
             .await
@@ -387,9 +567,7 @@ async fn administrators_list_calls_and_refund_part_of_one(backend: Backend) {
         .await
         .expect(200);
     assert_eq!(r.body["refunded"], 2_500);
-    assert_eq!(c.s.money(&c.user).await, (42_500, 0, 0));
-    assert_eq!(c.s.money(&c.expert).await, (0, 0, 6_000));
-    c.s.assert_ledger_clean().await;
+    c.paid(42_500, 6_000).await;
 }
 
 async fn a_completed_call_is_reviewed_once_and_feeds_the_rating(backend: Backend) {
@@ -400,9 +578,7 @@ async fn a_completed_call_is_reviewed_once_and_feeds_the_rating(backend: Backend
         .await
         .expect_problem(409, "not_reviewable");
     let t = secs(START);
-    c.report(&c.expert, 1, (t, t + 30), true).await;
-    c.report(&c.user, 2, (t, t + 30), true).await;
-    c.consume().await;
+    c.together(1, (t, t + 30), true).await;
     c.advance_to("2031-06-02T10:03:00Z");
     assert_eq!(c.s.state.calls.tick(100).await.unwrap().settled, 1);
     c.s.post(&review, Some(&c.expert.access), json!({ "rating": 5 }))
@@ -474,4 +650,67 @@ async fn a_completed_call_is_reviewed_once_and_feeds_the_rating(backend: Backend
             .await
             .expect(200);
     assert_eq!(listed.body.as_array().unwrap().len(), 0);
+}
+
+/// The platform's revenue, in millimes.
+async fn revenue(s: &Server) -> i64 {
+    let (v,): (i64,) = sqlx::query_as("SELECT balance FROM ledger_accounts WHERE id = 'revenue'")
+        .fetch_one(s.db.pool())
+        .await
+        .unwrap();
+    v
+}
+
+async fn a_refund_returns_what_was_paid_beyond_the_hold_too(backend: Backend) {
+    // The balance runs out 1 minute past the 10 held: 5,000 millimes from
+    // the hold, 500 beyond it from the wallet; 80% to the expert.
+    let c = booked(backend, 1, 10, 11).await;
+    let admin = c.s.admin().await;
+    let t = secs(START);
+    c.advance_to("2031-06-02T10:11:00Z");
+    c.together(1, (t, t + 660), false).await;
+    assert_eq!(c.tick().await.settled, 1);
+    assert_eq!(c.view(&c.user).await["extra"], 500);
+    assert_eq!(c.s.money(&c.user).await, (0, 0, 0));
+    assert_eq!(
+        (c.s.money(&c.expert).await.2, revenue(&c.s).await),
+        (4_400, 1_100)
+    );
+    let path = format!("/api/v1/admin/calls/{}/refund", c.id);
+    let refund = |amount: i64| {
+        c.s.post(
+            &path,
+            Some(&admin.access),
+            json!({ "amount": amount, "reason": "the sound dropped" }),
+        )
+    };
+    over_refund(refund(5_501).await, 5_500);
+    // Part of it: all the hold's capture and 200 of the overrun, each
+    // taken back 80/20 (4,160 from the expert, 1,040 from the platform).
+    let r = refund(5_200).await.expect(200);
+    assert_eq!(r.body["refunded"], 5_200);
+    assert_eq!(c.s.money(&c.user).await, (5_200, 0, 0));
+    assert_eq!(
+        (c.s.money(&c.expert).await.2, revenue(&c.s).await),
+        (240, 60)
+    );
+    c.s.assert_ledger_clean().await;
+    over_refund(refund(301).await, 300);
+    // The rest: everything the call cost is back, and both shares are zero.
+    let r = refund(300).await.expect(200);
+    assert_eq!(r.body["refunded"], 5_500);
+    assert_eq!(c.s.money(&c.user).await, (5_500, 0, 0));
+    assert_eq!((c.s.money(&c.expert).await.2, revenue(&c.s).await), (0, 0));
+    over_refund(refund(1).await, 0);
+    c.s.assert_ledger_clean().await;
+}
+
+/// A refund of more than is left: 409 `over_refund`, saying what is left.
+fn over_refund(r: Resp, left: i64) {
+    let r = r.expect_problem(409, "over_refund");
+    let detail = r.body["detail"].as_str().unwrap();
+    assert!(
+        detail.contains(&format!("At most {left} millimes")),
+        "{detail}"
+    );
 }

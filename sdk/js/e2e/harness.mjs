@@ -57,6 +57,12 @@ export async function startServer() {
     DI_SFU__MEDIA__WORKERS: process.env.DI_SFU__MEDIA__WORKERS || "2",
     // Small rooms, so the room_full refusal can be shown (no test needs more).
     DI_SFU__MEDIA__ROOM_CAPACITY: ROOM_CAPACITY,
+    // Booked calls in seconds rather than minutes: the status pushed twice a
+    // second, a call the host ended settled 2 s later, one everybody left 5 s
+    // later (defaults: 2 s, 30 s, 2 min).
+    DI_CONTROL__CALLS__STATUS_EVERY: "500ms",
+    DI_CONTROL__CALLS__REPORT_LAG: "2s",
+    DI_CONTROL__CALLS__EMPTY_GRACE: "5s",
     DI_LOG_FORMAT: "human",
     RUST_LOG: process.env.RUST_LOG || "info",
   };

@@ -56,9 +56,6 @@ const SPEAKERS_EVERY_MS: i64 = 250;
 const MIN_BWE_BPS: u64 = 100_000;
 /// Presence is told a peer was heard at most this often.
 const HEARD_EVERY_MS: i64 = 200;
-/// Due timer rounds one drain runs itself; beyond them the timer set takes
-/// over, so a leg whose timers keep coming due cannot starve the others.
-const DUE_ROUNDS_PER_DRAIN: usize = 2;
 /// Largest datagram read; WebRTC stays well under the Ethernet MTU.
 const RECV_BUFFER: usize = 2_048;
 /// Datagrams read before what they caused is sent: enough to batch the
@@ -308,12 +305,8 @@ impl Worker {
     }
 
     /// Sends what a peer has to send and handles its events, until it
-    /// only has a timeout to give. A timeout already due is run here: the
-    /// pacer releases a packet just written on the next timer round, and
-    /// leaving that round to the timer set would cost a trip through the
-    /// poll loop and a second `sendmmsg` for every forwarded packet.
+    /// only has a timeout to give.
     fn drain(&mut self, pid: PeerId, now: Instant) {
-        let mut rounds = 0;
         loop {
             let Some(peer) = self.peers.get_mut(&pid) else {
                 return;
@@ -324,12 +317,6 @@ impl Worker {
                     self.metrics.packets_out[class].inc();
                     self.metrics.bytes_out[class].inc_by(t.contents.len() as u64);
                     self.batch.push(t.destination, t.contents.into());
-                }
-                Ok(Output::Timeout(at)) if at <= now && rounds < DUE_ROUNDS_PER_DRAIN => {
-                    rounds += 1;
-                    if let Err(e) = peer.rtc.handle_input(Input::Timeout(now)) {
-                        tracing::debug!(peer = %peer.name, error = %e, "timeout refused");
-                    }
                 }
                 Ok(Output::Timeout(at)) => {
                     self.timers.remove(&(peer.timeout, pid));

@@ -112,10 +112,12 @@ impl Drop for JanusServer {
 
 /// The templates with this instance's folder and ports filled in.
 fn write_configs(dir: &Path, http_port: u16) -> std::io::Result<()> {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     for (name, template) in CONFIGS {
         let text = template
             .replace("@DIR@", &dir.to_string_lossy())
             .replace("@RTP_PORTS@", "10000-60000")
+            .replace("@EVENT_LOOPS@", &cores.to_string())
             .replace("@HTTP_PORT@", &http_port.to_string());
         std::fs::write(dir.join(name), text)?;
     }

@@ -27,14 +27,20 @@ fn video_size(stats: &Stats) -> Option<Size> {
     stats.tracks.values().find_map(|r| r.size)
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn subscribers_decode_the_simulcast_layer_that_fits_and_hear_opus() {
+/// A Janus of our own, connected, with a room for one publisher.
+async fn janus_with_room() -> (JanusServer, Janus, u64) {
     let server = JanusServer::start().await.expect("janus starts");
     let janus = Janus::connect(server.url()).await.expect("connect");
     let room = janus
         .create_room(RoomConfig { publishers: 1 })
         .await
         .expect("room");
+    (server, janus, room)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn subscribers_decode_the_simulcast_layer_that_fits_and_hear_opus() {
+    let (_server, janus, room) = janus_with_room().await;
     let options = Options {
         camera: SIMULCAST.to_vec(),
         microphone: true,
@@ -81,12 +87,7 @@ async fn subscribers_decode_the_simulcast_layer_that_fits_and_hear_opus() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn joining_a_room_that_does_not_exist_names_janus_error_code() {
-    let server = JanusServer::start().await.expect("janus starts");
-    let janus = Janus::connect(server.url()).await.expect("connect");
-    let room = janus
-        .create_room(RoomConfig { publishers: 1 })
-        .await
-        .expect("room");
+    let (_server, janus, room) = janus_with_room().await;
     janus.destroy_room(room).await.expect("destroy room");
     let refused = janus.publish(room, "late", Options::default()).await;
     match refused {

@@ -12,7 +12,7 @@ pub mod pattern;
 pub mod signal;
 
 use std::collections::HashMap;
-use std::net::{SocketAddr, UdpSocket};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr, UdpSocket};
 use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
@@ -29,6 +29,8 @@ use str0m::format::Codec;
 use str0m::media::{Direction, MediaKind, MediaTime, Mid, Rid, Simulcast, SimulcastLayer};
 use str0m::net::{Protocol, Receive};
 use str0m::{Candidate, Event, Input, Output, Rtc};
+
+const LOOPBACK: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
 
 /// One encoding of a video track.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -118,7 +120,11 @@ pub struct Received {
 #[derive(Debug, Clone, Default)]
 pub struct Stats {
     pub connected: bool,
-    /// By the SFU's track number (the m-line's msid track `t<n>`).
+    /// RTP packets received (and not dropped by `limit_bandwidth`): what a
+    /// server forwarded to this participant, for its cost per packet.
+    pub rtp_received: u64,
+    /// By the SFU's track number (the m-line's msid track `t<n>`), or by
+    /// the mid when it is a number and the msid names no track (Janus).
     pub tracks: HashMap<u32, Received>,
     /// Data channel messages received, by channel label.
     pub messages: HashMap<String, Vec<Vec<u8>>>,
@@ -148,7 +154,16 @@ struct Mids {
 impl Offerer {
     /// A peer on a fresh loopback port with its offer and track declarations.
     pub fn new(options: Options) -> std::io::Result<(Offerer, String, Vec<TrackSpec>)> {
-        let socket = UdpSocket::bind("127.0.0.1:0")?;
+        Offerer::new_on(LOOPBACK, options)
+    }
+
+    /// As `new`, on a port of `ip` (a server that pairs no loopback
+    /// candidate, as Janus's libnice, needs the host's own address).
+    pub fn new_on(
+        ip: IpAddr,
+        options: Options,
+    ) -> std::io::Result<(Offerer, String, Vec<TrackSpec>)> {
+        let socket = UdpSocket::bind((ip, 0))?;
         let local = socket.local_addr()?;
         let mut rtc = Rtc::builder().build(Instant::now());
         rtc.add_local_candidate(Candidate::host(local, "udp").map_err(std::io::Error::other)?);
@@ -270,8 +285,13 @@ impl Peer {
     /// As `accept`, with the receiving option of `options` (`decode`); it
     /// publishes nothing.
     pub fn accept_with(offer: &str, options: Options) -> Result<(Peer, String), String> {
+        Peer::accept_on(LOOPBACK, offer, options)
+    }
+
+    /// As `accept_with`, on a port of `ip` (see `Offerer::new_on`).
+    pub fn accept_on(ip: IpAddr, offer: &str, options: Options) -> Result<(Peer, String), String> {
         let offer_sdp = offer.to_owned();
-        let socket = UdpSocket::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
+        let socket = UdpSocket::bind((ip, 0)).map_err(|e| e.to_string())?;
         let local = socket.local_addr().map_err(|e| e.to_string())?;
         let mut rtc = Rtc::builder().build(Instant::now());
         rtc.add_local_candidate(Candidate::host(local, "udp").map_err(|e| e.to_string())?);
@@ -613,6 +633,9 @@ impl Runner {
                 return;
             }
         }
+        if is_rtp {
+            self.stats.lock().expect("stats").rtp_received += 1;
+        }
         let Ok(contents) = data.try_into() else {
             return;
         };
@@ -767,13 +790,15 @@ impl Runner {
         }
     }
 
+    /// Our SFU names a track in the m-line's msid (`t<n>`); Janus does not,
+    /// but numbers its subscriber m-lines' mids, so those key the stats.
     fn track_of(&self, mid: Mid) -> Option<u32> {
-        self.rtc
-            .media(mid)?
+        let media = self.rtc.media(mid)?;
+        media
             .track_id()
-            .strip_prefix('t')?
-            .parse()
-            .ok()
+            .strip_prefix('t')
+            .and_then(|n| n.parse().ok())
+            .or_else(|| mid.parse().ok())
     }
 
     fn event(&mut self, event: Event) {

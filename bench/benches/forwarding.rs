@@ -180,7 +180,9 @@ impl Pair {
         let client_addr: SocketAddr = "10.0.0.2:6000".parse().unwrap();
         let mut sfu = media::node::leg(now);
         sfu.add_local_candidate(Candidate::host(sfu_addr, "udp").unwrap());
-        let mut client = Rtc::builder().build(now);
+        // RTP mode: the client, untimed but sharing the core, does not
+        // reassemble frames.
+        let mut client = Rtc::builder().set_rtp_mode(true).build(now);
         client.add_local_candidate(Candidate::host(client_addr, "udp").unwrap());
         let mut api = sfu.sdp_api();
         let mid: Mid = api.add_media(MediaKind::Video, Direction::SendOnly, None, None, None);

@@ -1,2 +1,12 @@
-//! Synthetic WebRTC and QUIC participants, load scenarios and the SLO report.
-//! Arrives with the load-test issue, once there is an SFU to load.
+//! The load generator of `deepinfluence-loadtest`: synthetic participants
+//! (simpeer) joining a server through its real signalling, scenarios, the
+//! measurements and the SLO report. See `loadtest/README.md`.
+
+pub mod deepinfluence;
+pub mod layout;
+pub mod progress;
+pub mod report;
+pub mod scenario;
+pub mod server;
+pub mod slo;
+pub mod target;

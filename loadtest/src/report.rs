@@ -54,6 +54,9 @@ pub struct Media {
     pub audio_frames: u64,
     /// Video gaps over `freeze_after_ms`, summed over every received track.
     pub freezes: u64,
+    /// Those within the measurement window (the rest came while joining
+    /// and settling).
+    pub freezes_measuring: u64,
     pub receivers_with_freezes: usize,
     pub longest_gap_ms: f64,
     /// abs-capture-time at the publisher to the frame's first packet here.
@@ -204,8 +207,12 @@ impl fmt::Display for Report {
         )?;
         writeln!(
             f,
-            "  freezes     {} (gaps > {:.0} ms) on {} receiver(s); longest gap {:.0} ms",
-            m.freezes, p.freeze_after_ms, m.receivers_with_freezes, m.longest_gap_ms
+            "  freezes     {} (gaps > {:.0} ms; {} while measuring) on {} receiver(s); longest gap {:.0} ms",
+            m.freezes,
+            p.freeze_after_ms,
+            m.freezes_measuring,
+            m.receivers_with_freezes,
+            m.longest_gap_ms
         )?;
         writeln!(f, "  latency     {}", spread(&m.latency_ms))?;
         writeln!(

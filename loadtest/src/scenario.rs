@@ -300,7 +300,7 @@ pub async fn run(target: Arc<dyn Target>, plan: &Plan) -> Result<Report, RunErro
     }
 
     let joined_sample = server::sample(&probe, &http).await;
-    let window_start: Vec<u64> = received_bytes(&slots);
+    let window_start = window_counts(&slots);
     let measure_end = tokio::time::Instant::now() + plan.duration;
     while tokio::time::Instant::now() < measure_end {
         tokio::time::sleep_until((tokio::time::Instant::now() + Progress::EVERY).min(measure_end))
@@ -310,7 +310,7 @@ pub async fn run(target: Arc<dyn Target>, plan: &Plan) -> Result<Report, RunErro
         }
     }
     let end_sample = server::sample(&probe, &http).await;
-    let window_end: Vec<u64> = received_bytes(&slots);
+    let window_end = window_counts(&slots);
     let finals: Vec<Option<Stats>> = stats_of(&slots);
     // Publishers' sent counts come from str0m's statistics, up to a second
     // late: read after a second more so they cover what was received.
@@ -401,12 +401,22 @@ fn stats_of(slots: &Slots) -> Vec<Option<Stats>> {
         .collect()
 }
 
-fn received_bytes(slots: &Slots) -> Vec<u64> {
+/// Bytes received and freezes so far, by participant: the measurement
+/// window's figures are the differences.
+#[derive(Debug, Clone, Copy, Default)]
+struct Counts {
+    bytes: u64,
+    freezes: u64,
+}
+
+fn window_counts(slots: &Slots) -> Vec<Counts> {
     stats_of(slots)
         .iter()
         .map(|s| {
-            s.as_ref()
-                .map_or(0, |s| s.tracks.values().map(|r| r.flow.bytes).sum())
+            s.as_ref().map_or(Counts::default(), |s| Counts {
+                bytes: s.tracks.values().map(|r| r.flow.bytes).sum(),
+                freezes: s.tracks.values().map(|r| r.flow.freezes).sum(),
+            })
         })
         .collect()
 }
@@ -446,8 +456,8 @@ fn media(
     finals: &[Option<Stats>],
     starts: &[Option<Instant>],
     sent: &[u64],
-    window_start: &[u64],
-    window_end: &[u64],
+    window_start: &[Counts],
+    window_end: &[Counts],
     window: Duration,
 ) -> Media {
     let baselines = baselines(members, starts);
@@ -479,11 +489,14 @@ fn media(
             }
         }
     }
-    let bytes: u64 = window_end
-        .iter()
-        .zip(window_start)
-        .map(|(e, s)| e.saturating_sub(*s))
-        .sum();
+    let in_window = |count: fn(&Counts) -> u64| -> u64 {
+        window_end
+            .iter()
+            .zip(window_start)
+            .map(|(e, s)| count(e).saturating_sub(count(s)))
+            .sum()
+    };
+    let bytes = in_window(|c| c.bytes);
     Media {
         sent_packets: sent.iter().sum(),
         received_packets: packets,
@@ -499,6 +512,7 @@ fn media(
         video_frames: video,
         audio_frames: audio,
         freezes,
+        freezes_measuring: in_window(|c| c.freezes),
         receivers_with_freezes: with_freezes,
         longest_gap_ms: longest.as_secs_f64() * 1000.0,
         latency_ms: Spread::of_latency(&latency),

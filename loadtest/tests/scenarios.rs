@@ -59,6 +59,7 @@ fn consistent(r: &Report) {
     let m = &r.media;
     assert_eq!(m.lost_packets, 0, "{r}");
     assert_eq!(m.freezes, 0, "{r}");
+    assert!(m.freezes_measuring <= m.freezes);
     assert_eq!(m.without_first_frame, 0, "{r}");
     assert!(m.received_packets > 0 && m.video_frames > 0 && m.audio_frames > 0);
     let latency = m.latency_ms.expect("abs-capture-time crosses the SFU");

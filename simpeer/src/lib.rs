@@ -8,15 +8,16 @@
 //! the track declarations to join with, `Offerer::connect` takes the SFU's
 //! answer and starts the peer; the SFU's later offers go to `Peer::answer`.
 
+pub mod flow;
 pub mod pattern;
 pub mod signal;
 
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, UdpSocket};
 use std::sync::mpsc::{self, Receiver, Sender};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use openh264::decoder::Decoder;
 use openh264::encoder::{BitRate, Encoder, EncoderConfig, FrameRate, RateControlMode};
@@ -28,9 +29,24 @@ use str0m::channel::{ChannelConfig, ChannelId, Reliability};
 use str0m::format::Codec;
 use str0m::media::{Direction, MediaKind, MediaTime, Mid, Rid, Simulcast, SimulcastLayer};
 use str0m::net::{Protocol, Receive};
+use str0m::rtp::{AbsCaptureTime, Extension};
 use str0m::{Candidate, Event, Input, Output, Rtc};
 
 const LOOPBACK: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
+
+/// The header extension id offered for abs-capture-time, which carries each
+/// frame's send time to the receivers for the latency measurement (the SFU
+/// forwards it).
+pub const ABS_CAPTURE_TIME_ID: u8 = 5;
+
+/// A str0m session as every participant uses it.
+fn new_rtc() -> Rtc {
+    Rtc::builder()
+        .set_extension(ABS_CAPTURE_TIME_ID, Extension::AbsoluteCaptureTime)
+        // Egress statistics: what a publisher sent, for load reports.
+        .set_stats_interval(Some(Duration::from_secs(1)))
+        .build(Instant::now())
+}
 
 /// One encoding of a video track.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -79,8 +95,12 @@ pub struct Options {
     /// Encode this many frames per video encoding once, at start, and send
     /// them in a loop instead of encoding live (load generation: the
     /// encoder's CPU stays out of the measurement). The loop starts with a
-    /// keyframe, and a keyframe request restarts it.
+    /// keyframe, and a keyframe request restarts it. Loops are encoded once
+    /// per process and shared (see `prerecorded`).
     pub prerecorded: Option<u32>,
+    /// A received video frame this long after the previous one counts a
+    /// freeze (`flow::Flow::freezes`).
+    pub freeze_after: Duration,
 }
 
 impl Default for Options {
@@ -99,6 +119,7 @@ impl Default for Options {
             fps: 15,
             decode: true,
             prerecorded: None,
+            freeze_after: flow::FREEZE_AFTER,
         }
     }
 }
@@ -115,6 +136,8 @@ pub struct Received {
     pub sizes: Vec<Size>,
     pub audio_frames: u64,
     pub audio_samples: u64,
+    /// Packets, loss, freezes and latency, whether decoding or not.
+    pub flow: flow::Flow,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -133,6 +156,16 @@ pub struct Stats {
     pub keyframe_requests: u64,
     /// Incoming RTP dropped by `limit_bandwidth`.
     pub dropped_for_loss: u64,
+    /// RTP packets and bytes sent (retransmissions included), by stream:
+    /// the m-line's mid, and `/rid` for a simulcast layer. From str0m's
+    /// statistics, so up to a second behind.
+    pub sent: HashMap<String, Sent>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Sent {
+    pub packets: u64,
+    pub bytes: u64,
 }
 
 /// A peer that has made its offer and waits for the answer.
@@ -165,7 +198,7 @@ impl Offerer {
     ) -> std::io::Result<(Offerer, String, Vec<TrackSpec>)> {
         let socket = UdpSocket::bind((ip, 0))?;
         let local = socket.local_addr()?;
-        let mut rtc = Rtc::builder().build(Instant::now());
+        let mut rtc = new_rtc();
         rtc.add_local_candidate(Candidate::host(local, "udp").map_err(std::io::Error::other)?);
         let mut api = rtc.sdp_api();
         let mut mids = Mids::default();
@@ -293,7 +326,7 @@ impl Peer {
         let offer_sdp = offer.to_owned();
         let socket = UdpSocket::bind((ip, 0)).map_err(|e| e.to_string())?;
         let local = socket.local_addr().map_err(|e| e.to_string())?;
-        let mut rtc = Rtc::builder().build(Instant::now());
+        let mut rtc = new_rtc();
         rtc.add_local_candidate(Candidate::host(local, "udp").map_err(|e| e.to_string())?);
         let offer = SdpOffer::from_sdp_string(offer).map_err(|e| e.to_string())?;
         let answer = rtc
@@ -402,6 +435,13 @@ impl Drop for Peer {
     }
 }
 
+fn capture_time() -> AbsCaptureTime {
+    AbsCaptureTime {
+        capture_time: SystemTime::now(),
+        clock_offset: None,
+    }
+}
+
 fn ice_ufrag(sdp: &str) -> Option<String> {
     sdp.lines()
         .find_map(|l| l.trim().strip_prefix("a=ice-ufrag:"))
@@ -441,22 +481,55 @@ struct VideoSource {
 }
 
 struct Recording {
-    frames: Vec<Vec<u8>>,
+    frames: Arc<[Vec<u8>]>,
     next: usize,
 }
 
-impl VideoSource {
-    /// Frame `n` of the test pattern, encoded (empty when rate control
-    /// skips it).
-    fn encode(&mut self, n: u64) -> Vec<u8> {
-        let (w, h) = (self.size.width as usize, self.size.height as usize);
-        let yuv = YUVBuffer::from_vec(pattern::frame(w, h, n), w, h);
-        self.encoder
-            .encode(&yuv)
-            .map(|b| b.to_vec())
-            .unwrap_or_default()
-    }
+type Loops = HashMap<(u32, u32, u32, u32), Arc<[Vec<u8>]>>;
 
+/// The loop of `frames` frames of the test pattern at `size` and `fps`,
+/// encoded at the first call and shared afterwards: a load test's hundred
+/// publishers send the same bytes, and the encoding is paid once, before
+/// anyone joins if the caller asks here first.
+pub fn prerecorded(size: Size, fps: u32, frames: u32) -> Result<Arc<[Vec<u8>]>, String> {
+    static LOOPS: OnceLock<Mutex<Loops>> = OnceLock::new();
+    let key = (size.width, size.height, fps.max(1), frames.max(1));
+    let loops = LOOPS.get_or_init(Default::default);
+    if let Some(l) = loops.lock().expect("loops").get(&key) {
+        return Ok(l.clone());
+    }
+    // Encoded outside the lock; two first calls at once encode twice,
+    // harmlessly.
+    let mut encoder = encoder(size, key.2)?;
+    let l: Arc<[Vec<u8>]> = (0..u64::from(key.3))
+        .map(|n| encode(&mut encoder, size, n))
+        .collect();
+    loops.lock().expect("loops").insert(key, l.clone());
+    Ok(l)
+}
+
+/// An H.264 encoder at about 0.1 bit per pixel per frame (small layers stay
+/// small), with the bitrate control (which needs frame skipping in
+/// openh264) that keeps simulcast layers' rates apart, as a browser's are.
+fn encoder(size: Size, fps: u32) -> Result<Encoder, String> {
+    let bps = (size.width * size.height * fps / 10).max(50_000);
+    let config = EncoderConfig::new()
+        .bitrate(BitRate::from_bps(bps))
+        .max_frame_rate(FrameRate::from_hz(fps as f32))
+        .rate_control_mode(RateControlMode::Bitrate)
+        .skip_frames(true);
+    Encoder::with_api_config(OpenH264API::from_source(), config).map_err(|e| e.to_string())
+}
+
+/// Frame `n` of the test pattern, encoded (empty when rate control skips
+/// it).
+fn encode(encoder: &mut Encoder, size: Size, n: u64) -> Vec<u8> {
+    let (w, h) = (size.width as usize, size.height as usize);
+    let yuv = YUVBuffer::from_vec(pattern::frame(w, h, n), w, h);
+    encoder.encode(&yuv).map(|b| b.to_vec()).unwrap_or_default()
+}
+
+impl VideoSource {
     fn next_frame(&mut self, n: u64) -> Vec<u8> {
         match &mut self.recording {
             Some(r) => {
@@ -464,7 +537,7 @@ impl VideoSource {
                 r.next = (r.next + 1) % r.frames.len();
                 frame
             }
-            None => self.encode(n),
+            None => encode(&mut self.encoder, self.size, n),
         }
     }
 
@@ -513,31 +586,20 @@ impl Runner {
         let mut videos = Vec::new();
         let fps = options.fps.max(1);
         let mut add = |mid: Mid, rid: &str, size: Size| -> Result<(), String> {
-            // About 0.1 bit per pixel per frame: small layers stay small.
-            let bps = (size.width * size.height * fps / 10).max(50_000);
-            // Bitrate control (openh264 needs frame skipping for it): the
-            // layers' rates stay apart, as a browser's do.
-            let config = EncoderConfig::new()
-                .bitrate(BitRate::from_bps(bps))
-                .max_frame_rate(FrameRate::from_hz(fps as f32))
-                .rate_control_mode(RateControlMode::Bitrate)
-                .skip_frames(true);
-            let encoder = Encoder::with_api_config(OpenH264API::from_source(), config)
-                .map_err(|e| e.to_string())?;
-            let mut source = VideoSource {
+            let recording = match options.prerecorded {
+                Some(frames) => Some(Recording {
+                    frames: prerecorded(size, fps, frames)?,
+                    next: 0,
+                }),
+                None => None,
+            };
+            videos.push(VideoSource {
                 mid,
                 rid: (!rid.is_empty()).then(|| rid.into()),
                 size,
-                encoder,
-                recording: None,
-            };
-            if let Some(frames) = options.prerecorded {
-                let frames = (0..u64::from(frames.max(1)))
-                    .map(|n| source.encode(n))
-                    .collect();
-                source.recording = Some(Recording { frames, next: 0 });
-            }
-            videos.push(source);
+                encoder: encoder(size, fps)?,
+                recording,
+            });
             Ok(())
         };
         if let Some(mid) = mids.camera {
@@ -735,7 +797,8 @@ impl Runner {
             let writer = match v.rid {
                 Some(rid) => writer.rid(rid),
                 None => writer,
-            };
+            }
+            .abs_capture_time(capture_time());
             if writer.write(pt, now, rtp_time, data).is_ok() {
                 sent += 1;
             }
@@ -769,6 +832,7 @@ impl Runner {
         // The tone is loud: 20 dB under full scale.
         if writer
             .audio_level(-20, true)
+            .abs_capture_time(capture_time())
             .write(pt, now, rtp_time, out[..len].to_vec())
             .is_ok()
         {
@@ -811,6 +875,14 @@ impl Runner {
                 let is_audio = data.params.spec().codec == Codec::Opus;
                 let mut stats = self.stats.lock().expect("stats");
                 let received = stats.tracks.entry(track).or_default();
+                received.flow.frame(
+                    **data.seq_range.start()..=**data.seq_range.end(),
+                    data.data.len(),
+                    !is_audio,
+                    data.network_time,
+                    data.ext_vals.abs_capture_time.map(|t| t.capture_time),
+                    self.options.freeze_after,
+                );
                 if !self.options.decode {
                     match is_audio {
                         true => received.audio_frames += 1,
@@ -865,6 +937,19 @@ impl Runner {
                         v.keyframe_requested();
                     }
                 }
+            }
+            Event::MediaEgressStats(s) => {
+                let stream = match s.rid {
+                    Some(rid) => format!("{}/{}", s.mid, rid),
+                    None => s.mid.to_string(),
+                };
+                self.stats.lock().expect("stats").sent.insert(
+                    stream,
+                    Sent {
+                        packets: s.packets,
+                        bytes: s.bytes,
+                    },
+                );
             }
             Event::ChannelOpen(id, label) => {
                 self.channels.insert(label.clone(), id);

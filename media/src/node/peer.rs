@@ -83,6 +83,9 @@ pub fn leg(now: Instant) -> Rtc {
     Rtc::builder()
         .set_rtp_mode(true)
         .set_ice_lite(true)
+        // Forwarded as it comes: receivers measure end-to-end latency
+        // with it (the load test), as browsers may.
+        .set_extension(5, str0m::rtp::Extension::AbsoluteCaptureTime)
         .enable_bwe(Some(Bitrate::kbps(INITIAL_BITRATE_KBPS)))
         // Egress statistics carry the NACK counts the metrics report.
         .set_stats_interval(Some(STATS_INTERVAL))

@@ -89,6 +89,7 @@ impl Worker {
             audio_level: packet.header.ext_vals.audio_level,
             voice_activity: packet.header.ext_vals.voice_activity,
             video_orientation: packet.header.ext_vals.video_orientation,
+            abs_capture_time: packet.header.ext_vals.abs_capture_time,
             ..Default::default()
         };
         for (subscriber, out) in self.routed.drain(..) {

@@ -10,9 +10,11 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 use loadtest::deepinfluence::{AdminAuth, DeepInfluence};
+use loadtest::janus::JanusTarget;
 use loadtest::layout::{parse_size, Layout};
 use loadtest::scenario::{self, Plan, Scenario};
 use loadtest::slo::{parse_fraction, Slo};
+use loadtest::target::Target;
 
 #[derive(Parser)]
 #[command(name = "deepinfluence-loadtest", version, about)]
@@ -77,8 +79,23 @@ fn duration(text: &str) -> Result<Duration, String> {
     Duration::try_from_secs_f64(seconds).map_err(|e| format!("{text:?}: {e}"))
 }
 
+/// The server under load.
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum TargetKind {
+    /// `deepinfluence serve`: tokens from its admin API, joins through its signalling.
+    Deepinfluence,
+    /// Janus's VideoRoom plugin through its HTTP API (`fanout` only).
+    Janus,
+}
+
 #[derive(Args)]
 struct Common {
+    /// The server under load.
+    #[arg(long, global = true, value_enum, default_value = "deepinfluence")]
+    target: TargetKind,
+    /// Janus's HTTP API (`--target janus`).
+    #[arg(long, global = true, default_value = "http://127.0.0.1:8088/janus")]
+    janus_url: String,
     /// The server's control-plane URL (`deepinfluence serve` prints it).
     #[arg(
         long,
@@ -162,22 +179,42 @@ async fn main() -> ExitCode {
             layout: layout.unwrap_or_else(|| Layout::all(size, subscribers.unwrap_or(50))),
         },
     };
-    let auth = match (c.admin_token, c.admin_email, c.admin_password) {
-        (Some(token), _, _) => AdminAuth::Bearer(token),
-        (None, Some(email), Some(password)) => AdminAuth::Password { email, password },
-        _ => {
-            eprintln!(
-                "deepinfluence-loadtest: give --admin-token, or --admin-email and --admin-password \
-                 (an administrator: `deepinfluence admin create --email ...`)"
-            );
-            return ExitCode::from(2);
+    let target: Arc<dyn Target> = match c.target {
+        TargetKind::Janus => {
+            if !matches!(scenario, Scenario::Fanout { .. }) {
+                eprintln!(
+                    "deepinfluence-loadtest: --target janus runs the fanout scenario only \
+                     (a Janus publisher receives nothing on its own connection)"
+                );
+                return ExitCode::from(2);
+            }
+            match JanusTarget::connect(&c.janus_url, c.pid).await {
+                Ok(t) => Arc::new(t),
+                Err(e) => {
+                    eprintln!("deepinfluence-loadtest: {}: {e}", c.janus_url);
+                    return ExitCode::from(3);
+                }
+            }
         }
-    };
-    let target = match DeepInfluence::connect(&c.url, auth, c.pid).await {
-        Ok(t) => Arc::new(t),
-        Err(e) => {
-            eprintln!("deepinfluence-loadtest: {}: {e}", c.url);
-            return ExitCode::from(3);
+        TargetKind::Deepinfluence => {
+            let auth = match (c.admin_token, c.admin_email, c.admin_password) {
+                (Some(token), _, _) => AdminAuth::Bearer(token),
+                (None, Some(email), Some(password)) => AdminAuth::Password { email, password },
+                _ => {
+                    eprintln!(
+                        "deepinfluence-loadtest: give --admin-token, or --admin-email and \
+                         --admin-password (an administrator: `deepinfluence admin create --email ...`)"
+                    );
+                    return ExitCode::from(2);
+                }
+            };
+            match DeepInfluence::connect(&c.url, auth, c.pid).await {
+                Ok(t) => Arc::new(t),
+                Err(e) => {
+                    eprintln!("deepinfluence-loadtest: {}: {e}", c.url);
+                    return ExitCode::from(3);
+                }
+            }
         }
     };
     let plan = Plan {

@@ -123,6 +123,11 @@ pub struct Server {
     pub cpu_us_per_forwarded_packet: Option<f64>,
     /// The media workers' threads only (`sfu_worker_cpu_seconds_total`).
     pub worker_cpu_us_per_forwarded_packet: Option<f64>,
+    /// RTP packets all receivers got in the window, counted by them.
+    pub received_packets: u64,
+    /// Process CPU over `received_packets`: the same measure for any server
+    /// (the side-by-side comparison uses it).
+    pub cpu_us_per_received_packet: Option<f64>,
     pub rss_before_mb: Option<f64>,
     pub rss_joined_mb: Option<f64>,
     /// (RSS with everyone joined - RSS before) / participants joined.
@@ -229,6 +234,12 @@ impl fmt::Display for Report {
             opt(s.forwarded_packets, "", 0).trim_end(),
             opt(s.cpu_us_per_forwarded_packet, "us", 2),
             opt(s.worker_cpu_us_per_forwarded_packet, "us", 2)
+        )?;
+        writeln!(
+            f,
+            "  per received packet  {} for the {} RTP packets the receivers got",
+            opt(s.cpu_us_per_received_packet, "us", 2),
+            s.received_packets
         )?;
         writeln!(
             f,

@@ -377,7 +377,16 @@ pub async fn run(target: Arc<dyn Target>, plan: &Plan) -> Result<Report, RunErro
             &window_end,
             window,
         ),
-        server: server_figures(&before, &joined_sample, &end_sample),
+        server: server_figures(
+            &before,
+            &joined_sample,
+            &end_sample,
+            window_end
+                .iter()
+                .zip(&window_start)
+                .map(|(e, s)| e.packets.saturating_sub(s.packets))
+                .sum(),
+        ),
         slo: Default::default(),
         participants: participants(&members, &finals, &starts, &sent),
     };
@@ -407,6 +416,7 @@ fn stats_of(slots: &Slots) -> Vec<Option<Stats>> {
 struct Counts {
     bytes: u64,
     freezes: u64,
+    packets: u64,
 }
 
 fn window_counts(slots: &Slots) -> Vec<Counts> {
@@ -416,6 +426,7 @@ fn window_counts(slots: &Slots) -> Vec<Counts> {
             s.as_ref().map_or(Counts::default(), |s| Counts {
                 bytes: s.tracks.values().map(|r| r.flow.bytes).sum(),
                 freezes: s.tracks.values().map(|r| r.flow.freezes).sum(),
+                packets: s.tracks.values().map(|r| r.flow.packets).sum(),
             })
         })
         .collect()
@@ -566,7 +577,9 @@ fn participants(
         .collect()
 }
 
-fn server_figures(before: &Sample, joined: &Sample, end: &Sample) -> Server {
+/// `received`: RTP packets all receivers got in the window, which any
+/// server can be measured by (Janus exports no forwarded count).
+fn server_figures(before: &Sample, joined: &Sample, end: &Sample, received: u64) -> Server {
     let diff = |a: Option<f64>, b: Option<f64>| Some(b? - a?);
     let cpu = diff(joined.cpu_seconds, end.cpu_seconds);
     let forwarded = diff(joined.forwarded, end.forwarded);
@@ -581,6 +594,10 @@ fn server_figures(before: &Sample, joined: &Sample, end: &Sample) -> Server {
         forwarded_packets: forwarded,
         cpu_us_per_forwarded_packet: per_packet(cpu),
         worker_cpu_us_per_forwarded_packet: per_packet(worker),
+        received_packets: received,
+        cpu_us_per_received_packet: cpu
+            .filter(|_| received > 0)
+            .map(|c| c * 1e6 / received as f64),
         rss_before_mb: mb(before.rss_bytes),
         rss_joined_mb: mb(joined.rss_bytes),
         rss_per_participant_kb: None,

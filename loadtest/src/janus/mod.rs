@@ -10,9 +10,11 @@
 
 mod server;
 mod session;
+mod target;
 mod videoroom;
 
 pub use server::JanusServer;
+pub use target::JanusTarget;
 pub use videoroom::{Feed, FeedStream, Janus, JanusParticipant, RoomConfig};
 
 /// The VideoRoom plugin's error code for a room that does not exist.

@@ -1,6 +1,7 @@
 //! Rooms, publishers and subscribers of the Janus VideoRoom plugin.
 
 use std::net::{IpAddr, Ipv4Addr, UdpSocket};
+use std::sync::Arc;
 
 use serde_json::{json, Value};
 use simpeer::{Offerer, Options, Peer, Size, Stats};
@@ -49,7 +50,7 @@ pub struct FeedStream {
 /// A participant joined to a Janus room: its peer, and its session, which
 /// is destroyed when the participant is dropped.
 pub struct JanusParticipant {
-    peer: Peer,
+    peer: Arc<Peer>,
     feed: Option<Feed>,
     session: Session,
 }
@@ -137,7 +138,7 @@ impl Janus {
             })
             .collect();
         Ok(JanusParticipant {
-            peer,
+            peer: Arc::new(peer),
             feed: Some(Feed { id, streams }),
             session,
         })
@@ -175,7 +176,7 @@ impl Janus {
             .await?;
         session.webrtc_up().await?;
         Ok(JanusParticipant {
-            peer,
+            peer: Arc::new(peer),
             feed: None,
             session,
         })
@@ -240,7 +241,7 @@ impl JanusParticipant {
         self.peer.stats()
     }
 
-    pub fn peer(&self) -> &Peer {
+    pub fn peer(&self) -> &Arc<Peer> {
         &self.peer
     }
 

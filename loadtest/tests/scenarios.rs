@@ -9,6 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use loadtest::deepinfluence::{AdminAuth, DeepInfluence};
+use loadtest::janus::{JanusServer, JanusTarget};
 use loadtest::layout::Layout;
 use loadtest::report::{ParticipantReport, Report};
 use loadtest::scenario::{run, Plan, Scenario};
@@ -153,6 +154,44 @@ async fn fanout_subscribers_get_the_sizes_they_asked_for() {
         assert!(s.sizes.contains(&s.asked.unwrap()), "{s:?}");
         assert_eq!(s.sent_packets, 0);
     }
+}
+
+/// The same fan-out against Janus (`--target janus`): the scenario drives a
+/// real Janus through its HTTP API, every subscriber decodes the layer
+/// that fits, nothing is lost, and Janus's CPU is read per packet received
+/// (it exports no forwarded count).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fanout_through_janus_delivers_and_measures_janus() {
+    let janus = JanusServer::start().await.expect("janus starts");
+    let target = JanusTarget::connect(janus.url(), Some(janus.pid()))
+        .await
+        .expect("connect");
+    let layout = Layout::parse("q=1,f=1").unwrap();
+    let r = run(Arc::new(target), &plan(Scenario::Fanout { layout }))
+        .await
+        .unwrap();
+    assert_eq!(r.target, "janus");
+    assert!(r.join_failures.is_empty(), "{:?}", r.join_failures);
+    assert_eq!(r.joined, 3);
+    assert!(r.slo.missed.is_empty(), "{:?}\n{r}", r.slo.missed);
+    assert_eq!(r.media.lost_packets, 0, "{r}");
+    assert_eq!(r.media.without_first_frame, 0, "{r}");
+    let sent: u64 = r.participants.iter().map(|p| p.sent_packets).sum();
+    for s in r.participants.iter().filter(|p| !p.publishes) {
+        assert!(s.sizes.contains(&s.asked.unwrap()), "{s:?}");
+        assert_eq!(s.decode_errors, 0, "{s:?}");
+        assert!(
+            s.received_packets > 0 && s.received_packets <= sent,
+            "{s:?}"
+        );
+    }
+    let server = &r.server;
+    assert_eq!(server.forwarded_packets, None, "Janus exports no count");
+    assert!(server.received_packets > 0, "{server:?}");
+    assert!(
+        server.cpu_us_per_received_packet.is_some_and(|c| c > 0.0),
+        "{server:?}"
+    );
 }
 
 /// The binary: a missed objective is a non-zero exit naming it, and the

@@ -143,9 +143,6 @@ pub struct Received {
 #[derive(Debug, Clone, Default)]
 pub struct Stats {
     pub connected: bool,
-    /// RTP packets received (and not dropped by `limit_bandwidth`): what a
-    /// server forwarded to this participant, for its cost per packet.
-    pub rtp_received: u64,
     /// By the SFU's track number (the m-line's msid track `t<n>`), or by
     /// the mid when it is a number and the msid names no track (Janus).
     pub tracks: HashMap<u32, Received>,
@@ -694,9 +691,6 @@ impl Runner {
                 self.stats.lock().expect("stats").dropped_for_loss += 1;
                 return;
             }
-        }
-        if is_rtp {
-            self.stats.lock().expect("stats").rtp_received += 1;
         }
         let Ok(contents) = data.try_into() else {
             return;

@@ -135,7 +135,7 @@ fn kernel_floor(receivers: usize, per_second: f64, bytes: usize, seconds: u64) -
     let sender = UdpSocket::bind("127.0.0.1:0").expect("a loopback socket");
     let burst = Duration::from_secs_f64(receivers as f64 / per_second);
     let mut batch = media::node::batch::Batch::default();
-    let (cpu0, start) = (thread_cpu_seconds(), std::time::Instant::now());
+    let (cpu0, start) = (media::node::thread_cpu_seconds(), std::time::Instant::now());
     let mut next = start;
     let mut sent = 0usize;
     while start.elapsed() < Duration::from_secs(seconds) {
@@ -146,17 +146,7 @@ fn kernel_floor(receivers: usize, per_second: f64, bytes: usize, seconds: u64) -
         next += burst;
         std::thread::sleep(next.saturating_duration_since(std::time::Instant::now()));
     }
-    (thread_cpu_seconds() - cpu0) * 1e6 / sent as f64
-}
-
-fn thread_cpu_seconds() -> f64 {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: clock_gettime writes into the timespec we own.
-    unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
-    ts.tv_sec as f64 + ts.tv_nsec as f64 / 1e9
+    (media::node::thread_cpu_seconds() - cpu0) * 1e6 / sent as f64
 }
 
 #[tokio::main]

@@ -5,7 +5,6 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
-use proto::sfu::{Role, Source};
 use proto::{FieldError, Problem};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -13,6 +12,7 @@ use utoipa::{IntoParams, ToSchema};
 use super::access::{Admins, Authorized, Caller};
 use super::error::{ApiError, ApiResult};
 use super::extract::{ApiJson, ApiQuery};
+use super::rooms::RoomTokenView;
 use super::views::timestamp;
 use crate::bookings;
 use crate::calls::reviews::{self, ReviewError};
@@ -55,35 +55,20 @@ impl From<CallError> for ApiError {
     }
 }
 
-#[derive(Debug, Serialize, ToSchema)]
-pub struct JoinView {
-    /// The room token to join signalling with; it expires when the call's
-    /// window closes.
-    pub token: String,
-    /// The room: the booking's id.
-    pub room: String,
-    /// Your name in the room: your account id.
-    pub participant: String,
-    pub role: Role,
-    pub publish: Vec<Source>,
-    pub expires_at: String,
-    pub signalling_url: String,
-}
-
 /// Join a booking's call: a room token for its user, its expert (the host)
 /// or a guest, inside the join window (`control.calls.join_before` before
 /// the start until `control.calls.overrun` after the end).
 #[utoipa::path(post, path = "/api/v1/calls/{id}/join", tag = "calls", security(("bearer" = [])),
     params(("id" = String, Path, description = "The booking's id")),
-    responses((status = 200, body = JoinView), (status = 404, body = Problem),
+    responses((status = 200, body = RoomTokenView), (status = 404, body = Problem),
               (status = 409, body = Problem, description = "call_not_open, call_over, call_not_joinable")))]
 pub async fn join(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-) -> ApiResult<Json<JoinView>> {
+) -> ApiResult<Json<RoomTokenView>> {
     let g = state.calls.join(&id, &caller.account_id).await?;
-    Ok(Json(JoinView {
+    Ok(Json(RoomTokenView {
         token: g.token,
         room: g.room,
         participant: g.participant,

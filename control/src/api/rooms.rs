@@ -31,8 +31,12 @@ pub struct MintRoomToken {
     pub ttl_seconds: Option<i64>,
 }
 
+/// A room token and where to use it: minted by an administrator, or for a
+/// booking's call (`POST /api/v1/calls/{id}/join`, whose room is the
+/// booking's id and whose participant is the caller's account id).
 #[derive(Debug, Serialize, ToSchema)]
 pub struct RoomTokenView {
+    /// It expires at `expires_at` (for a call, when its window closes).
     pub token: String,
     pub room: String,
     pub participant: String,

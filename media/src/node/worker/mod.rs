@@ -477,24 +477,10 @@ impl Worker {
         m.participants.set(self.peers.len() as i64);
         m.tracks
             .set(self.rooms.values().map(|r| r.room.tracks() as i64).sum());
-        let cpu = thread_cpu_seconds();
+        let cpu = super::thread_cpu_seconds();
         m.cpu_seconds.inc_by((cpu - self.cpu_reported).max(0.0));
         self.cpu_reported = cpu;
     }
 }
 
 const SPEAKERS_WINDOW_MS: i64 = 600;
-
-/// CPU time this thread has used.
-fn thread_cpu_seconds() -> f64 {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: clock_gettime writes into the timespec we own.
-    let rc = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
-    if rc != 0 {
-        return 0.0;
-    }
-    ts.tv_sec as f64 + ts.tv_nsec as f64 / 1e9
-}

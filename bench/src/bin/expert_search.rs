@@ -26,6 +26,7 @@ use std::time::{Duration, Instant};
 use futures::StreamExt;
 
 use control::experts::{listing, Position, Service};
+use control::search::sql::{Field, Part};
 use control::search::{fold, store, suggest, Filters, Near, Query, Sort};
 use platform::Database;
 
@@ -535,7 +536,16 @@ async fn explain(db: &Database) {
         keyword_and_two_filters(&mut rng, Some(VOCABULARY[0])),
         browse(&mut rng),
     ] {
-        let (statement, binds) = control::search::sql::build(db.backend(), &q, None, 21);
+        // On PostgreSQL one keyword runs tier by tier; the bio tier's window
+        // is the statement that finds a common word's page.
+        let part = match (db.backend(), q.words.is_empty()) {
+            (platform::db::Backend::Postgres, false) => Part::Tier {
+                field: Field::Bio,
+                window: Some(21 * 64),
+            },
+            _ => Part::All,
+        };
+        let (statement, binds) = control::search::sql::build(db.backend(), &q, part, None, 21);
         let prefix = match db.backend() {
             platform::db::Backend::Sqlite => "EXPLAIN QUERY PLAN ",
             platform::db::Backend::Postgres => "EXPLAIN ANALYZE ",

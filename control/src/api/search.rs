@@ -44,8 +44,9 @@ pub struct SearchParams {
     /// experts with a free slot of at least 10 minutes in that range.
     pub available_from: Option<String>,
     pub available_to: Option<String>,
-    /// relevance (default with `q`), popularity (default without), price_asc,
-    /// price_desc, rating.
+    /// relevance (default with `q`: a keyword in a name first, then in a
+    /// domain, then in a bio, summed over the keywords; then popularity),
+    /// popularity (default without), price_asc, price_desc, rating.
     #[param(inline)]
     pub sort: Option<Sort>,
     /// `next_cursor` of the previous page, with the same parameters.

@@ -72,11 +72,16 @@ mod tests {
     #[test]
     fn round_trips_exactly_and_refuses_what_we_did_not_give() {
         let id = "0190d3c4-0000-7000-8000-000000000001".to_owned();
-        let keys = vec![Key::Float(0.1 + 0.2), Key::Text(id.clone())];
+        let keys = vec![
+            Key::Float(0.1 + 0.2),
+            Key::Int(3),
+            Key::Int(-5),
+            Key::Text(id.clone()),
+        ];
         let c = encode(Sort::Relevance, &keys);
         assert_eq!(decode(Sort::Relevance, &c), Some(keys));
         assert_eq!(decode(Sort::Popularity, &c), None, "another sort's cursor");
-        let pop = vec![Key::Int(3), Key::Int(-5), Key::Text(id)];
+        let pop = vec![Key::Int(3), Key::Int(-5), Key::Text(id.clone())];
         assert_eq!(
             decode(Sort::Popularity, &encode(Sort::Popularity, &pop)),
             Some(pop)
@@ -86,6 +91,8 @@ mod tests {
             "!!",
             "cmVsZXZhbmNl",
             &B64.encode("relevance|i1|tnot-a-uuid"),
+            // The shape of a relevance cursor before popularity broke ties.
+            &B64.encode(format!("relevance|f{:x}|t{id}", 1.5f64.to_bits())),
         ] {
             assert_eq!(decode(Sort::Relevance, bad), None, "{bad}");
         }

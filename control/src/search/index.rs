@@ -128,11 +128,10 @@ pub async fn sync(
                 .to_owned()
         }
         Backend::Postgres => format!(
-            "INSERT INTO expert_search (account_id, text_doc, tags_doc, {COPIED}) \
-             SELECT account_id, setweight(to_tsvector('simple', $2), 'A') \
-             || setweight(to_tsvector('simple', $3), 'B') \
-             || setweight(to_tsvector('simple', $4), 'C'), \
-             strip(to_tsvector('simple', $5)), {COPIED} \
+            "INSERT INTO expert_search (account_id, name_doc, domains_doc, bio_doc, tags_doc, \
+             {COPIED}) \
+             SELECT account_id, strip(to_tsvector('simple', $2)), strip(to_tsvector('simple', $3)), \
+             strip(to_tsvector('simple', $4)), strip(to_tsvector('simple', $5)), {COPIED} \
              FROM experts WHERE account_id = $1"
         ),
     };

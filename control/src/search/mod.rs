@@ -1,11 +1,12 @@
-//! Finding experts: keywords ranked by relevance (FTS5 on SQLite, a weighted
-//! tsvector on PostgreSQL, both fed text folded here so they match alike),
+//! Finding experts: keywords ranked by relevance (FTS5 on SQLite, tsvectors on
+//! PostgreSQL, both fed text folded here so they match alike),
 //! filters, sorts with keyset pagination, and completion as one types.
 //!
 //! `sql` builds a query from a `Query` without touching a database; `store`
 //! runs it (and decides distances); `suggest` completes names and domains.
 
 pub mod cursor;
+pub mod density;
 pub mod fold;
 pub mod geo;
 pub mod index;
@@ -24,7 +25,8 @@ use crate::experts::{Position, Service};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Sort {
-    /// Best keyword match first (needs keywords; the default with them).
+    /// Best keyword match first (needs keywords; the default with them): see
+    /// `sql::Field`; then popularity.
     Relevance,
     /// Most completed consultations, then most recently active (the default
     /// without keywords).
@@ -116,7 +118,7 @@ pub struct Hit {
     pub consultations: i64,
     pub last_active_at: i64,
     pub position: Option<Position>,
-    /// Relevance; 0 without keywords.
+    /// Relevance (`sql::Field`); 0 without keywords.
     pub score: f64,
     pub distance_m: Option<f64>,
 }
@@ -128,7 +130,12 @@ impl Hit {
         let id = Key::Text(self.account_id.clone());
         let price = Key::Int(self.prices.of(price_service).unwrap_or_default());
         match sort {
-            Sort::Relevance => vec![Key::Float(self.score), id],
+            Sort::Relevance => vec![
+                Key::Float(self.score),
+                Key::Int(self.consultations),
+                Key::Int(self.last_active_at),
+                id,
+            ],
             Sort::Popularity => vec![
                 Key::Int(self.consultations),
                 Key::Int(self.last_active_at),

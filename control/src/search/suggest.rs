@@ -78,7 +78,7 @@ fn matches(typed: &[String], words: &[String]) -> Option<usize> {
 
 /// The byte range of words starting with `prefix` (terms compare as bytes on
 /// both backends).
-fn range(prefix: &str) -> (String, String) {
+pub fn range(prefix: &str) -> (String, String) {
     (prefix.to_owned(), format!("{prefix}{}", char::MAX))
 }
 

@@ -48,6 +48,7 @@ mod races;
 mod reports;
 mod rooms;
 mod search;
+mod search_plans;
 mod signup;
 mod social;
 mod surface;

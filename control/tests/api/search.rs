@@ -64,7 +64,7 @@ fn catalogue() -> Vec<Entry> {
             "leila@example.tn",
             "Leila",
             "Mansour",
-            json!({ "bio": "Coach sportive: musculation, course à pied, nutrition, récupération, mobilité, un peu de yoga le dimanche.",
+            json!({ "bio": "Coach sportive: musculation, course à pied, nutrition, récupération, mobilité, un peu de yoga le dimanche. Active sur les réseaux.",
                  "domains": ["well-being", "lifestyle"], "languages": ["fr", "en"], "city": "La Marsa",
                  "position": { "latitude_e6": 36_878_000, "longitude_e6": 10_324_700 },
                  "prices": { "video_call": 3 } }),
@@ -86,7 +86,7 @@ fn catalogue() -> Vec<Entry> {
             "mehdi@example.tn",
             "Mehdi",
             "Ben Amor",
-            json!({ "bio": "Cybersécurité et réseaux. Ancien élève de Karim Haddad.",
+            json!({ "bio": "Cybersécurité et réseaux, audit des réseaux. Ancien élève de Karim Haddad.",
                  "domains": ["technology"], "languages": ["ar", "fr"], "city": "Gabès",
                  "position": { "latitude_e6": 33_881_500, "longitude_e6": 10_098_200 },
                  "prices": { "video_call": 5 } }),
@@ -218,11 +218,18 @@ fn urlencode(s: &str) -> String {
 
 async fn keywords_rank_by_relevance(backend: Backend) {
     let c = Catalogue::seed(backend).await;
-    // In the domain and twice in the bio beats once in a longer bio.
+    // In the same field, the more popular first (50 consultations, 12).
     assert_eq!(c.names("q=yoga").await, ["Nour", "Leila"]);
+    // Repeating a word gains nothing: once in Leila's bio (12 consultations)
+    // beats twice in Mehdi's (8).
+    assert_eq!(c.names("q=reseaux").await, ["Leila", "Mehdi"]);
+    // A domain outranks a bio.
     assert_eq!(c.names("q=finance").await, ["Amira", "Hedi"]);
-    // A name outranks a mention in someone else's bio.
+    // A name outranks a bio, whatever the popularity (5 consultations, 8).
     assert_eq!(c.names("q=haddad").await, ["Karim", "Mehdi"]);
+    // Over several keywords the best fields add up: Karim's name and domain
+    // beat Mehdi's bio and domain.
+    assert_eq!(c.names("q=haddad%20tech").await, ["Karim", "Mehdi"]);
     // Case, accents and word starts.
     assert_eq!(
         c.names(&format!("q={}", urlencode("MÉDITATION"))).await,

@@ -99,10 +99,8 @@ impl Default for Plan {
 /// One statement of a search and how to run it.
 struct Step {
     part: Part,
-    /// Try a popularity window first...
-    windowed: bool,
-    /// ... unless this estimated fraction of experts matching makes it too
-    /// sparse to fill the page.
+    /// The estimated fraction of experts matching, which skips the window
+    /// when too sparse to fill the page.
     density: Option<f64>,
 }
 
@@ -110,7 +108,6 @@ struct Step {
 async fn steps(db: &Database, q: &Query, plan: Plan) -> Result<Vec<Step>, sqlx::Error> {
     let all = vec![Step {
         part: Part::All,
-        windowed: false,
         density: None,
     }];
     let [word] = q.words.as_slice() else {
@@ -155,9 +152,6 @@ async fn steps(db: &Database, q: &Query, plan: Plan) -> Result<Vec<Step>, sqlx::
                     field,
                     window: None,
                 },
-                // A name word is shared by a cohort of experts, not by most:
-                // read exactly.
-                windowed: field != Field::Name,
                 density: densities.estimate(field, word, &tags),
             });
         }
@@ -220,17 +214,26 @@ async fn fill(
     } else {
         wanted
     };
-    while hits.len() < wanted {
-        let mut rows = Vec::new();
-        let window_rows = batch * window_per_row;
-        let dense = step
-            .density
-            .is_none_or(|d| d * window_rows as f64 >= batch as f64);
-        if let (Part::Tier { field, .. }, true, true) = (step.part, step.windowed, dense) {
-            let window = Part::Tier {
+    let window_rows = batch * window_per_row;
+    let window = match step.part {
+        // A name word is shared by a cohort of experts, not by most: read
+        // exactly.
+        Part::Tier { field, .. }
+            if field != Field::Name
+                && step
+                    .density
+                    .is_none_or(|d| d * window_rows as f64 >= batch as f64) =>
+        {
+            Some(Part::Tier {
                 field,
                 window: Some(window_rows),
-            };
+            })
+        }
+        _ => None,
+    };
+    while hits.len() < wanted {
+        let mut rows = Vec::new();
+        if let Some(window) = window {
             let (statement, binds) = sql::build(db.backend(), q, window, after.as_deref(), batch);
             rows = fetch(db, q, &statement, binds).await?;
         }

@@ -54,6 +54,7 @@ fn packet(seq: u64, layer: usize) -> Incoming {
         seq,
         timestamp: seq * 3_000,
         keyframe_start: seq.is_multiple_of(300),
+        frame_end: true,
         picture_id: None,
         long_picture_id: false,
         tl0_pic_idx: None,
@@ -104,13 +105,17 @@ fn layer_selection(c: &mut Criterion) {
 /// Rewriting one packet's numbers, with a switch between two layers every
 /// 300 packets (each at a keyframe of the target).
 fn rewrite(c: &mut Criterion) {
-    let mut rewriter = Rewriter::new(90_000);
+    let mut rewriter: Rewriter = Rewriter::new(90_000);
     let mut seq = 0u64;
     c.bench_function("rewrite one packet", |b| {
         b.iter(|| {
             seq += 1;
             let target = (seq / 300 % 2) as usize;
-            black_box(rewriter.forward(&packet(seq, target), Some(target)))
+            let mut sent = None;
+            rewriter.forward(&packet(seq, target), Some(target), || (), &mut |o, _| {
+                sent = Some(o)
+            });
+            black_box(sent)
         })
     });
 }
@@ -154,7 +159,7 @@ fn room_route(c: &mut Criterion) {
                 // Every layer starts at a keyframe, so each subscriber settles
                 // on its own layer and stays there.
                 p.keyframe_start |= seq == 1;
-                room.route(track, &p, &mut out);
+                room.route(track, &p, || (), &mut out);
                 routed += out.len();
             }
             black_box(routed)

@@ -71,14 +71,15 @@ fuzz_target!(|data: &[u8]| {
                     seq: u64::from(c) * 7 + now as u64,
                     timestamp: now as u64 * 90,
                     keyframe_start: b & 0x80 != 0,
+                    frame_end: b & 0x40 != 0,
                     picture_id: (c & 1 == 1).then_some(u16::from(c) << 7),
                     long_picture_id: c & 2 == 2,
                     tl0_pic_idx: (c & 4 == 4).then_some(b),
                     arrival_ms: now,
                 };
-                room.route(track, &packet, &mut out);
+                room.route(track, &packet, || (), &mut out);
                 let owner = room.track(track).map(|(o, _, _)| o);
-                for (subscriber, _) in &out {
+                for (subscriber, _, _) in &out {
                     assert!(members.contains(subscriber), "routed to a non-member");
                     assert_ne!(Some(*subscriber), owner, "routed back to its owner");
                 }

@@ -67,22 +67,22 @@ struct Member {
 }
 
 #[derive(Debug)]
-struct Subscription {
+struct Subscription<H> {
     subscriber: ParticipantKey,
     want: Want,
     target: Option<usize>,
-    rewriter: Rewriter,
+    rewriter: Rewriter<H>,
     /// The subscriber's leg can carry the track (its m-line is negotiated).
     ready: bool,
 }
 
 #[derive(Debug)]
-struct Track {
+struct Track<H> {
     owner: ParticipantKey,
     source: Source,
     layers: Vec<Layer>,
     muted: bool,
-    subscriptions: Vec<Subscription>,
+    subscriptions: Vec<Subscription<H>>,
     keyframes: KeyframeGate,
 }
 
@@ -95,15 +95,17 @@ const DEFAULT_WANT: Want = Want::Size {
     height: 360,
 };
 
-pub struct Room {
+/// `H` is what the driver keeps of a packet a subscription holds back
+/// (see [`Rewriter`]), to send it later.
+pub struct Room<H = ()> {
     capacity: usize,
     next_key: u32,
     members: HashMap<ParticipantKey, Member>,
-    tracks: HashMap<TrackKey, Track>,
+    tracks: HashMap<TrackKey, Track<H>>,
     switches: u64,
 }
 
-impl Room {
+impl<H> Room<H> {
     pub fn new(capacity: usize) -> Self {
         Room {
             capacity,
@@ -362,38 +364,39 @@ impl Room {
     }
 
     /// Routes one packet of `track`: appends to `out` each subscriber to send
-    /// it to, with the values to send it with. `out` is cleared first.
+    /// a packet to, with the values to send it with, and `None` for this
+    /// packet or what `hold` made of one held earlier. `hold` is called for
+    /// each subscription that holds this packet. `out` is cleared first.
     pub fn route(
         &mut self,
         track: TrackKey,
         packet: &Incoming,
-        out: &mut Vec<(ParticipantKey, Outgoing)>,
+        hold: impl Fn() -> H,
+        out: &mut Vec<(ParticipantKey, Outgoing, Option<H>)>,
     ) {
         out.clear();
         let Some(t) = self.tracks.get_mut(&track) else {
             return;
         };
-        if t.muted {
-            // Forget the layer: after unmuting, forwarding resumes at a
-            // keyframe (requested then) with the numbering carried on.
-            for sub in &mut t.subscriptions {
-                sub.rewriter.forward(packet, None);
-            }
-            return;
-        }
         // Every Opus packet decodes on its own: audio can start anywhere.
         let packet = match t.source.kind() {
             Kind::Audio => Incoming {
                 keyframe_start: true,
+                frame_end: true,
                 ..*packet
             },
             Kind::Video => *packet,
         };
         for s in t.subscriptions.iter_mut().filter(|s| s.ready) {
             let before = s.rewriter.switches();
-            if let Some(o) = s.rewriter.forward(&packet, s.target) {
-                out.push((s.subscriber, o));
-            }
+            // Muted, the layer is forgotten once the frame under way ends:
+            // after unmuting, forwarding resumes at a keyframe (requested
+            // then) with the numbering carried on.
+            let target = s.target.filter(|_| !t.muted);
+            let to = s.subscriber;
+            s.rewriter.forward(&packet, target, &hold, &mut |o, held| {
+                out.push((to, o, held))
+            });
             self.switches += s.rewriter.switches() - before;
         }
     }
@@ -546,7 +549,7 @@ impl Room {
     }
 }
 
-fn new_subscription(subscriber: ParticipantKey, source: Source) -> Subscription {
+fn new_subscription<H>(subscriber: ParticipantKey, source: Source) -> Subscription<H> {
     let clock_rate = match source.kind() {
         Kind::Audio => 48_000,
         Kind::Video => 90_000,
@@ -587,6 +590,7 @@ mod tests {
             seq,
             timestamp: seq * 3000,
             keyframe_start: keyframe,
+            frame_end: true,
             picture_id: None,
             long_picture_id: false,
             tl0_pic_idx: None,
@@ -604,23 +608,23 @@ mod tests {
             .unwrap();
         room.set_ready(user, cam, false);
         let mut out = Vec::new();
-        room.route(cam, &packet(0, 1, true), &mut out);
+        room.route(cam, &packet(0, 1, true), || (), &mut out);
         assert!(out.is_empty(), "m-line not negotiated yet");
         assert!(
             room.keyframe_requests(0).is_empty(),
             "nobody can receive one"
         );
         room.set_ready(user, cam, true);
-        room.route(cam, &packet(0, 2, false), &mut out);
+        room.route(cam, &packet(0, 2, false), || (), &mut out);
         assert!(out.is_empty(), "a delta frame cannot start the stream");
         assert_eq!(room.keyframe_requests(1_000), vec![(cam, 0)]);
-        room.route(cam, &packet(0, 3, true), &mut out);
+        room.route(cam, &packet(0, 3, true), || (), &mut out);
         assert_eq!(out.len(), 1);
     }
 
     #[test]
     fn wants_apply_only_to_tracks_received() {
-        let mut room = Room::new(10);
+        let mut room: Room = Room::new(10);
         let (expert, _) = room.join("expert", Role::Host, ALL).unwrap();
         let (cam, _) = room.publish(expert, Source::Camera, simulcast()).unwrap();
         let paused = Want::Paused;
@@ -656,7 +660,7 @@ mod tests {
         assert_eq!(room.bitrates(expert), (0, 0), "publishes only");
         room.set_bandwidth(user, 1);
         let mut out = Vec::new();
-        room.route(cam, &packet(0, 1, true), &mut out);
+        room.route(cam, &packet(0, 1, true), || (), &mut out);
         let low = simulcast()[0].bitrate_bps;
         assert_eq!(room.bitrates(user), (AUDIO_BPS + low, AUDIO_BPS + wanted));
     }
@@ -676,16 +680,16 @@ mod tests {
             }]
         );
         let mut out = Vec::new();
-        room.route(mic, &packet(0, 1, false), &mut out);
+        room.route(mic, &packet(0, 1, false), || (), &mut out);
         assert_eq!(
-            out.iter().map(|(p, _)| *p).collect::<Vec<_>>(),
+            out.iter().map(|(p, _, _)| *p).collect::<Vec<_>>(),
             vec![user],
             "audio needs no keyframe"
         );
         // A late joiner is subscribed to what is already published.
         let (late, _) = room.join("late", Role::Participant, ALL).unwrap();
-        room.route(mic, &packet(0, 2, false), &mut out);
-        let mut got: Vec<_> = out.iter().map(|(p, _)| *p).collect();
+        room.route(mic, &packet(0, 2, false), || (), &mut out);
+        let mut got: Vec<_> = out.iter().map(|(p, _, _)| *p).collect();
         got.sort();
         assert_eq!(got, vec![user, late]);
     }
@@ -729,18 +733,27 @@ mod tests {
         );
 
         let mut out = Vec::new();
-        room.route(cam, &packet(2, 10, false), &mut out);
+        room.route(cam, &packet(2, 10, false), || (), &mut out);
         assert!(out.is_empty(), "not before a keyframe");
-        room.route(cam, &packet(2, 11, true), &mut out);
-        assert_eq!(out.iter().map(|(p, _)| *p).collect::<Vec<_>>(), vec![large]);
-        room.route(cam, &packet(0, 11, true), &mut out);
-        assert_eq!(out.iter().map(|(p, _)| *p).collect::<Vec<_>>(), vec![small]);
+        room.route(cam, &packet(2, 11, true), || (), &mut out);
+        assert_eq!(
+            out.iter().map(|(p, _, _)| *p).collect::<Vec<_>>(),
+            vec![large]
+        );
+        room.route(cam, &packet(0, 11, true), || (), &mut out);
+        assert_eq!(
+            out.iter().map(|(p, _, _)| *p).collect::<Vec<_>>(),
+            vec![small]
+        );
 
         // The large subscriber's bandwidth drops: it moves down at the next keyframe of layer 1.
         room.set_bandwidth(large, 600_000);
         assert_eq!(room.keyframe_requests(600), vec![(cam, 1)]);
-        room.route(cam, &packet(1, 50, true), &mut out);
-        assert_eq!(out.iter().map(|(p, _)| *p).collect::<Vec<_>>(), vec![large]);
+        room.route(cam, &packet(1, 50, true), || (), &mut out);
+        assert_eq!(
+            out.iter().map(|(p, _, _)| *p).collect::<Vec<_>>(),
+            vec![large]
+        );
     }
 
     #[test]
@@ -760,7 +773,7 @@ mod tests {
             }]
         );
         let mut out = Vec::new();
-        room.route(mic, &packet(0, 1, false), &mut out);
+        room.route(mic, &packet(0, 1, false), || (), &mut out);
         assert!(out.is_empty());
         assert_eq!(
             room.set_muted(host, mic, false),
@@ -768,7 +781,7 @@ mod tests {
             "only the owner unmutes"
         );
         room.set_muted(guest, mic, false).unwrap();
-        room.route(mic, &packet(0, 2, false), &mut out);
+        room.route(mic, &packet(0, 2, false), || (), &mut out);
         assert_eq!(out.len(), 2);
 
         assert_eq!(room.remove(other, guest), Err(RoomError::NotHost));
@@ -803,10 +816,10 @@ mod tests {
     fn unmuted_video_resumes_at_a_keyframe_without_a_gap() {
         let (mut room, publisher, cam) = camera_watched_at(320, 180);
         let mut out = Vec::new();
-        room.route(cam, &packet(0, 1, true), &mut out);
+        room.route(cam, &packet(0, 1, true), || (), &mut out);
         let last = out[0].1.seq;
         room.set_muted(publisher, cam, true).unwrap();
-        room.route(cam, &packet(0, 2, false), &mut out);
+        room.route(cam, &packet(0, 2, false), || (), &mut out);
         assert!(out.is_empty());
         room.set_muted(publisher, cam, false).unwrap();
         assert_eq!(
@@ -814,10 +827,27 @@ mod tests {
             vec![(cam, 0)],
             "a keyframe is asked for at once"
         );
-        room.route(cam, &packet(0, 3, false), &mut out);
+        room.route(cam, &packet(0, 3, false), || (), &mut out);
         assert!(out.is_empty(), "not mid-picture");
-        room.route(cam, &packet(0, 4, true), &mut out);
+        room.route(cam, &packet(0, 4, true), || (), &mut out);
         assert_eq!(out[0].1.seq, last + 1, "numbering carries on");
+    }
+
+    #[test]
+    fn muting_mid_frame_delivers_the_rest_of_the_frame_first() {
+        let (mut room, publisher, cam) = camera_watched_at(320, 180);
+        let mut out = Vec::new();
+        let part = |seq, frame_end| Incoming {
+            timestamp: 3000,
+            frame_end,
+            ..packet(0, seq, seq == 1)
+        };
+        room.route(cam, &part(1, false), || (), &mut out);
+        room.set_muted(publisher, cam, true).unwrap();
+        room.route(cam, &part(2, true), || (), &mut out);
+        assert_eq!(out.len(), 1, "the frame ends whole");
+        room.route(cam, &packet(0, 3, false), || (), &mut out);
+        assert!(out.is_empty(), "then nothing");
     }
 
     #[test]
@@ -848,7 +878,7 @@ mod tests {
 
     #[test]
     fn permissions_capacity_and_duplicates_are_refused() {
-        let mut room = Room::new(2);
+        let mut room: Room = Room::new(2);
         let (viewer, _) = room.join("viewer", Role::Viewer, ALL).unwrap();
         assert_eq!(
             room.publish(viewer, Source::Camera, simulcast())
@@ -876,7 +906,7 @@ mod tests {
 
     #[test]
     fn many_join_and_leave_cycles_leave_nothing_behind() {
-        let mut room = Room::new(50);
+        let mut room: Room = Room::new(50);
         let (host, _) = room.join("host", Role::Host, ALL).unwrap();
         room.publish(host, Source::Camera, simulcast()).unwrap();
         for i in 0..200 {

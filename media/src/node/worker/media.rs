@@ -2,6 +2,7 @@
 //! subscribers, publications, keyframe requests, layer measurements and the
 //! bandwidth estimator's targets, dynacast.
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use proto::sfu::{Event as SfuEvent, Kind};
@@ -18,6 +19,17 @@ use crate::simulcast::rewrite::Incoming;
 
 use super::api::room_error;
 use super::*;
+
+/// What a subscriber is sent of a packet; kept while a layer switch holds
+/// the packet back (see `simulcast::rewrite`).
+#[derive(Clone)]
+pub(super) struct Held {
+    payload: Arc<[u8]>,
+    marker: bool,
+    ext: ExtensionValues,
+    /// Valid for `payload`, of which it was parsed.
+    vp8: Option<Vp8Descriptor>,
+}
 
 #[derive(Debug, Clone, Copy, Default)]
 pub(super) struct LayerUsage {
@@ -72,6 +84,7 @@ impl Worker {
             seq: *packet.seq_no,
             timestamp: packet.time.numer(),
             keyframe_start,
+            frame_end: packet.header.marker,
             picture_id: vp8.and_then(|d| d.picture_id()),
             // With a PictureID present, its first byte's M bit says 15 bits.
             long_picture_id: vp8.is_some_and(|d| d.picture_id().is_some())
@@ -79,20 +92,27 @@ impl Worker {
             tl0_pic_idx: vp8.and_then(|d| d.tl0_pic_idx()),
             arrival_ms: now_ms,
         };
-        state.room.route(route.track, &incoming, &mut self.routed);
+        let this = Held {
+            payload: packet.payload,
+            marker: packet.header.marker,
+            ext: ExtensionValues {
+                audio_level: packet.header.ext_vals.audio_level,
+                voice_activity: packet.header.ext_vals.voice_activity,
+                video_orientation: packet.header.ext_vals.video_orientation,
+                abs_capture_time: packet.header.ext_vals.abs_capture_time,
+                ..Default::default()
+            },
+            vp8,
+        };
+        state
+            .room
+            .route(route.track, &incoming, || this.clone(), &mut self.routed);
         let switches = state.room.layer_switches();
         self.metrics
             .layer_switches
             .inc_by(switches - state.switches_counted);
         state.switches_counted = switches;
-        let ext = ExtensionValues {
-            audio_level: packet.header.ext_vals.audio_level,
-            voice_activity: packet.header.ext_vals.voice_activity,
-            video_orientation: packet.header.ext_vals.video_orientation,
-            abs_capture_time: packet.header.ext_vals.abs_capture_time,
-            ..Default::default()
-        };
-        for (subscriber, out) in self.routed.drain(..) {
+        for (subscriber, out, held) in self.routed.drain(..) {
             let Some(sub_pid) = state.peers.get(&subscriber).copied() else {
                 continue;
             };
@@ -102,17 +122,18 @@ impl Worker {
             let Some((ssrc, pt)) = sub.sender(route.track, route.codec) else {
                 continue;
             };
+            let p = held.as_ref().unwrap_or(&this);
             let mut write = RtpWrite::new(
                 pt,
                 out.seq.into(),
                 out.timestamp as u32,
                 now,
-                packet.payload.clone(),
+                p.payload.clone(),
             )
-            .marker(packet.header.marker)
-            .ext_vals(ext.clone())
+            .marker(p.marker)
+            .ext_vals(p.ext.clone())
             .nackable(true);
-            if let Some(d) = &vp8 {
+            if let Some(d) = &p.vp8 {
                 let mut patch = d.patch();
                 if let Some(id) = out.picture_id {
                     patch = patch.picture_id(id);

@@ -63,7 +63,7 @@ const RECV_BUFFER: usize = 2_048;
 const READ_BURST: usize = 32;
 
 struct RoomState {
-    room: Room,
+    room: Room<media::Held>,
     peers: HashMap<ParticipantKey, PeerId>,
     /// Track to its publisher and the m-line it arrives on.
     tracks: HashMap<TrackKey, (PeerId, Mid)>,
@@ -98,7 +98,7 @@ pub struct Worker {
     batch: Batch,
     /// Arrival times of datagrams whose copies wait in `batch`.
     arrivals: Vec<Instant>,
-    routed: Vec<(ParticipantKey, Outgoing)>,
+    routed: Vec<(ParticipantKey, Outgoing, Option<media::Held>)>,
     epoch: (Instant, i64),
     next_housekeeping: Instant,
     last_measure_ms: i64,

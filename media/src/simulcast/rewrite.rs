@@ -97,6 +97,10 @@ pub struct Rewriter<H = ()> {
     current: Option<Offsets>,
     pending: Option<Pending<H>>,
     last: Option<Sent>,
+    /// Per layer, the newest timestamp seen, forwarded or not: a keyframe
+    /// packet of that timestamp is not its frame's first (an H.264 IDR
+    /// fragment after the parameter sets), so no decoder can start there.
+    newest: Vec<Option<u64>>,
     switches: u64,
 }
 
@@ -108,6 +112,7 @@ impl<H> Rewriter<H> {
             current: None,
             pending: None,
             last: None,
+            newest: Vec::new(),
             switches: 0,
         }
     }
@@ -155,6 +160,7 @@ impl<H> Rewriter<H> {
         {
             self.pending = None;
         }
+        let starts_frame = self.note_timestamp(p);
         match self.current {
             Some(c) if c.layer == p.layer => {
                 if p.seq >= c.from_seq {
@@ -172,7 +178,7 @@ impl<H> Rewriter<H> {
                             self.stop(send);
                         }
                     }
-                } else if p.keyframe_start {
+                } else if p.keyframe_start && starts_frame {
                     if self.current.is_some() && !self.between_frames() {
                         self.pending = Some(Pending {
                             layer: p.layer,
@@ -223,6 +229,19 @@ impl<H> Rewriter<H> {
         for (p, h) in held.packets {
             self.send(offsets, &p, Some(h), send);
         }
+    }
+
+    /// Whether `p` is the first packet seen of a newer frame of its layer.
+    fn note_timestamp(&mut self, p: &Incoming) -> bool {
+        if self.newest.len() <= p.layer {
+            self.newest.resize(p.layer + 1, None);
+        }
+        let newest = &mut self.newest[p.layer];
+        let first = newest.is_none_or(|t| p.timestamp > t);
+        if first {
+            *newest = Some(p.timestamp);
+        }
+        first
     }
 
     fn between_frames(&self) -> bool {
@@ -636,6 +655,20 @@ mod tests {
         );
         assert_eq!(seqs(&sent), [12, 13, 14, 15, 16], "no number skipped");
         assert_eq!(r.layer(), Some(1));
+    }
+
+    #[test]
+    fn a_keyframe_joined_after_its_first_packet_is_no_switch_point() {
+        let mut r = Rewriter::new(90_000);
+        run(&mut r, &[h264(0, 10, 0, true, true)], Some(0));
+        // Layer 1's parameter sets pass while layer 0 is the target; then
+        // the target moves, and the IDR slice that follows them comes.
+        assert!(run(&mut r, &[h264(1, 500, 1, true, false)], Some(0)).is_empty());
+        let idr = run(&mut r, &[h264(1, 501, 1, true, true)], Some(1));
+        assert!(idr.is_empty(), "a decoder cannot start without them");
+        assert!(r.needs_keyframe(Some(1)));
+        let sent = run(&mut r, &[h264(1, 502, 2, true, true)], Some(1));
+        assert_eq!(carried(&sent), [(1, 502)], "the next keyframe");
     }
 
     #[test]

@@ -387,7 +387,11 @@ impl<H> Room<H> {
             },
             Kind::Video => *packet,
         };
-        for s in t.subscriptions.iter_mut().filter(|s| s.ready) {
+        for s in &mut t.subscriptions {
+            if !s.ready {
+                s.rewriter.observe(&packet);
+                continue;
+            }
             let before = s.rewriter.switches();
             // Muted, the layer is forgotten once the frame under way ends:
             // after unmuting, forwarding resumes at a keyframe (requested
@@ -620,6 +624,32 @@ mod tests {
         assert_eq!(room.keyframe_requests(1_000), vec![(cam, 0)]);
         room.route(cam, &packet(0, 3, true), || (), &mut out);
         assert_eq!(out.len(), 1);
+    }
+
+    #[test]
+    fn a_leg_made_ready_mid_keyframe_waits_for_the_next() {
+        let mut room = Room::new(10);
+        let (expert, _) = room.join("expert", Role::Host, ALL).unwrap();
+        let (user, _) = room.join("user", Role::Participant, ALL).unwrap();
+        let (cam, _) = room
+            .publish(expert, Source::Camera, simulcast()[..1].to_vec())
+            .unwrap();
+        room.set_ready(user, cam, false);
+        let mut out = Vec::new();
+        let sps = Incoming {
+            frame_end: false,
+            ..packet(0, 1, true)
+        };
+        room.route(cam, &sps, || (), &mut out);
+        room.set_ready(user, cam, true);
+        let idr = Incoming {
+            timestamp: sps.timestamp,
+            ..packet(0, 2, true)
+        };
+        room.route(cam, &idr, || (), &mut out);
+        assert!(out.is_empty(), "the IDR slice without its parameter sets");
+        room.route(cam, &packet(0, 3, true), || (), &mut out);
+        assert_eq!(out.len(), 1, "the next keyframe");
     }
 
     #[test]

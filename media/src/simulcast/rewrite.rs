@@ -97,10 +97,12 @@ pub struct Rewriter<H = ()> {
     current: Option<Offsets>,
     pending: Option<Pending<H>>,
     last: Option<Sent>,
-    /// Per layer, the newest timestamp seen, forwarded or not: a keyframe
-    /// packet of that timestamp is not its frame's first (an H.264 IDR
-    /// fragment after the parameter sets), so no decoder can start there.
-    newest: Vec<Option<u64>>,
+    /// Per layer, the newest packet seen, forwarded or not: its number and
+    /// whether it ended a frame. A keyframe packet starts its frame only
+    /// right after a frame's end; otherwise it may be an H.264 IDR fragment
+    /// whose parameter sets went by (or were lost), and no decoder can
+    /// start there.
+    newest: Vec<Option<(u64, bool)>>,
     switches: u64,
 }
 
@@ -160,14 +162,24 @@ impl<H> Rewriter<H> {
         {
             self.pending = None;
         }
-        let starts_frame = self.note_timestamp(p);
+        let starts_frame = self.observe(p);
         match self.current {
             Some(c) if c.layer == p.layer => {
                 if p.seq >= c.from_seq {
                     self.continue_layer(c, p, target, send);
                 }
             }
-            _ if target != Some(p.layer) => {}
+            _ if target != Some(p.layer) => {
+                // Paused while the current layer is quiet (the publisher may
+                // stop it once nobody watches): stop between frames, or once
+                // a held keyframe would have given up waiting.
+                let quiet = self
+                    .last
+                    .is_none_or(|l| l.frame_end || p.arrival_ms - l.arrival_ms >= HOLD_MAX_MS);
+                if target.is_none() && self.current.is_some() && quiet {
+                    self.current = None;
+                }
+            }
             _ => {
                 if let Some(h) = &mut self.pending {
                     let seen = h.packets.iter().any(|(q, _)| q.seq == p.seq);
@@ -231,17 +243,20 @@ impl<H> Rewriter<H> {
         }
     }
 
-    /// Whether `p` is the first packet seen of a newer frame of its layer.
-    fn note_timestamp(&mut self, p: &Incoming) -> bool {
+    /// Notes a packet of the track, and says whether a decoder could start
+    /// there if it is a keyframe's. Packets that are not routed (the leg is
+    /// not ready) are noted all the same, to know where frames start.
+    pub fn observe(&mut self, p: &Incoming) -> bool {
         if self.newest.len() <= p.layer {
             self.newest.resize(p.layer + 1, None);
         }
         let newest = &mut self.newest[p.layer];
-        let first = newest.is_none_or(|t| p.timestamp > t);
-        if first {
-            *newest = Some(p.timestamp);
+        // With nothing seen of the layer yet, the packet is taken at its word.
+        let starts = newest.is_none_or(|(seq, end)| end && seq + 1 == p.seq);
+        if newest.is_none_or(|(seq, _)| p.seq > seq) {
+            *newest = Some((p.seq, p.frame_end));
         }
-        first
+        starts
     }
 
     fn between_frames(&self) -> bool {
@@ -558,7 +573,7 @@ mod tests {
     }
 
     #[test]
-    fn pausing_stops_at_once_and_resuming_starts_at_a_keyframe() {
+    fn pausing_between_frames_stops_at_once_and_resuming_starts_at_a_keyframe() {
         let mut pubr = Publisher::new();
         let mut r = Rewriter::new(90_000);
         let mut last_seq = 0;
@@ -715,8 +730,48 @@ mod tests {
             None,
         );
         assert_eq!(carried(&sent), [(0, 12)]);
-        let resumed = run(&mut r, &[h264(0, 20, 5, true, true)], Some(0));
+        let resumed = run(&mut r, &[h264(0, 14, 5, true, true)], Some(0));
         assert_eq!(seqs(&resumed), [13], "resumes with no number skipped");
+    }
+
+    #[test]
+    fn a_keyframe_after_a_lost_packet_is_no_switch_point() {
+        let mut r = Rewriter::new(90_000);
+        run(&mut r, &[h264(0, 10, 0, true, true)], Some(0));
+        run(&mut r, &[h264(1, 499, 0, false, true)], Some(0));
+        // 500, layer 1's parameter sets, was lost: 501 may be its IDR slice.
+        assert!(run(&mut r, &[h264(1, 501, 1, true, true)], Some(1)).is_empty());
+        let sent = run(&mut r, &[h264(1, 502, 2, true, true)], Some(1));
+        assert_eq!(carried(&sent), [(1, 502)]);
+    }
+
+    #[test]
+    fn a_keyframe_is_held_for_so_many_packets_at_most() {
+        let mut r = mid_frame();
+        let mut sent = Vec::new();
+        for i in 0..HOLD_MAX_PACKETS as u64 {
+            let p = Incoming {
+                arrival_ms: 33,
+                ..h264(1, 500 + i, 1 + i, i == 0, true)
+            };
+            sent = run(&mut r, &[p], Some(1));
+            if i + 1 < HOLD_MAX_PACKETS as u64 {
+                assert!(sent.is_empty(), "packet {i} held");
+            }
+        }
+        assert_eq!(sent.len(), HOLD_MAX_PACKETS, "all released at the bound");
+        assert_eq!(sent[0].0.seq, 13, "12 unused: frame 1 is incomplete");
+    }
+
+    #[test]
+    fn pausing_while_the_layer_is_quiet_forgets_it() {
+        let mut r = Rewriter::new(90_000);
+        run(&mut r, &[h264(0, 10, 0, true, true)], Some(0));
+        // Paused; nobody watches layer 0 and the publisher stops it: only
+        // layer 1 comes.
+        run(&mut r, &[h264(1, 500, 1, false, true)], None);
+        assert_eq!(r.layer(), None);
+        assert!(r.needs_keyframe(Some(0)), "resuming asks for a keyframe");
     }
 
     /// What a receiver would decode: it assembles the packets of a timestamp

@@ -602,8 +602,8 @@ mod tests {
         }
     }
 
-    #[test]
-    fn a_leg_not_ready_gets_nothing_and_starts_at_a_keyframe() {
+    /// An expert's one-layer camera, and a user whose leg cannot carry it.
+    fn camera_with_a_leg_not_ready() -> (Room, ParticipantKey, TrackKey) {
         let mut room = Room::new(10);
         let (expert, _) = room.join("expert", Role::Host, ALL).unwrap();
         let (user, _) = room.join("user", Role::Participant, ALL).unwrap();
@@ -611,6 +611,12 @@ mod tests {
             .publish(expert, Source::Camera, simulcast()[..1].to_vec())
             .unwrap();
         room.set_ready(user, cam, false);
+        (room, user, cam)
+    }
+
+    #[test]
+    fn a_leg_not_ready_gets_nothing_and_starts_at_a_keyframe() {
+        let (mut room, user, cam) = camera_with_a_leg_not_ready();
         let mut out = Vec::new();
         room.route(cam, &packet(0, 1, true), || (), &mut out);
         assert!(out.is_empty(), "m-line not negotiated yet");
@@ -628,13 +634,7 @@ mod tests {
 
     #[test]
     fn a_leg_made_ready_mid_keyframe_waits_for_the_next() {
-        let mut room = Room::new(10);
-        let (expert, _) = room.join("expert", Role::Host, ALL).unwrap();
-        let (user, _) = room.join("user", Role::Participant, ALL).unwrap();
-        let (cam, _) = room
-            .publish(expert, Source::Camera, simulcast()[..1].to_vec())
-            .unwrap();
-        room.set_ready(user, cam, false);
+        let (mut room, user, cam) = camera_with_a_leg_not_ready();
         let mut out = Vec::new();
         let sps = Incoming {
             frame_end: false,

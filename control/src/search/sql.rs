@@ -519,15 +519,20 @@ mod tests {
     use super::*;
     use crate::search::Filters;
 
-    #[test]
-    fn keyset_condition_and_binds_follow_the_sort() {
-        let q = Query {
+    /// "yoga", no filter, ten a page.
+    fn yoga(sort: Sort) -> Query {
+        Query {
             words: vec!["yoga".into()],
             filters: Filters::default(),
-            sort: Sort::Popularity,
+            sort,
             after: None,
             limit: 10,
-        };
+        }
+    }
+
+    #[test]
+    fn keyset_condition_and_binds_follow_the_sort() {
+        let q = yoga(Sort::Popularity);
         let after = [Key::Int(7), Key::Int(100), Key::Text("x".into())];
         let (sql, binds) = build(Backend::Postgres, &q, Part::All, Some(&after), 11);
         assert!(sql.contains(
@@ -565,13 +570,7 @@ mod tests {
 
     #[test]
     fn a_tier_excludes_better_fields_and_windows_from_the_cursor() {
-        let q = Query {
-            words: vec!["yoga".into()],
-            filters: Filters::default(),
-            sort: Sort::Relevance,
-            after: None,
-            limit: 10,
-        };
+        let q = yoga(Sort::Relevance);
         let tier = |window| Part::Tier {
             field: Field::Domains,
             window,

@@ -173,9 +173,10 @@ impl<H> Rewriter<H> {
                 // Paused while the current layer is quiet (the publisher may
                 // stop it once nobody watches): stop between frames, or once
                 // a held keyframe would have given up waiting.
-                let quiet = self
-                    .last
-                    .is_none_or(|l| l.frame_end || p.arrival_ms - l.arrival_ms >= HOLD_MAX_MS);
+                let quiet = self.between_frames()
+                    || self
+                        .last
+                        .is_some_and(|l| p.arrival_ms - l.arrival_ms >= HOLD_MAX_MS);
                 if target.is_none() && self.current.is_some() && quiet {
                     self.current = None;
                 }
@@ -198,7 +199,7 @@ impl<H> Rewriter<H> {
                         });
                     } else {
                         let offsets = self.switch_to(p);
-                        self.send(offsets, p, None, send);
+                        self.send(rewrite(&offsets, p), p, None, send);
                     }
                 }
             }
@@ -218,13 +219,13 @@ impl<H> Rewriter<H> {
         let out = rewrite(&c, p);
         let Some(last) = self.last.filter(|l| leaving && out.seq > l.out.seq) else {
             // Staying, or a late packet: it takes its own place.
-            return self.send(c, p, None, send);
+            return self.send(out, p, None, send);
         };
         if last.frame_end || out.timestamp != last.out.timestamp {
             // Another frame would start (the last one ended, or lost its end).
             return self.stop(send);
         }
-        self.send(c, p, None, send);
+        self.send(out, p, None, send);
         if p.frame_end {
             self.stop(send);
         }
@@ -239,7 +240,7 @@ impl<H> Rewriter<H> {
         };
         let offsets = self.switch_to(&held.packets[0].0);
         for (p, h) in held.packets {
-            self.send(offsets, &p, Some(h), send);
+            self.send(rewrite(&offsets, &p), &p, Some(h), send);
         }
     }
 
@@ -263,14 +264,14 @@ impl<H> Rewriter<H> {
         self.last.is_none_or(|l| l.frame_end)
     }
 
+    /// Sends `p` (or what was held of it) as `out`.
     fn send(
         &mut self,
-        offsets: Offsets,
+        out: Outgoing,
         p: &Incoming,
         held: Option<H>,
         send: &mut impl FnMut(Outgoing, Option<H>),
     ) {
-        let out = rewrite(&offsets, p);
         // Track the newest packet sent; a late (reordered) one keeps its own
         // place in the sequence and does not move the continuation point.
         if self.last.is_none_or(|l| out.seq > l.out.seq) {
